@@ -1,0 +1,29 @@
+"""Shared fixtures: the real media folder (skipped with a reason where absent) and a fresh home."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    """`../shared/media`, the real media made by others; tests that need it skip without it."""
+    if not MEDIA.is_dir():
+        pytest.skip(f"real media folder {MEDIA} is absent on this machine")
+    return MEDIA
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty library home for one test."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
