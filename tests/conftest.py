@@ -6,9 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+# Timing varies on shared CI machines; properties are about behaviour, not speed.
+settings.register_profile("longshot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("longshot")
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 
