@@ -1,0 +1,175 @@
+"""The `longshot` command line. Errors print one line and exit non-zero.
+
+`evals.cli` mounts `eval` and `bench` on this app, so imports keep flowing one way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from tqdm import tqdm
+
+from perception.config import load_config
+from perception.errors import LongshotError
+from perception.vlm import format_time
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Answer questions about long videos and images.")
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="Library home (default $LONGSHOT_HOME or ~/.longshot).")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")]
+
+
+def open_longshot(home: Path | None = None, config: Path | None = None, **flags: Any):
+    """A Longshot built from defaults, the config file, the environment, then these flags."""
+    from app.api import Longshot
+
+    overrides = {"home": home, **{k.replace("__", "."): v for k, v in flags.items()}}
+    return Longshot(config=load_config(config, overrides=overrides))
+
+
+def fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def guarded(command: Callable) -> Callable:
+    """Turn our typed errors into one line on stderr and exit code 1."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LongshotError as err:
+            fail(err)
+
+    return wrapper
+
+
+@cli.command()
+@guarded
+def doctor(home: HomeOption = None, config: ConfigOption = None) -> None:
+    """Report every model role, the video decoders and the library home."""
+    from perception.models import Models
+
+    settings = load_config(config, overrides={"home": home})
+    rows = Models(settings).doctor()
+    width = max(len(r.role) for r in rows)
+    for row in rows:
+        mark = typer.style("ok ", fg=typer.colors.GREEN) if row.available else typer.style("-- ", fg=typer.colors.YELLOW)
+        detail = row.source if row.available else row.reason
+        typer.echo(f"{mark}{row.role:<{width}}  {row.backend}:{row.model}  {detail}")
+    typer.echo(f"home: {settings.home}")
+    essential = {"ocr", "speech", "text_embedding"}
+    usable = all(r.available for r in rows if r.role in essential)
+    if not usable:
+        typer.secho("the offline stack is not usable: see the roles marked --", fg=typer.colors.RED, err=True)
+    raise typer.Exit(0 if usable else 1)
+
+
+@cli.command()
+@guarded
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Video files to ingest.")],
+    sample_fps: Annotated[float | None, typer.Option(help="Frames sampled per second of video.")] = None,
+    scales: Annotated[str | None, typer.Option(help="Coarser scales in seconds, e.g. 30,180,600.")] = None,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Watch videos once and write their memories into the library (resumable)."""
+    longshot = open_longshot(home, config, ingest__sample_fps=sample_fps, ingest__scales=scales)
+    failed = 0
+    for path in paths:
+        try:
+            result = longshot.ingest(path, progress=tqdm_progress(path.name))
+        except LongshotError as err:
+            typer.secho(f"error: {path}: {err}", fg=typer.colors.RED, err=True)
+            failed += 1
+            continue
+        record = result.video
+        verb = "already in the library" if result.already_done else f"ingested in {result.seconds:.1f} s"
+        typer.echo(f"{record.id}  {record.name}  {format_time(record.duration)}  {verb}")
+        for warning in result.warnings:
+            typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW)
+    raise typer.Exit(1 if failed else 0)
+
+
+def tqdm_progress(name: str):
+    """A progress callback drawing one bar in video seconds, with the current stage."""
+    bar: dict[str, tqdm] = {}
+
+    def update(event) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=round(event.total, 1), desc=name, unit="s", leave=True, file=sys.stderr)
+        current = bar["bar"]
+        current.set_postfix_str(event.stage, refresh=False)
+        current.update(round(event.done, 1) - current.n)
+        if event.stage == "done":
+            current.close()
+
+    return update
+
+
+@cli.command()
+@guarded
+def videos(home: HomeOption = None, config: ConfigOption = None) -> None:
+    """List the library."""
+    for record in open_longshot(home, config).videos():
+        typer.echo(f"{record.id}  {record.status:<9}  {format_time(record.duration):>8}  {record.name}")
+
+
+@cli.command()
+@guarded
+def forget(video: str, home: HomeOption = None, config: ConfigOption = None) -> None:
+    """Remove a video and all its memories from the library."""
+    longshot = open_longshot(home, config)
+    record = longshot.video(video)
+    longshot.forget(record.id)
+    typer.echo(f"forgot {record.id}  {record.name}")
+
+
+@cli.command()
+@guarded
+def memory(
+    video: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Browse a video's memory: the timeline at each scale, entities, facts and their moments."""
+    longshot = open_longshot(home, config)
+    record = longshot.video(video)
+    scales = longshot.episodic.scales(record.id)
+    timeline = {scale: longshot.episodic.segments(record.id, scale=scale) for scale in scales}
+    entities = longshot.semantic.entities(record.id)
+    facts = longshot.semantic.facts(record.id)
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps({
+            "video": asdict(record),
+            "timeline": {str(s): [asdict(x) for x in segs] for s, segs in timeline.items()},
+            "entities": [asdict(e) for e in entities],
+            "facts": [asdict(f) for f in facts],
+        }, default=str))
+        return
+    typer.secho(f"{record.name}  ({record.id}, {format_time(record.duration)}, {record.status})", bold=True)
+    for scale, segments in timeline.items():
+        typer.secho(f"\n== timeline at {format_time(scale)} ({len(segments)} segments)", bold=True)
+        for segment in segments:
+            typer.echo(f"  {format_time(segment.start):>8}-{format_time(segment.end):<8} {segment.caption}")
+    typer.secho(f"\n== entities ({len(entities)})", bold=True)
+    for entity in entities:
+        typer.echo(f"  {entity.name} [{entity.kind}] x{entity.count}  {format_time(entity.first_seen)}-{format_time(entity.last_seen)}")
+    typer.secho(f"\n== facts ({len(facts)})", bold=True)
+    for fact in facts:
+        moments = ", ".join(f"#{s}" for s in fact.segments)
+        typer.echo(
+            f"  [{fact.id}] {fact.subject} -{fact.relation}-> {fact.object}  "
+            f"{format_time(fact.start)}-{format_time(fact.end)}  ({fact.source}, {fact.confidence:.2f}; segments {moments})"
+        )

@@ -1,0 +1,74 @@
+"""Entities and facts stated plainly by a base segment's evidence, without a generative model.
+
+On-screen text is a fact as it stands ("shown: VAULT CODE 4172"); speech gives its
+keyphrases (YAKE, statistical, no weights) as entities, each with the sentence that said
+it; detections give "appears" facts. A VLM, when configured, adds its own triples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import yake
+
+from memory.compose import SegmentEvidence
+from memory.semantic import Candidate
+from perception.errors import ModelOutputError
+from perception.vlm import Message, parse_json_reply
+
+MAX_KEYPHRASES = 4
+VLM_FACTS_PROMPT = (
+    "From this description of a video segment, list the entities and the facts it states plainly, as JSON: "
+    '{{"facts": [{{"subject": str, "kind": str, "relation": str, "object": str}}]}}. At most 8 facts.\n{caption}'
+)
+
+_keyphrases = yake.KeywordExtractor(lan="en", n=3, top=MAX_KEYPHRASES, dedupLim=0.7)
+
+
+def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candidate]:
+    span = dict(start=evidence.start, end=evidence.end, segment_id=segment_id)
+    found: list[Candidate] = []
+    for line in evidence.ocr_lines:
+        name = _subject_of(line)
+        if name:
+            found.append(Candidate(name, "text", "shown", line, confidence=0.9, source="ocr", **span))
+    for sentence in _sentences(" ".join(evidence.speech)):
+        for phrase, _score in _keyphrases.extract_keywords(sentence):
+            found.append(Candidate(phrase, "topic", "said", sentence, confidence=0.6, source="speech", **span))
+    for label in evidence.objects:
+        found.append(Candidate(label, "object", "appears", label, confidence=0.5, source="detector", **span))
+    return found
+
+
+def vlm_candidates(vlm, caption: str, evidence: SegmentEvidence, segment_id: int) -> list[Candidate]:
+    """Triples a VLM reads off a caption; malformed output raises ModelOutputError for the caller to log."""
+    reply = vlm.chat([Message("user", (VLM_FACTS_PROMPT.format(caption=caption),))], json_mode=True)
+    facts = parse_json_reply(reply.text).get("facts")
+    if not isinstance(facts, list):
+        raise ModelOutputError("VLM facts reply has no 'facts' list")
+    found = []
+    for fact in facts[:8]:
+        if not isinstance(fact, dict) or not all(isinstance(fact.get(k), str) and fact[k].strip() for k in ("subject", "relation", "object")):
+            continue
+        found.append(
+            Candidate(
+                fact["subject"].strip()[:120], str(fact.get("kind") or "thing")[:40], fact["relation"].strip()[:60],
+                fact["object"].strip()[:300], start=evidence.start, end=evidence.end, confidence=0.7,
+                source="vlm", segment_id=segment_id,
+            )
+        )
+    return found
+
+
+def _subject_of(line: str) -> str:
+    """Short lines are their own entity; longer ones are named by their strongest keyphrase."""
+    words = line.split()
+    if len(words) <= 4:
+        return line.strip()
+    phrases = _keyphrases.extract_keywords(line)
+    return phrases[0][0] if phrases else " ".join(words[:4])
+
+
+def _sentences(text: str) -> Sequence[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 3]
