@@ -1,0 +1,63 @@
+"""Benchmark adapters: each reads a benchmark's published annotation files into `Item`s.
+
+    from evals.datasets import get_dataset
+    dataset = get_dataset("videomme", "~/data/Video-MME", subtitles=True)
+    for item in dataset.items(limit=10): ...
+
+`DATASETS` maps each name to a factory `factory(root, **options) -> Dataset`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from evals.datasets.base import Dataset, DatasetError, Item, describe
+from evals.datasets.egoschema import EgoSchema
+from evals.datasets.jsonl import JsonlDataset
+from evals.datasets.longvideobench import LongVideoBench
+from evals.datasets.lvbench import LVBench
+from evals.datasets.mlvu import MLVU
+from evals.datasets.nextqa import NExTQA
+from evals.datasets.sketchpad import TASKS as SKETCHPAD_TASKS
+from evals.datasets.sketchpad import Sketchpad
+from evals.datasets.videomme import VideoMME
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "videomme": VideoMME,
+    "videomme_subs": partial(VideoMME, subtitles=True),
+    "egoschema": EgoSchema,
+    "mlvu": MLVU,
+    "lvbench": LVBench,
+    "longvideobench": LongVideoBench,
+    "nextqa": NExTQA,
+    "jsonl": JsonlDataset,
+    "sketchpad": Sketchpad,
+    **{task: partial(Sketchpad, tasks=(task,)) for task in SKETCHPAD_TASKS},
+    # "needle": the synthetic needle-in-a-video set (evals/datasets/needle.py) registers here.
+}
+
+ALIASES = {"video_mme": "videomme", "video_mme_subs": "videomme_subs", "next_qa": "nextqa", "lvb": "longvideobench"}
+
+
+def get_dataset(name: str, root: str | Path, **options: Any) -> Dataset:
+    """The adapter called `name` over the benchmark folder (or file) `root`."""
+    key = name.strip().lower().replace("-", "_")
+    key = ALIASES.get(key, key)
+    if key not in DATASETS:
+        raise DatasetError(f"no dataset called {name!r}; known: {', '.join(sorted(DATASETS))}")
+    factory = DATASETS[key]
+    try:
+        inspect.signature(factory).bind(root, **options)
+    except TypeError:
+        accepted = [p for p in inspect.signature(factory).parameters if p != "root"]
+        raise DatasetError(
+            f"dataset {key!r} does not take the options {sorted(options)}; it takes {', '.join(accepted) or 'none'}"
+        ) from None
+    return factory(root, **options)
+
+
+__all__ = ["DATASETS", "Dataset", "DatasetError", "Item", "describe", "get_dataset"]
