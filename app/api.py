@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from app.agent import Agent
+from app.answer import Answer, Step
+from app.policies import OfflinePolicy, VLMPolicy
+from app.toolbox import Toolbox
 from memory.build import Ingestor, IngestProgress, IngestResult
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
 from memory.semantic import SemanticMemory
 from memory.store import Library, VideoRecord
 from memory.visual import VisualMemory
+from memory.working import WorkingMemory
 from perception.config import Config, load_config
 from perception.models import Models
 
@@ -26,6 +31,7 @@ class Longshot:
         if home is not None:
             overrides["home"] = Path(home).expanduser()
         self.config = config.replace(**overrides) if overrides else config
+        self._stores: dict[tuple[str, int], FrameStore] = {}
 
     @cached_property
     def library(self) -> Library:
@@ -71,4 +77,42 @@ class Longshot:
 
     def frames(self, key: str) -> FrameStore:
         """The frame store of a video, served through this instance's shared cache."""
-        return self._ingestor.frame_store(self.video(key))
+        record = self.video(key)
+        cache_key = (record.id, record.frames)
+        if cache_key not in self._stores:  # a store opened mid-ingest is replaced once more frames are committed
+            self._stores[cache_key] = self._ingestor.frame_store(record)
+        return self._stores[cache_key]
+
+    def ask(self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
+        """Answer a question about an ingested (or still ingesting) video."""
+        *_, answer = self.ask_stream(video, question, options, until)
+        return answer
+
+    def ask_stream(
+        self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None
+    ) -> Iterator[Step | Answer]:
+        """Yield each step of the agent as it happens, then the `Answer`."""
+        record = self.video(video)
+        limit = record.committed_until if until is None else min(until, record.committed_until)
+        agent = Agent(self._toolbox(record.id), self.policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
+        yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
+
+    def policy(self) -> OfflinePolicy | VLMPolicy:
+        offline = OfflinePolicy(self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k)
+        if self.models.available("vlm"):
+            return VLMPolicy(self.models.vlm, offline)
+        return offline
+
+    def _toolbox(self, video: str | None) -> Toolbox:
+        store = self.frames(video) if video else None
+        return Toolbox(
+            video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image(),
+        )
+
+    @cached_property
+    def working(self) -> WorkingMemory:
+        return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image())
+
+    def _text_to_image(self) -> Callable[[str], object] | None:
+        embedder = self.models.image_embedder
+        return (lambda query: embedder.embed_text([query])[0]) if embedder.supports_text else None

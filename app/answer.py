@@ -1,0 +1,54 @@
+"""What the agent returns: an answer, the evidence it rests on, and every step it took."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from memory.frames import FrameRef
+
+ABSTAIN_TEXT = "Not found in this video."
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One thing the agent saw: a segment, a fact, a frame or a sketch, with its moment."""
+
+    kind: str  # "segment" | "fact" | "frame" | "sketch"
+    start: float
+    end: float
+    text: str
+    score: float
+    frames: tuple[FrameRef, ...] = ()
+    key: str = ""  # identity, so the same thing is never shown twice
+    scale: float | None = None
+    image_path: str | None = None  # a rendered sketch
+
+
+@dataclass(frozen=True)
+class Step:
+    """One round of the loop, as the trace records it."""
+
+    index: int
+    action: str
+    args: dict[str, Any]
+    summary: str
+    seconds: float
+    error: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    choice: str | None
+    span: tuple[float, float] | None
+    evidence: tuple[Evidence, ...]
+    trace: tuple[Step, ...]
+    seconds: float
+    abstained: bool = False
+    policy: str = ""
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,65 @@
+"""The policy that asks a VLM for each action, showing it the evidence and the frames it chose."""
+
+from __future__ import annotations
+
+from app.agent import AgentState, describe
+from app.policies.offline import OfflinePolicy
+from app.prompts import FORCE, system_prompt, user_prompt
+from app.toolbox import Action, action_schemas
+from perception.errors import LongshotError, ModelOutputError
+from perception.vlm import ImagePart, Message, format_time, parse_json_reply
+
+
+class VLMPolicy:
+    name = "vlm"
+
+    def __init__(self, vlm, fallback: OfflinePolicy, tools: list[dict] | None = None):
+        """`fallback` answers from the evidence when the model cannot be made to answer."""
+        self.vlm = vlm
+        self.fallback = fallback
+        self.system = system_prompt(tools if tools is not None else action_schemas())
+
+    def next_action(self, state: AgentState) -> Action:
+        return self._ask(state, force=False)
+
+    def force_answer(self, state: AgentState) -> Action:
+        try:
+            action = self._ask(state, force=True)
+            if action.name == "answer":
+                return action
+        except LongshotError:
+            pass
+        return self.fallback.force_answer(state)
+
+    def _ask(self, state: AgentState, force: bool) -> Action:
+        last = state.steps[-1] if state.steps else None
+        context = ""
+        if state.duration is not None:
+            context += f"Video length: {format_time(state.duration)}. "
+        if state.scales:
+            context += "Scales: " + ", ".join(f"{s:g}" for s in state.scales) + " seconds. "
+        if state.until is not None:
+            context += f"Only the video up to {format_time(state.until)} may be used. "
+        text = user_prompt(
+            state.question, state.options, [describe(e, i) for i, e in enumerate(state.evidence)],
+            steps_left=0 if force else state.max_steps - len(state.steps),
+            context=("\n" + context.strip() + "\n") if context else "", error=last.error if last else None,
+        )
+        content: list = [text]
+        content += [ImagePart(image, label=caption) for image, caption in state.images]
+        if force:
+            content.append(FORCE)
+        reply = self.vlm.chat([Message("system", (self.system,)), Message("user", tuple(content))], json_mode=True)
+        state.usage["prompt_tokens"] += reply.prompt_tokens
+        state.usage["completion_tokens"] += reply.completion_tokens
+        return parse_action(reply.text)
+
+
+def parse_action(text: str) -> Action:
+    """`{"action": name, "args": {...}}`; also accepts the tool-call shape `{"name": ..., "arguments": ...}`."""
+    data = parse_json_reply(text)
+    name = data.get("action", data.get("name"))
+    args = data.get("args", data.get("arguments", {}))
+    if not isinstance(name, str) or not isinstance(args, dict):
+        raise ModelOutputError(f"expected {{\"action\": str, \"args\": object}}, got {text[:200]!r}")
+    return Action(name, args)

@@ -1,0 +1,221 @@
+"""The agent's actions, their schemas as data, and their read-only execution over the memories.
+
+Arguments come from a model and are untrusted: each action's schema is checked with
+pydantic before anything runs, and a failure becomes an error observation, not a crash.
+Nothing here writes to the library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.answer import Evidence
+from memory.episodic import EpisodicMemory
+from memory.frames import FrameRef, FrameStore
+from memory.semantic import SemanticMemory
+from memory.visual import VisualMemory
+from memory.working import Budget, WorkingMemory
+from perception.errors import ModelUnavailableError, ToolArgumentError
+from perception.vlm import format_time
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchEpisodic(_Args):
+    query: str = Field(min_length=1, max_length=500)
+    scale: float | None = Field(default=None, description="segment length in seconds; omit to search every scale")
+    k: int = Field(default=5, ge=1, le=20)
+
+
+class SearchSemantic(_Args):
+    query: str = Field(min_length=1, max_length=500)
+    k: int = Field(default=5, ge=1, le=20)
+
+
+class SearchVisual(_Args):
+    query: str = Field(min_length=1, max_length=500)
+    k: int = Field(default=6, ge=1, le=20)
+
+
+class Inspect(_Args):
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    n: int = Field(default=6, ge=1, le=16)
+    query: str | None = Field(default=None, max_length=500, description="what to look for; defaults to the question")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
+
+
+class Sketch(_Args):
+    frame: int | str = Field(description="a frame index from the evidence, or 'image' for the question's image")
+    tool: str = Field(min_length=1, max_length=40)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnswerArgs(_Args):
+    text: str = Field(max_length=2000)
+    choice: str | None = Field(default=None, max_length=1)
+    evidence: list[int] = Field(default_factory=list, max_length=20, description="indices of the evidence you rely on")
+    span: tuple[float, float] | None = Field(default=None, description="start and end seconds, for 'when' questions")
+
+
+ACTIONS: dict[str, tuple[type[_Args], str]] = {
+    "search_episodic": (SearchEpisodic, "Search what happened (captions, on-screen text, speech) at one time scale or all."),
+    "search_semantic": (SearchSemantic, "Search entities and facts consolidated over the whole video."),
+    "search_visual": (SearchVisual, "Find frames that look like the query."),
+    "inspect": (Inspect, "Look at n frames chosen by working memory between start and end seconds."),
+    "sketch": (Sketch, "Draw on a frame or the image with a sketchpad tool, then look at the drawing."),
+    "answer": (AnswerArgs, "Give the final answer."),
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Observation:
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    images: tuple[tuple[np.ndarray, str], ...] = ()  # (image, caption) for the next round
+
+
+def action_schemas() -> list[dict[str, Any]]:
+    """JSON schema of every action, for prompts."""
+    return [{"name": name, "description": text, "parameters": model.model_json_schema()} for name, (model, text) in ACTIONS.items()]
+
+
+def validate(action: Action) -> _Args:
+    if action.name not in ACTIONS:
+        raise ToolArgumentError(f"unknown action '{action.name}'; use one of: {', '.join(ACTIONS)}")
+    model = ACTIONS[action.name][0]
+    try:
+        return model.model_validate(action.args)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in err.errors()[:5])
+        raise ToolArgumentError(f"invalid arguments for {action.name}: {problems}") from None
+
+
+class Toolbox:
+    """Runs validated actions for one video (or none, for image questions)."""
+
+    def __init__(
+        self,
+        video: str | None,
+        episodic: EpisodicMemory,
+        semantic: SemanticMemory,
+        visual: VisualMemory,
+        working: WorkingMemory,
+        store: FrameStore | None,
+        text_to_image: Callable[[str], np.ndarray] | None,
+        sketcher: Callable[[Sketch, Sequence[Evidence]], Observation] | None = None,
+    ):
+        self.video = video
+        self.episodic = episodic
+        self.semantic = semantic
+        self.visual = visual
+        self.working = working
+        self.store = store
+        self.text_to_image = text_to_image
+        self.sketcher = sketcher
+
+    def scales(self) -> list[float]:
+        return self.episodic.scales(self.video) if self.video else []
+
+    def run(self, args: _Args, question: str, until: float | None, seen: Sequence[Evidence]) -> Observation:
+        handler = getattr(self, "_" + type(args).__name__.lower())
+        return handler(args, question, until, seen)
+
+    def _searchepisodic(self, args: SearchEpisodic, question, until, seen) -> Observation:
+        hits = self.episodic.search(self._video(), args.query, scale=args.scale, k=args.k, until=until)
+        evidence = tuple(
+            Evidence(
+                "segment", h.segment.start, h.segment.end, _segment_text(h.segment), h.score,
+                tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes),
+                key=f"segment:{h.segment.id}", scale=h.segment.scale,
+            )
+            for h in hits
+        )
+        where = f"at scale {format_time(args.scale)}" if args.scale else "across scales"
+        return Observation(f"{len(evidence)} segments {where}", evidence)
+
+    def _searchsemantic(self, args: SearchSemantic, question, until, seen) -> Observation:
+        found = self.semantic.search(self._video(), args.query, k=args.k, until=until)
+        evidence = tuple(
+            Evidence("fact", f.start, f.end, f"{f.subject} {f.relation}: {f.object}", score, key=f"fact:{f.id}")
+            for f, score in found
+        )
+        return Observation(f"{len(evidence)} facts", evidence)
+
+    def _searchvisual(self, args: SearchVisual, question, until, seen) -> Observation:
+        if self.text_to_image is None:
+            # No image-text model: text-to-frame search goes through the segments' text.
+            hits = self.episodic.search(self._video(), args.query, scale=min(self.scales(), default=None), k=args.k, until=until)
+            evidence = tuple(
+                Evidence("frame", h.segment.start, h.segment.end, _segment_text(h.segment), h.score,
+                         tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes[:1]),
+                         key=f"frame:{h.segment.keyframes[0]}" if h.segment.keyframes else f"segment:{h.segment.id}")
+                for h in hits
+            )
+            return Observation(f"{len(evidence)} frames (through captions: no image-text model)", evidence)
+        hits = self.visual.search(self._video(), self.text_to_image(args.query), k=args.k, until=until)
+        evidence = tuple(
+            Evidence("frame", h.time, h.time, f"frame at {format_time(h.time)}", h.score,
+                     (FrameRef(h.video, h.index, h.time),), key=f"frame:{h.index}")
+            for h in hits
+        )
+        return Observation(f"{len(evidence)} frames", evidence)
+
+    def _inspect(self, args: Inspect, question, until, seen) -> Observation:
+        if args.end < args.start:
+            raise ToolArgumentError("inspect: end must not be before start")
+        picks = self.working.select_frames(self._video(), args.query or question, [(args.start, args.end)], Budget(k=args.n), until=until)
+        evidence, images = [], []
+        for pick in picks:
+            text = _segment_text(pick.segment) if pick.segment else ""
+            evidence.append(Evidence("frame", pick.start, pick.end, text or f"frame at {format_time(pick.time)}", pick.score,
+                                     (pick.frame,), key=f"frame:{pick.frame.index}"))
+            images.append((self.store.get(pick.frame.index), f"frame {pick.frame.index} at {format_time(pick.time)}"))
+        return Observation(f"{len(picks)} frames between {format_time(args.start)} and {format_time(args.end)}", tuple(evidence), tuple(images))
+
+    def _sketch(self, args: Sketch, question, until, seen) -> Observation:
+        if self.sketcher is None:
+            raise ModelUnavailableError("sketch", "no sketchpad is wired into this agent")
+        return self.sketcher(args, seen)
+
+    def _answerargs(self, args, question, until, seen) -> Observation:  # answers never run as tools
+        raise ToolArgumentError("answer is not a tool")
+
+    def _video(self) -> str:
+        if self.video is None:
+            raise ToolArgumentError("there is no video in this question; only sketch and answer apply")
+        return self.video
+
+
+def _segment_text(segment) -> str:
+    parts = [segment.caption]
+    if segment.speech_text and segment.speech_text not in segment.caption:
+        parts.append("Speech: " + segment.speech_text)
+    if segment.ocr_text and segment.ocr_text not in segment.caption:
+        parts.append("On screen: " + segment.ocr_text.replace("\n", "; "))
+    return " ".join(parts)
+
+
+def _frame_time(toolbox: Toolbox, index: int) -> float:
+    times = toolbox.store.times if toolbox.store is not None else ()
+    return float(times[index]) if 0 <= index < len(times) else 0.0
