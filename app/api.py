@@ -31,7 +31,7 @@ class Longshot:
         if home is not None:
             overrides["home"] = Path(home).expanduser()
         self.config = config.replace(**overrides) if overrides else config
-        self._stores: dict[tuple[str, int], FrameStore] = {}
+        self._stores: dict[str, tuple[int, FrameStore]] = {}
 
     @cached_property
     def library(self) -> Library:
@@ -78,10 +78,11 @@ class Longshot:
     def frames(self, key: str) -> FrameStore:
         """The frame store of a video, served through this instance's shared cache."""
         record = self.video(key)
-        cache_key = (record.id, record.frames)
-        if cache_key not in self._stores:  # a store opened mid-ingest is replaced once more frames are committed
-            self._stores[cache_key] = self._ingestor.frame_store(record)
-        return self._stores[cache_key]
+        frames, store = self._stores.get(record.id, (-1, None))
+        if store is None or frames != record.frames:  # reopened once an ingest commits more frames
+            store = self._ingestor.frame_store(record)
+            self._stores[record.id] = (record.frames, store)
+        return store
 
     def ask(self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
         """Answer a question about an ingested (or still ingesting) video."""
