@@ -1,0 +1,112 @@
+"""Object detection with ultralytics YOLO, from a weights file already on disk.
+
+Given a bare name such as `yolo11n.pt`, ultralytics downloads it when it is missing; we
+look for the file first (as a path, then in ultralytics' weights folder) and only hand it
+an existing file. ultralytics is imported with YOLO_OFFLINE=1 so that importing it does
+not probe the network.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from perception.errors import ModelUnavailableError, ToolArgumentError
+from perception.rgb import as_rgb
+
+ROLE = "detector"
+INSTALL_HINT = "put the YOLO weights file on this machine and set models.detector = 'ultralytics:/path/to/yolo11n.pt'"
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 pixels
+    score: float
+
+
+@dataclass(frozen=True)
+class YoloWeights:
+    name: str
+    path: Path
+    source: str
+
+
+def locate_yolo_weights(model: str) -> YoloWeights:
+    """The weights file `model` names (a path, or a bare name in ultralytics' weights folder)."""
+    _require_ultralytics()
+    path = Path(model).expanduser()
+    if path.is_file():
+        return YoloWeights(model, path.resolve(), source=str(path.resolve()))
+    looked = [str(path)]
+    if path.name == model:
+        from ultralytics.utils import WEIGHTS_DIR
+
+        candidate = Path(WEIGHTS_DIR) / model
+        if candidate.is_file():
+            return YoloWeights(model, candidate, source=f"ultralytics weights folder ({candidate})")
+        looked.append(str(candidate))
+    raise ModelUnavailableError(ROLE, f"{model} is not on this machine (looked at {', '.join(looked)})", INSTALL_HINT)
+
+
+class YoloDetector:
+    """Boxes, labels and scores for RGB frames; thread-safe (one predictor, calls serialised)."""
+
+    def __init__(self, weights: YoloWeights, device: str = "cpu"):
+        YOLO = _require_ultralytics().YOLO
+        try:
+            model = YOLO(str(weights.path), task="detect")
+        except Exception as err:  # torch and ultralytics raise many types for a bad file
+            raise ModelUnavailableError(ROLE, f"could not load {weights.path}: {err}", INSTALL_HINT) from err
+        self._setup(model, f"ultralytics:{weights.name}", device)
+
+    @classmethod
+    def random_for_tests(cls, config: str = "yolo11n.yaml") -> YoloDetector:
+        """Random weights from an architecture file, to exercise the code path in tests only."""
+        detector = cls.__new__(cls)
+        detector._setup(_require_ultralytics().YOLO(config, task="detect"), f"ultralytics:{config}/random", "cpu")
+        return detector
+
+    def _setup(self, model, name: str, device: str) -> None:
+        self._model = model
+        self._device = device
+        self._lock = threading.Lock()
+        self.name = name
+        self.labels = [model.names[i] for i in sorted(model.names)]
+
+    def detect(self, image: np.ndarray, labels: Sequence[str] | None = None, min_score: float = 0.25) -> list[Detection]:
+        """Detections scoring at least `min_score`, best first; `labels` keeps only those classes."""
+        classes = None if labels is None else self._class_ids(labels)
+        bgr = np.ascontiguousarray(as_rgb(image)[:, :, ::-1])
+        with self._lock:
+            (result,) = self._model.predict(bgr, conf=min_score, classes=classes, device=self._device, verbose=False)
+        boxes = result.boxes
+        found = [
+            Detection(result.names[int(c)], (float(x0), float(y0), float(x1), float(y1)), float(s))
+            for (x0, y0, x1, y1), s, c in zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist())
+        ]
+        return sorted(found, key=lambda d: -d.score)
+
+    def _class_ids(self, labels: Sequence[str]) -> list[int]:
+        index = {name.lower(): i for i, name in enumerate(self.labels)}
+        unknown = [label for label in labels if label.lower() not in index]
+        if unknown:
+            raise ToolArgumentError(
+                f"{self.name} cannot detect {', '.join(map(repr, unknown))}; it knows {len(self.labels)} labels "
+                f"such as {', '.join(self.labels[:8])}"
+            )
+        return [index[label.lower()] for label in labels]
+
+
+def _require_ultralytics():
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    try:
+        import ultralytics
+    except ImportError as err:
+        raise ModelUnavailableError(ROLE, f"ultralytics cannot be imported ({err})", INSTALL_HINT) from err
+    return ultralytics

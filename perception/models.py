@@ -1,0 +1,209 @@
+"""The model roles of one process: parsed from configuration once, loaded on first use, once.
+
+Each role (`models.<role>` = `"<backend>:<model>"` or `"none"`) is parsed when `Models` is
+built, so a typo fails at start-up with the key named. Weights are located cheaply (is
+the file there?) for `available` and `doctor`; the heavy load happens on first use of the
+property, under a per-role lock, and its outcome, a model or the reason there is none, is
+kept for the life of the process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perception.config import Config
+from perception.detect import YoloDetector, locate_yolo_weights
+from perception.errors import ConfigError, ModelUnavailableError
+from perception.image_embed import ClipEmbedder, PixelEmbedder, locate_clip_weights, parse_clip_model
+from perception.ocr import RapidOCR, locate_ocr_models
+from perception.speech import WhisperSpeech, locate_whisper
+from perception.text_embed import SentenceEmbedder, locate_sentence_model
+
+log = logging.getLogger(__name__)
+
+ROLES = ("ocr", "speech", "text_embedding", "image_embedding", "detector", "vlm")
+DECODERS = (("decord", "decord"), ("pyav", "av"))  # (backend, module)
+_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class RoleStatus:
+    role: str
+    backend: str
+    model: str
+    source: str  # where the weights come from, when available
+    available: bool
+    reason: str  # why not, and what to do, when unavailable
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    backend: str  # "none" when the role is turned off
+    model: str
+
+    @property
+    def disabled(self) -> bool:
+        return self.backend == "none"
+
+
+@dataclass(frozen=True)
+class _Backend:
+    locate: Callable[[str], Any]  # cheap: finds the weights or raises ModelUnavailableError
+    load: Callable[[Any, str], Any]  # (what locate found, device) -> the model
+
+
+_BACKENDS: dict[str, dict[str, _Backend]] = {
+    "ocr": {"rapidocr": _Backend(locate_ocr_models, lambda found, device: RapidOCR(found))},
+    "speech": {"faster-whisper": _Backend(locate_whisper, lambda found, device: WhisperSpeech(found, device=device))},
+    "text_embedding": {
+        "sentence-transformers": _Backend(locate_sentence_model, lambda found, device: SentenceEmbedder(found, device=device))
+    },
+    "image_embedding": {"open_clip": _Backend(locate_clip_weights, lambda found, device: ClipEmbedder(found, device=device))},
+    "detector": {"ultralytics": _Backend(locate_yolo_weights, lambda found, device: YoloDetector(found, device=device))},
+    "vlm": {},  # perception.vlm builds its client and checks the rest of the spec
+}
+_VLM_BACKENDS = ("openai",)
+
+
+def parse_spec(role: str, value: str, backends: Collection[str]) -> ModelSpec:
+    """`"<backend>:<model>"` or `"none"`; ConfigError naming `models.<role>` for anything else."""
+    text = value.strip()
+    if text.lower() == "none":
+        return ModelSpec("none", "")
+    backend, colon, model = text.partition(":")
+    if not colon or not backend or not model.strip():
+        raise ConfigError(f"configuration key 'models.{role}' must be '<backend>:<model>' or 'none', got {value!r}")
+    if backend not in backends:
+        raise ConfigError(
+            f"configuration key 'models.{role}' names an unknown backend {backend!r}; known: {', '.join(sorted(backends))}"
+        )
+    return ModelSpec(backend, model.strip())
+
+
+class Models:
+    """One per process; properties load their model on first use and raise ModelUnavailableError if they cannot."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.device = config.models.device.strip()
+        if not _DEVICE.match(self.device):
+            raise ConfigError(f"configuration key 'models.device' must be cpu, cuda, cuda:<n> or mps, got {self.device!r}")
+        self.specs = {
+            role: parse_spec(role, getattr(config.models, role), _VLM_BACKENDS if role == "vlm" else _BACKENDS[role])
+            for role in ROLES
+        }
+        if self.specs["image_embedding"].backend == "open_clip":
+            parse_clip_model(self.specs["image_embedding"].model)
+        self._locks = {role: threading.RLock() for role in ROLES}
+        self._found: dict[str, Any] = {}  # role -> what locate found, or the ModelUnavailableError it raised
+        self._loaded: dict[str, Any] = {}  # role -> the model, or the ModelUnavailableError loading raised
+        self._pixels = PixelEmbedder()
+
+    @property
+    def ocr(self) -> RapidOCR:
+        return self._get("ocr")
+
+    @property
+    def speech(self) -> WhisperSpeech:
+        return self._get("speech")
+
+    @property
+    def text_embedder(self) -> SentenceEmbedder:
+        return self._get("text_embedding")
+
+    @property
+    def image_embedder(self) -> ClipEmbedder | PixelEmbedder:
+        """CLIP when its weights load; otherwise pixel features, which need none (never raises)."""
+        try:
+            return self._get("image_embedding")
+        except ModelUnavailableError:
+            return self._pixels
+
+    @property
+    def detector(self) -> YoloDetector:
+        return self._get("detector")
+
+    @property
+    def vlm(self):
+        return self._get("vlm")
+
+    def available(self, role: str) -> bool:
+        """Whether the role's model is loaded or its weights are present; no heavy load happens here."""
+        return self._status(role).available
+
+    def doctor(self) -> list[RoleStatus]:
+        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable."""
+        return [self._status(role) for role in ROLES] + [_decoder_status(backend, module) for backend, module in DECODERS]
+
+    def _status(self, role: str) -> RoleStatus:
+        if role not in ROLES:
+            raise ConfigError(f"unknown model role {role!r}; roles: {', '.join(ROLES)}")
+        spec = self.specs[role]
+        if spec.disabled:
+            fallback = "; pixel features are used for image similarity" if role == "image_embedding" else ""
+            return RoleStatus(role, "none", "", "", False, f"turned off (models.{role} = none){fallback}")
+        with self._locks[role]:
+            try:
+                if role == "vlm":
+                    client = self._get("vlm")
+                    return RoleStatus(role, spec.backend, spec.model, client.base_url, True, "")
+                found = self._loaded.get(role)
+                if isinstance(found, ModelUnavailableError):
+                    raise found
+                return RoleStatus(role, spec.backend, spec.model, self._locate(role).source, True, "")
+            except ModelUnavailableError as err:
+                reason = err.reason + (f"; {err.hint}" if err.hint else "")
+                return RoleStatus(role, spec.backend, spec.model, "", False, reason)
+
+    def _get(self, role: str) -> Any:
+        with self._locks[role]:
+            if role not in self._loaded:
+                try:
+                    self._loaded[role] = self._load(role)
+                except ModelUnavailableError as err:
+                    self._loaded[role] = err
+                    if role == "image_embedding":
+                        log.warning("image embedding falls back to pixel features: %s", err)
+            outcome = self._loaded[role]
+        if isinstance(outcome, ModelUnavailableError):
+            raise outcome
+        return outcome
+
+    def _load(self, role: str) -> Any:
+        spec = self.specs[role]
+        if spec.disabled:
+            raise ModelUnavailableError(role, f"turned off (models.{role} = none)", f"set models.{role} to '<backend>:<model>'")
+        if role == "vlm":
+            from perception.vlm import vlm_from_spec
+
+            return vlm_from_spec(self.config.models.vlm, self.config.vlm)
+        return _BACKENDS[role][spec.backend].load(self._locate(role), self.device)
+
+    def _locate(self, role: str) -> Any:
+        with self._locks[role]:
+            if role not in self._found:
+                spec = self.specs[role]
+                try:
+                    self._found[role] = _BACKENDS[role][spec.backend].locate(spec.model)
+                except ModelUnavailableError as err:
+                    self._found[role] = err
+            found = self._found[role]
+        if isinstance(found, ModelUnavailableError):
+            raise found
+        return found
+
+
+def _decoder_status(backend: str, module_name: str) -> RoleStatus:
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # a broken native library raises OSError, not only ImportError
+        return RoleStatus("decoder", backend, "", "", False, f"{module_name} cannot be imported ({err})")
+    version = str(getattr(module, "__version__", ""))
+    return RoleStatus("decoder", backend, version, str(Path(module.__file__).parent), True, "")

@@ -1,0 +1,145 @@
+"""Text on screen, one line per box, from the PP-OCR ONNX models that ship inside rapidocr.
+
+rapidocr downloads a model whenever the one its settings name is missing; we never let it:
+the detection and recognition files are found first (`locate_ocr_models`) and handed to it
+by path. The text-angle classifier is left off: frames are upright, and the bundled
+classifier flips whole lines of upright text into nonsense.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from perception.errors import ModelUnavailableError
+from perception.rgb import as_rgb
+
+log = logging.getLogger(__name__)
+
+ROLE = "ocr"
+INSTALL_HINT = "install rapidocr>=3 (its wheel carries the PP-OCR models) or set models.ocr"
+_VERSION = re.compile(r"PP-OCRv(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TextBox:
+    text: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 pixels
+    score: float
+
+
+@dataclass(frozen=True)
+class OcrModels:
+    """Where the detection and recognition networks are, and how doctor should describe them."""
+
+    version: str
+    detector: Path
+    recogniser: Path
+    source: str
+
+
+def locate_ocr_models(model: str) -> OcrModels:
+    """The ONNX files for `model`, a PP-OCR version ("PP-OCRv6") or a folder of ONNX files.
+
+    A version is looked up in rapidocr's own model folder. When that version is not installed
+    but another is (the wheel bundles one), the bundled one is used and `source` says so, so
+    the default works on a machine without a hub; nothing is ever downloaded.
+    """
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        pairs = _model_pairs(folder)
+        if not pairs:
+            raise ModelUnavailableError(ROLE, f"no *det*.onnx and *rec*.onnx pair in {folder}", INSTALL_HINT)
+        version = max(pairs, key=_version_number)
+        detector, recogniser = pairs[version]
+        return OcrModels(version or folder.name, detector, recogniser, source=str(folder))
+    bundled = _rapidocr_model_folder()
+    pairs = _model_pairs(bundled)
+    wanted = _canonical_version(model)
+    if wanted in pairs:
+        detector, recogniser = pairs[wanted]
+        return OcrModels(wanted, detector, recogniser, source=f"rapidocr package ({bundled})")
+    if not pairs:
+        raise ModelUnavailableError(ROLE, f"rapidocr has no ONNX models in {bundled}", INSTALL_HINT)
+    version = max(pairs, key=_version_number)
+    detector, recogniser = pairs[version]
+    installed = ", ".join(sorted(pairs))
+    return OcrModels(
+        version, detector, recogniser,
+        source=f"rapidocr package ({bundled}); {model} is not installed, using {version} (installed: {installed})",
+    )
+
+
+class RapidOCR:
+    """Reads text lines from RGB frames; thread-safe (calls are serialised on one engine)."""
+
+    def __init__(self, models: OcrModels, min_score: float = 0.5):
+        try:
+            from rapidocr import RapidOCR as Engine
+        except ImportError as err:
+            raise ModelUnavailableError(ROLE, f"rapidocr cannot be imported ({err})", INSTALL_HINT) from err
+        self.name = f"rapidocr:{models.version}"
+        self.models = models
+        params = {
+            "Global.log_level": "error",  # an empty frame is not worth a warning
+            "Global.use_cls": False,
+            "Global.text_score": min_score,
+            "Det.model_path": str(models.detector),
+            "Rec.model_path": str(models.recogniser),
+        }
+        try:
+            self._engine = Engine(params=params)
+        except Exception as err:  # rapidocr raises bare Exceptions for broken model files
+            raise ModelUnavailableError(ROLE, f"rapidocr could not load {models.detector.parent}: {err}", INSTALL_HINT) from err
+        self._lock = threading.Lock()
+
+    def read(self, image: np.ndarray) -> list[TextBox]:
+        """Text lines in reading order as rapidocr returns them, with their pixel boxes."""
+        bgr = as_rgb(image)[:, :, ::-1]
+        with self._lock:
+            result = self._engine(np.ascontiguousarray(bgr))
+        if result.boxes is None or result.txts is None:
+            return []
+        lines = []
+        for quad, text, score in zip(result.boxes, result.txts, result.scores):
+            text = text.strip()
+            if not text:
+                continue
+            xs, ys = np.asarray(quad, dtype=float)[:, 0], np.asarray(quad, dtype=float)[:, 1]
+            lines.append(TextBox(text, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())), float(score)))
+        return lines
+
+
+def _rapidocr_model_folder() -> Path:
+    try:
+        import rapidocr
+    except ImportError as err:
+        raise ModelUnavailableError(ROLE, f"rapidocr cannot be imported ({err})", INSTALL_HINT) from err
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+def _model_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:
+    """Detection and recognition files per PP-OCR version found in `folder` ("" for unversioned names)."""
+    found: dict[str, dict[str, Path]] = {}
+    for path in sorted(folder.glob("*.onnx")):
+        kind = "det" if "det" in path.stem.lower() else "rec" if "rec" in path.stem.lower() else None
+        if kind is None:
+            continue
+        found.setdefault(_canonical_version(path.stem), {}).setdefault(kind, path)
+    return {version: (files["det"], files["rec"]) for version, files in found.items() if {"det", "rec"} <= files.keys()}
+
+
+def _canonical_version(text: str) -> str:
+    """"PP-OCRv6" for any spelling of that version inside `text`; "" when it names none."""
+    match = _VERSION.search(text)
+    return f"PP-OCRv{match.group(1)}" if match else ""
+
+
+def _version_number(version: str) -> int:
+    digits = re.findall(r"\d+", version)
+    return int(digits[-1]) if digits else -1

