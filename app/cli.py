@@ -173,3 +173,41 @@ def memory(
             f"  [{fact.id}] {fact.subject} -{fact.relation}-> {fact.object}  "
             f"{format_time(fact.start)}-{format_time(fact.end)}  ({fact.source}, {fact.confidence:.2f}; segments {moments})"
         )
+
+
+@cli.command()
+@guarded
+def ask(
+    video: str,
+    question: str,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="A multiple-choice option; repeat.")] = None,
+    until: Annotated[float | None, typer.Option(help="Use only the video up to this second.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ask a question about an ingested video; prints the answer, its evidence and the steps."""
+    longshot = open_longshot(home, config)
+    answer = None
+    for item in longshot.ask_stream(video, question, option or None, until=until):
+        if hasattr(item, "trace"):
+            answer = item
+        elif not as_json:
+            typer.secho(f"  step {item.index}: {item.action} {json.dumps(item.args)} -> {item.summary} ({item.seconds:.2f} s)", dim=True, err=True)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), default=str))
+        return
+    print_answer(answer)
+
+
+def print_answer(answer) -> None:
+    """The answer first, then the evidence with timestamps, so a reader can check it."""
+    letter = f"({answer.choice}) " if answer.choice else ""
+    span = f"  [{format_time(answer.span[0])}-{format_time(answer.span[1])}]" if answer.span else ""
+    typer.secho(f"{letter}{answer.text}{span}", bold=True)
+    for item in answer.evidence:
+        when = f"{format_time(item.start)}-{format_time(item.end)}"
+        frames = (" frames " + ",".join(str(f.index) for f in item.frames[:4])) if item.frames else ""
+        where = f" sketch {item.image_path}" if item.image_path else ""
+        typer.echo(f"  {item.kind:<7} {when:<15} {item.score:5.2f}  {item.text[:160]}{frames}{where}")
+    typer.secho(f"  {len(answer.trace)} steps, {answer.seconds:.2f} s, policy {answer.policy}", dim=True)
