@@ -1,1 +1,6 @@
-"""app"""
+"""Longshot's faces: the agent and the Python API (`from app import Longshot`)."""
+
+from app.answer import Answer, Evidence, Step
+from app.api import Longshot
+
+__all__ = ["Longshot", "Answer", "Evidence", "Step"]
