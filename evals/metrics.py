@@ -1,0 +1,270 @@
+"""Scoring: the choice in a model's reply, accuracy per bucket and macro, span IoU, baselines.
+
+A run is a list of `Result`s (one per item: the item, the letter chosen or None, a predicted
+span or None). `summarise(results, dataset)` turns one into the dict written to
+summary.json, with two baselines computed from the same items: random choice (its expected
+accuracy, 1/n per question, and one seeded draw) and, when the runner supplies it, a blind
+run (answers from the question and options alone), scored like any other run.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from evals.datasets.base import LETTERS, Dataset, Item, describe
+
+IOU_THRESHOLDS = (0.3, 0.5, 0.7)
+
+
+# --- the choice in a reply ----------------------------------------------------------------
+
+_OPEN = r"[\s*_`\"'“(\[{]*"
+_KEYWORDS = (
+    r"(?:final\s+|correct\s+|right\s+|best\s+)?(?:answer|option|choice)\s*(?:is|would\s+be|should\s+be|will\s+be|=|:|-)"
+    r"|answer\s*[:\-]?"
+    r"|(?:it'?s|it\s+is|it\s+must\s+be)"
+    r"|(?:i\s+(?:would\s+|will\s+)?|i'?d\s+|i'?ll\s+)?(?:choose|pick|select|go\s+with)"
+    r"|i\s+think\s+(?:it'?s|it\s+is)?"
+)
+_NEGATED = re.compile(
+    r"(?i)(?:\bnot|n't|\bthan|\binstead\s+of|\bexcept|\bexcluding|\beliminat\w*|\brul\w*\s+out|\bnor)\s*"
+    r"(?:option|choice)?\s*[\s*_`\"'“(\[{]*$"
+)
+_CONNECTIVES = {"because", "since", "as", "which", "and", "but", "so", "given", "based", "according", "here", "from", "with"}
+_THINK = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
+_WRAPPERS = " \t\n()[]{}*_.:`'\"“”"
+
+
+@lru_cache(maxsize=16)
+def _tiers(n_options: int) -> tuple[tuple[re.Pattern[str], ...], ...]:
+    """Letter patterns from the most explicit format to the least, for the first n letters."""
+    upper = f"[{LETTERS[0]}-{LETTERS[n_options - 1]}]"
+    either = f"[{LETTERS[0]}-{LETTERS[n_options - 1]}{LETTERS[0].lower()}-{LETTERS[n_options - 1].lower()}]"
+    end = r"(?![A-Za-z0-9])"
+    return (
+        (  # "The answer is C", "Answer: (b)", "I'd go with D", "\boxed{A}"
+            re.compile(rf"(?i:\b(?:{_KEYWORDS}))\s*(?i:(?:option|choice|letter)\s*)?{_OPEN}(?P<L>{either}){end}"),
+            re.compile(rf"\\boxed\{{\s*(?P<L>{either})\s*\}}"),
+        ),
+        (re.compile(rf"(?i:\b(?:option|choice|letter))\s*{_OPEN}(?P<L>{either}){end}"),),  # "Option D"
+        (  # "(C)", "[c]", "**C**"
+            re.compile(rf"(?<![\w])[\(\[](?P<L>{either})[\)\]]"),
+            re.compile(rf"\*\*(?P<L>{upper})\*\*"),
+        ),
+        (  # "C.", "B)", "D:"; lower case only where a line starts with it
+            re.compile(rf"(?<![\w.'’])(?P<L>{upper})[.):](?![\w])"),
+            re.compile(rf"(?m)^[\s*_]*(?P<L>{either})[.)](?![\w])"),
+        ),
+        (re.compile(rf"(?<![\w'’.\-])(?P<L>{upper})(?![\w'’\-])"),),  # a bare "B"
+    )
+
+
+def extract_choice(text: str, n_options: int = 5, options: Sequence[str] | None = None) -> str | None:
+    """The option letter a free-text reply chooses, or None when it names none clearly.
+
+    Formats rank by how explicit they are: "answer is X" / "Answer: X" / "I choose X", then
+    "Option X", then "(X)" or "**X**", then "X." / "X)", then a bare capital letter; the last
+    match of the best format present wins ("(A) is wrong, (C) is right" -> C). A letter after
+    "not", "than", "instead of"... is never the choice; a lone capital "A" starting a phrase
+    ("A man walks") is an article; a lower-case letter counts only where it cannot be a word.
+    Letters past the options are ignored. With `options`, a reply that is an option's text,
+    or that contains exactly one option's text, chooses that option.
+    """
+    if options:
+        n_options = len(options)
+    n_options = max(1, min(n_options, len(LETTERS)))
+    reply = _THINK.sub("", text or "").strip() or (text or "")
+    bare = reply.strip(_WRAPPERS)
+    if len(bare) == 1 and bare.upper() in LETTERS[:n_options]:
+        return bare.upper()
+    if options:
+        exact = _match_option_text(reply, options, exact=True)
+        if exact:
+            return exact
+    for tier in _tiers(n_options):
+        found = [m for pattern in tier for m in pattern.finditer(reply) if _plausible(reply, m)]
+        if found:
+            return max(found, key=lambda m: m.start("L")).group("L").upper()
+    return _match_option_text(reply, options, exact=False) if options else None
+
+
+def _plausible(text: str, match: re.Match[str]) -> bool:
+    """False for a letter that is negated, or an "a"/"A" that is the article of the words after it."""
+    letter, start, end = match.group("L"), match.start("L"), match.end("L")
+    if _NEGATED.search(text[max(0, start - 30) : start]):
+        return False
+    following = re.match(r"[ \t]+([A-Za-z]\w*)", text[end:])
+    if letter == "a" and following:
+        return False
+    if letter == "A" and following and following.group(1)[0].islower():
+        return following.group(1) in _CONNECTIVES
+    return True
+
+
+def _squash(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def _match_option_text(reply: str, options: Sequence[str], exact: bool) -> str | None:
+    """The letter of the option the reply is (exact) or contains, unless it contains several."""
+    said = _squash(reply)
+    texts = [_squash(option) for option in options]
+    if exact:
+        hits = [i for i, text in enumerate(texts) if text and text == said]
+    else:
+        hits = [i for i, text in enumerate(texts) if text and re.search(rf"\b{re.escape(text)}\b", said)]
+        hits = [i for i in hits if not any(j != i and texts[i] in texts[j] for j in hits)]
+    return LETTERS[hits[0]] if len(hits) == 1 else None
+
+
+# --- one run ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run produced for one item: the letter it chose, the span it gave, its raw reply."""
+
+    item: Item
+    choice: str | None = None
+    span: tuple[float, float] | None = None
+    text: str = ""
+    error: str | None = None
+
+    @classmethod
+    def from_reply(cls, item: Item, text: str, span: tuple[float, float] | None = None) -> Result:
+        """A result whose choice is read from the reply text against the item's options."""
+        choice = extract_choice(text, options=item.options) if item.options else None
+        return cls(item=item, choice=choice, span=span, text=text)
+
+    @property
+    def correct(self) -> bool | None:
+        """Whether the choice is the answer; None where the item has no answer to score against."""
+        if self.item.answer is None:
+            return None
+        return self.choice == self.item.answer
+
+
+def span_iou(predicted: tuple[float, float], gold: tuple[float, float]) -> float:
+    """Temporal intersection over union of two (start, end) spans."""
+    (ps, pe), (gs, ge) = sorted(predicted), sorted(gold)
+    inter = max(0.0, min(pe, ge) - max(ps, gs))
+    union = max(pe, ge) - min(ps, gs)
+    if union <= 0:
+        return 1.0 if (ps, pe) == (gs, ge) else 0.0
+    return inter / union
+
+
+def span_overlaps(predicted: tuple[float, float], gold: tuple[float, float]) -> bool:
+    """Whether the spans share any moment (touching ends count)."""
+    (ps, pe), (gs, ge) = sorted(predicted), sorted(gold)
+    return ps <= ge and gs <= pe
+
+
+def score(credits: Iterable[tuple[Item, float]], bucket_keys: Sequence[str], macro_over: str | None) -> dict[str, Any]:
+    """Accuracy overall, per bucket and macro, from (item, credit in [0, 1]) pairs.
+
+    Credit is 1 or 0 for a run and 1/n for the expected random baseline, so every run and
+    baseline is aggregated the same way. An item with several values under a key counts in
+    each. The macro mean is the unweighted mean of the per-value accuracies under `macro_over`.
+    """
+    total, count = 0.0, 0
+    sums: dict[str, dict[str, list[float]]] = {key: defaultdict(lambda: [0.0, 0]) for key in bucket_keys}
+    for item, credit in credits:
+        total += credit
+        count += 1
+        for key in bucket_keys:
+            for value in item.bucket_values(key):
+                sums[key][value][0] += credit
+                sums[key][value][1] += 1
+    buckets = {
+        key: {value: {"accuracy": s / n, "correct": _number(s), "count": n} for value, (s, n) in sorted(values.items())}
+        for key, values in sums.items()
+    }
+    macro = None
+    if macro_over is not None and buckets.get(macro_over):
+        per_value = [entry["accuracy"] for entry in buckets[macro_over].values()]
+        macro = {"over": macro_over, "accuracy": sum(per_value) / len(per_value), "values": len(per_value)}
+    return {"accuracy": total / count if count else None, "count": count, "correct": _number(total), "buckets": buckets, "macro": macro}
+
+
+def _number(value: float) -> float | int:
+    """Whole sums as ints, so a run's counts read as counts in summary.json."""
+    return int(value) if float(value).is_integer() else value
+
+
+def span_metrics(results: Sequence[Result]) -> dict[str, Any] | None:
+    """Mean IoU, recall at IoU thresholds and hit rate over the items that have a gold span.
+
+    A missing prediction scores 0. A run that predicts no span at all gets counts only, since
+    its IoU would say nothing about grounding.
+    """
+    gold = [r for r in results if r.item.answer_span is not None]
+    if not gold:
+        return None
+    predicted = [r for r in gold if r.span is not None]
+    summary: dict[str, Any] = {"count": len(gold), "predicted": len(predicted)}
+    if not predicted:
+        return summary
+    ious = [span_iou(r.span, r.item.answer_span) if r.span is not None else 0.0 for r in gold]
+    summary["mean_iou"] = sum(ious) / len(ious)
+    for threshold in IOU_THRESHOLDS:
+        summary[f"recall@{threshold}"] = sum(iou >= threshold for iou in ious) / len(ious)
+    summary["hit"] = sum(r.span is not None and span_overlaps(r.span, r.item.answer_span) for r in gold) / len(gold)
+    return summary
+
+
+def _choice_results(results: Iterable[Result]) -> list[Result]:
+    """The results that can be scored as multiple choice: options and an answer."""
+    return [r for r in results if r.item.options and r.item.answer is not None]
+
+
+def _run_score(results: Sequence[Result], dataset: Dataset) -> dict[str, Any]:
+    scored = _choice_results(results)
+    summary = score(((r.item, float(r.correct)) for r in scored), dataset.bucket_keys, dataset.macro_over)
+    summary["abstained"] = sum(r.choice is None for r in scored)
+    return summary
+
+
+def random_baseline(items: Sequence[Item], dataset: Dataset, seed: int = 0) -> dict[str, Any]:
+    """Random choice on the same items: expected accuracy (1/n each) and one seeded draw."""
+    scorable = sorted((i for i in items if i.options and i.answer is not None), key=lambda i: i.id)
+    rng = random.Random(seed)
+    draws = [(item, float(rng.choice(item.letters) == item.answer)) for item in scorable]
+    expected = score(((i, 1.0 / len(i.options)) for i in scorable), dataset.bucket_keys, dataset.macro_over)
+    sampled = score(draws, dataset.bucket_keys, dataset.macro_over)
+    return {"seed": seed, "expected": expected, "sampled": sampled}
+
+
+def summarise(
+    results: Sequence[Result], dataset: Dataset, blind: Sequence[Result] | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Everything summary.json says about a run: accuracy overall, per bucket and macro,
+    span metrics, counts, and the random (and, if given, blind) baselines on the same items."""
+    run = _run_score(results, dataset)
+    counts = {
+        "items": len(results),
+        "scored": run["count"],
+        "correct": int(run["correct"]),
+        "abstained": run["abstained"],
+        "errors": sum(r.error is not None for r in results),
+        "unscored": sum(r.item.answer is None and r.item.answer_span is None for r in results),
+        "with_span": sum(r.item.answer_span is not None for r in results),
+    }
+    baselines: dict[str, Any] = {"random": random_baseline([r.item for r in results], dataset, seed)}
+    if blind is not None:
+        baselines["blind"] = _run_score(blind, dataset)
+    return {
+        "dataset": describe(dataset),
+        "accuracy": run["accuracy"],
+        "macro": run["macro"],
+        "buckets": run["buckets"],
+        "spans": span_metrics(results),
+        "counts": counts,
+        "baselines": baselines,
+    }
