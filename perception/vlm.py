@@ -8,8 +8,10 @@ SGLang, Ollama, llama.cpp server, LM Studio and OpenAI; where a server rejects a
 optional parameter (`response_format`, `max_tokens` on newer OpenAI models) the client
 adapts once and remembers.
 
-Every request is bounded in wall-clock time, not only per socket read, so a server that
-trickles bytes forever cannot hang a question.
+Transient failures (connection errors, 408, 409, 429, 5xx) are retried with exponential
+backoff and jitter, or after the server's Retry-After. Every attempt is bounded in
+wall-clock time (`vlm.timeout_s`), not only per socket read, so a server that trickles
+bytes forever cannot hang a question; a timed-out attempt is not retried.
 """
 
 from __future__ import annotations
@@ -187,15 +189,12 @@ def evenly_spaced(count: int, limit: int) -> list[int]:
 
 
 class _Retryable(Exception):
-    """A transient failure: connection refused or dropped, 429, 5xx."""
-
-    def __init__(self, reason: str, retry_after: float | None = None):
-        super().__init__(reason)
-        self.retry_after = retry_after
+    """A transient failure: connection refused or dropped mid-reply."""
 
 
 class _TimedOut(Exception):
-    pass
+    """No complete reply by the deadline. Not retried: a model that needed longer than
+    `timeout_s` once will likely need it again, and the user would wait for nothing."""
 
 
 class _Rejected(Exception):
@@ -209,7 +208,7 @@ class _Rejected(Exception):
 
 @dataclass(frozen=True)
 class _Adaptation:
-    """How to reshape a request whose `key` a server rejected with 400; tried once per request.
+    """How to reshape a request whose `key` a server rejected (400/422); tried once per request.
 
     `reason` must appear in the server's message, or None to try it on any 400.
     """
@@ -288,7 +287,8 @@ class OpenAIChat:
             raise ValueError("chat() needs at least one message")
         encoded, dropped = encode_messages(messages, self.image_max_side, self.config.max_images, self.jpeg_quality)
         if dropped:
-            log.info("sent %d of %d images to %s (vlm.max_images)", self.config.max_images, self.config.max_images + dropped, self.model)
+            kept = self.config.max_images
+            log.info("sent %d of %d images to %s (vlm.max_images)", kept, kept + dropped, self.model)
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": encoded,
@@ -319,9 +319,9 @@ class OpenAIChat:
                 adaptation = next(
                     (a for a in _ADAPTATIONS if a not in applied and a.applies(payload, rejection.message)), None
                 )
-                if rejection.status != 400 or adaptation is None:
+                if rejection.status not in (400, 422) or adaptation is None:
                     raise VLMError(self._rejection_message(rejection)) from None
-                log.info("%s rejected the request (%s); retrying without %s", self.url, rejection.message, adaptation.key)
+                log.info("%s rejected the request (%s); retrying without %s", self.url, rejection, adaptation.key)
                 applied.append(adaptation)
                 payload = adaptation.apply(payload)
                 continue
@@ -358,7 +358,8 @@ class OpenAIChat:
                     continue
             if attempt + 1 < attempts:
                 delay = min(_MAX_BACKOFF_S, self.config.backoff_s * 2**attempt * self._rng.uniform(0.5, 1.0))
-                log.warning("%s failed (%s); retry %d of %d in %.1f s", self.url, reason, attempt + 1, attempts - 1, delay)
+                log.warning("%s failed (%s); retry %d of %d in %.1f s", self.url, reason, attempt + 1, attempts - 1,
+                            delay)
                 self._sleep(delay)
         raise VLMError(
             f"VLM endpoint {self.url} failed after {attempts} attempt(s): {reason}. "

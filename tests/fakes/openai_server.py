@@ -54,6 +54,7 @@ Script = Sequence[Reply] | Callable[[dict[str, Any]], Reply]
 
 JPEG_DATA_URL = "data:image/jpeg;base64,"
 ROLES = {"system", "developer", "user", "assistant", "tool"}
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 
 
 class ScriptedOpenAIServer:
@@ -84,7 +85,9 @@ class ScriptedOpenAIServer:
         return 0 if callable(self._script) else len(self._script)
 
     def start(self) -> ScriptedOpenAIServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="scripted-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="scripted-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -143,7 +146,7 @@ def check_chat_request(request: Any) -> str | None:
     if request.get("stream", False) is not False:
         return "this server does not stream; send 'stream': false"
     response_format = request.get("response_format", {"type": "text"})
-    if not isinstance(response_format, dict) or response_format.get("type") not in ("text", "json_object", "json_schema"):
+    if not isinstance(response_format, dict) or response_format.get("type") not in RESPONSE_FORMATS:
         return "'response_format' must be {'type': 'text' | 'json_object' | 'json_schema'}"
     return None
 
@@ -213,6 +216,7 @@ def request_images(request: dict[str, Any]) -> list[np.ndarray]:
 def completion(request: dict[str, Any], content: str, finish_reason: str = "stop") -> dict[str, Any]:
     """An OpenAI chat completion answering `request` with `content`."""
     words = sum(len(part.split()) if isinstance(part, str) else 85 for part in request_parts(request))
+    said = len(content.split())
     return {
         "id": "chatcmpl-scripted",
         "object": "chat.completion",
@@ -221,7 +225,7 @@ def completion(request: dict[str, Any], content: str, finish_reason: str = "stop
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
         ],
-        "usage": {"prompt_tokens": words, "completion_tokens": len(content.split()), "total_tokens": words + len(content.split())},
+        "usage": {"prompt_tokens": words, "completion_tokens": said, "total_tokens": words + said},
     }
 
 

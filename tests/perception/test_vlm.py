@@ -40,7 +40,7 @@ def no_ambient_key(monkeypatch):
 
 
 def client(server: ScriptedOpenAIServer, sleeps: Sleeps | None = None, **config) -> OpenAIChat:
-    return OpenAIChat("fake-vlm", server.base_url, VLMConfig(**config), sleep=sleeps if sleeps is not None else Sleeps())
+    return OpenAIChat("fake-vlm", server.base_url, VLMConfig(**config), sleep=Sleeps() if sleeps is None else sleeps)
 
 
 def gradient(height: int, width: int) -> np.ndarray:
@@ -65,7 +65,8 @@ def test_format_time_refuses_impossible_times(seconds):
 
 def test_request_carries_text_then_each_image_after_its_timestamp():
     with ScriptedOpenAIServer(["a red car"]) as server:
-        chat = OpenAIChat("fake-vlm", server.base_url + "/", VLMConfig(max_tokens=64, temperature=0.2), image_max_side=320)
+        config = VLMConfig(max_tokens=64, temperature=0.2)
+        chat = OpenAIChat("fake-vlm", server.base_url + "/", config, image_max_side=320)
         reply = chat.chat(
             [
                 Message.system("You watch videos."),
@@ -185,7 +186,8 @@ def test_unusable_replies_raise_typed_errors(reply, error, words):
 def test_reply_variants_are_normalised():
     replies = [
         {"content": "<think>hmm {\"a\": 0}</think>\n{\"a\": 1}"},
-        {"body": {"choices": [{"message": {"content": [{"type": "text", "text": "in "}, {"type": "text", "text": "parts"}]}}]}},
+        {"body": {"choices": [{"message": {"content": [{"type": "text", "text": "in "},
+                                                        {"type": "text", "text": "parts"}]}}]}},
     ]
     with ScriptedOpenAIServer(replies) as server:
         chat = client(server)
@@ -245,7 +247,8 @@ def test_a_400_that_no_adaptation_explains_is_an_error():
 
 
 def test_newer_openai_models_get_max_completion_tokens():
-    refusal = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+    refusal = ("Unsupported parameter: 'max_tokens' is not supported with this model. "
+               "Use 'max_completion_tokens' instead.")
     with ScriptedOpenAIServer([{"status": 400, "message": refusal}, "ok", "ok"]) as server:
         chat = client(server, max_tokens=99)
         chat.chat([Message.user("hi")])
@@ -287,12 +290,14 @@ def test_messages_and_images_are_checked_before_sending():
 
 def test_gray_and_rgba_images_are_sent_as_rgb_jpeg():
     with ScriptedOpenAIServer(["ok"]) as server:
-        client(server).chat([Message.user(ImagePart(np.full((8, 6), 200, np.uint8)), ImagePart(np.zeros((8, 6, 4), np.uint8)))])
+        gray, rgba = np.full((8, 6), 200, np.uint8), np.zeros((8, 6, 4), np.uint8)
+        client(server).chat([Message.user(ImagePart(gray), ImagePart(rgba))])
     assert [image.shape for image in request_images(server.requests[0])] == [(8, 6, 3), (8, 6, 3)]
 
 
 def test_fake_server_refuses_malformed_requests_with_the_reason():
-    png = "data:image/jpeg;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    png = ("data:image/jpeg;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGA"
+           "WjR9awAAAABJRU5ErkJggg==")
     bad = [
         {"messages": [{"role": "user", "content": "hi"}]},
         {"model": "m", "messages": []},
@@ -353,7 +358,8 @@ REAL_REPLIES = [
     ('```json {"one": "line"}```', {"one": "line"}),
     ('Thought: I should look closer.\nAction: {"action": "inspect", "n": 4}', {"action": "inspect", "n": 4}),
     ('<think>maybe {x}? or {"draft": 1</think>{"action": "answer"}', {"action": "answer"}),
-    ('{"text": "use {braces} and \\"quotes\\" and ```fences```"}', {"text": 'use {braces} and "quotes" and ```fences```'}),
+    ('{"text": "use {braces} and \\"quotes\\" and ```fences```"}',
+     {"text": 'use {braces} and "quotes" and ```fences```'}),
     ('Example: {"x": 0}\nAnswer:\n```json\n{"a": 1}\n```', {"a": 1}),
     ('{"a": 1} and then {"b": 2}', {"a": 1}),
     ('[{"a": 1}]', {"a": 1}),
