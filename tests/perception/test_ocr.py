@@ -1,0 +1,84 @@
+"""OCR reads text we draw and text in a real page scan, from the models inside the rapidocr wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from perception.errors import ImageError, ModelUnavailableError
+from perception.ocr import RapidOCR, TextBox, locate_ocr_models
+from tests.synth import draw_text, index_frame
+
+
+@pytest.fixture(scope="module")
+def ocr() -> RapidOCR:
+    return RapidOCR(locate_ocr_models("PP-OCRv6"))
+
+
+def test_locate_finds_the_bundled_version_without_downloading():
+    found = locate_ocr_models("pp-ocrv6")
+    assert found.version == "PP-OCRv6"
+    assert found.detector.is_file() and found.recogniser.is_file()
+    assert "rapidocr package" in found.source
+
+
+def test_a_version_that_is_not_installed_uses_the_bundled_one_and_says_so():
+    found = locate_ocr_models("PP-OCRv4")
+    assert found.version == "PP-OCRv6"
+    assert "PP-OCRv4 is not installed, using PP-OCRv6" in found.source
+
+
+def test_a_folder_of_onnx_files_is_used_as_given(tmp_path: Path):
+    bundled = locate_ocr_models("PP-OCRv6")
+    (tmp_path / "my_det.onnx").symlink_to(bundled.detector)
+    (tmp_path / "my_rec.onnx").symlink_to(bundled.recogniser)
+    found = locate_ocr_models(str(tmp_path))
+    assert (found.detector.name, found.recogniser.name) == ("my_det.onnx", "my_rec.onnx")
+    assert found.source == str(tmp_path)
+
+
+def test_a_folder_without_models_is_unavailable_with_a_hint(tmp_path: Path):
+    with pytest.raises(ModelUnavailableError, match="no \\*det\\*.onnx") as caught:
+        locate_ocr_models(str(tmp_path))
+    assert caught.value.role == "ocr" and "models.ocr" in caught.value.hint
+
+
+@pytest.mark.slow
+def test_reads_drawn_text_with_its_box(ocr: RapidOCR):
+    frame = index_frame(5, text="VAULT CODE 4172")
+    lines = ocr.read(frame)
+    assert [line.text for line in lines] == ["VAULT CODE 4172"]
+    (line,) = lines
+    assert isinstance(line, TextBox) and line.score > 0.8
+    x0, y0, x1, y1 = line.box
+    assert 0 <= x0 < x1 <= frame.shape[1] and 0 <= y0 < y1 <= frame.shape[0]
+    assert y0 < frame.shape[0] / 2 < y1  # draw_text centres the band vertically
+
+
+@pytest.mark.slow
+def test_grey_input_is_read_and_a_blank_frame_has_no_text(ocr: RapidOCR):
+    grey = draw_text(np.full((200, 400, 3), 128, np.uint8), "Hello World").mean(axis=2).astype(np.uint8)
+    assert [line.text for line in ocr.read(grey)] == ["Hello World"]
+    assert ocr.read(np.full((120, 160, 3), 30, np.uint8)) == []
+
+
+def test_a_float_image_is_refused_with_an_image_error(ocr: RapidOCR):
+    with pytest.raises(ImageError, match="uint8"):
+        ocr.read(np.zeros((32, 32, 3), np.float32))
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_reads_a_real_page_scan_line_by_line(ocr: RapidOCR, media: Path):
+    page = np.asarray(Image.open(media / "images/opencv/imageTextN.png").convert("RGB"))
+    lines = ocr.read(page)
+    texts = [line.text for line in lines]
+    assert texts[0] == "technical details are too complex to cover in the book itself."
+    assert "variety and complexity of real-world imagery." in texts
+    assert texts[-1] == "inspiration from three high-level approaches:"
+    tops = [line.box[1] for line in lines]
+    assert tops == sorted(tops)  # reading order, top to bottom
+    assert all(0 <= x0 < x1 <= page.shape[1] and 0 <= y0 < y1 <= page.shape[0] for x0, y0, x1, y1 in (line.box for line in lines))

