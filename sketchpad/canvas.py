@@ -36,6 +36,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from perception.errors import ImageError
+from perception.rgb import as_rgb as perception_rgb
 from sketchpad.ops import (
     MAX_GRID,
     Box,
@@ -66,19 +67,10 @@ def as_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
     if isinstance(image, Image.Image):
         pixels = np.asarray(image.convert("RGB"))
     elif isinstance(image, np.ndarray):
-        if image.dtype != np.uint8:
-            raise ImageError(f"expected a uint8 image, got dtype {image.dtype}; convert with .astype(np.uint8)")
-        if image.ndim == 2:
-            pixels = np.repeat(image[:, :, None], 3, axis=2)
-        elif image.ndim == 3 and image.shape[2] in (3, 4):
-            pixels = image[:, :, :3]
-        else:
-            raise ImageError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
+        pixels = perception_rgb(image)
     else:
         raise ImageError(f"expected a numpy array or PIL image, got {type(image).__name__}")
     height, width = pixels.shape[:2]
-    if width == 0 or height == 0:
-        raise ImageError("the image is empty (zero width or height)")
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
         raise ImageError(f"the image is {width}x{height}; the sketchpad takes at most {MAX_SIDE} px a side")
     pixels = np.ascontiguousarray(pixels).copy()

@@ -305,7 +305,8 @@ def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolConte
     detector = context.model("detector", "detector")
     known = getattr(detector, "labels", None)
     if args.labels and known:
-        unknown = [label for label in args.labels if label not in known]
+        lowered = {label.lower() for label in known}
+        unknown = [label for label in args.labels if label.lower() not in lowered]
         if unknown:
             raise ToolArgumentError(f"{name}: the detector does not know {unknown}; it knows: {', '.join(known)}")
     found = _look(canvas, region, lambda image: detector.detect(image, labels=args.labels, min_score=args.min_score))
