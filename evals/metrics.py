@@ -149,6 +149,22 @@ class Result:
             return None
         return self.choice == self.item.answer
 
+    def to_dict(self) -> dict[str, Any]:
+        """The per-item record of a run, as plain JSON."""
+        span = self.item.answer_span
+        return {
+            "id": self.item.id,
+            "choice": self.choice,
+            "answer": self.item.answer,
+            "correct": self.correct,
+            "span": list(self.span) if self.span is not None else None,
+            "answer_span": list(span) if span is not None else None,
+            "iou": span_iou(self.span, span) if self.span is not None and span is not None else None,
+            "buckets": {k: list(v) if isinstance(v, tuple) else v for k, v in self.item.buckets.items()},
+            "text": self.text,
+            "error": self.error,
+        }
+
 
 def span_iou(predicted: tuple[float, float], gold: tuple[float, float]) -> float:
     """Temporal intersection over union of two (start, end) spans."""
@@ -190,7 +206,8 @@ def score(credits: Iterable[tuple[Item, float]], bucket_keys: Sequence[str], mac
     if macro_over is not None and buckets.get(macro_over):
         per_value = [entry["accuracy"] for entry in buckets[macro_over].values()]
         macro = {"over": macro_over, "accuracy": sum(per_value) / len(per_value), "values": len(per_value)}
-    return {"accuracy": total / count if count else None, "count": count, "correct": _number(total), "buckets": buckets, "macro": macro}
+    accuracy = total / count if count else None
+    return {"accuracy": accuracy, "count": count, "correct": _number(total), "buckets": buckets, "macro": macro}
 
 
 def _number(value: float) -> float | int:

@@ -26,6 +26,14 @@ from evals.datasets.sketchpad import TASKS as SKETCHPAD_TASKS
 from evals.datasets.sketchpad import Sketchpad
 from evals.datasets.videomme import VideoMME
 
+
+def _needle(root: str | Path, **options: Any) -> Dataset:
+    """The synthetic needle set (evals/needle.py), imported on use: that module imports this package."""
+    from evals.needle import NeedleDataset
+
+    return _build("needle", NeedleDataset, root, options)
+
+
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "videomme": VideoMME,
     "videomme_subs": partial(VideoMME, subtitles=True),
@@ -37,7 +45,7 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "jsonl": JsonlDataset,
     "sketchpad": Sketchpad,
     **{task: partial(Sketchpad, tasks=(task,)) for task in SKETCHPAD_TASKS},
-    # "needle": the synthetic needle-in-a-video set (evals/datasets/needle.py) registers here.
+    "needle": _needle,
 }
 
 ALIASES = {"video_mme": "videomme", "video_mme_subs": "videomme_subs", "next_qa": "nextqa", "lvb": "longvideobench"}
@@ -49,13 +57,17 @@ def get_dataset(name: str, root: str | Path, **options: Any) -> Dataset:
     key = ALIASES.get(key, key)
     if key not in DATASETS:
         raise DatasetError(f"no dataset called {name!r}; known: {', '.join(sorted(DATASETS))}")
-    factory = DATASETS[key]
+    return _build(key, DATASETS[key], root, options)
+
+
+def _build(name: str, factory: Callable[..., Dataset], root: str | Path, options: dict[str, Any]) -> Dataset:
+    """Call the factory, turning options it does not take into an error that lists those it does."""
     try:
         inspect.signature(factory).bind(root, **options)
     except TypeError:
         accepted = [p for p in inspect.signature(factory).parameters if p != "root"]
         raise DatasetError(
-            f"dataset {key!r} does not take the options {sorted(options)}; it takes {', '.join(accepted) or 'none'}"
+            f"dataset {name!r} does not take the options {sorted(options)}; it takes {', '.join(accepted) or 'none'}"
         ) from None
     return factory(root, **options)
 

@@ -57,12 +57,15 @@ class Item:
             raise DatasetError(f"item {self.id} has {len(self.options)} options; at most {len(LETTERS)} are supported")
         if self.answer is not None and self.answer not in self.letters:
             raise DatasetError(
-                f"item {self.id}: answer {self.answer!r} is not one of its option letters {''.join(self.letters) or '(none)'}"
+                f"item {self.id}: answer {self.answer!r} is not one of its option letters "
+                f"{''.join(self.letters) or '(none)'}"
             )
         if self.answer_span is not None:
             start, end = self.answer_span
             if not 0 <= start <= end:
-                raise DatasetError(f"item {self.id}: answer span {self.answer_span} is not a (start, end) with 0 <= start <= end")
+                raise DatasetError(
+                    f"item {self.id}: answer span {self.answer_span} is not a (start, end) with 0 <= start <= end"
+                )
 
     @property
     def letters(self) -> tuple[str, ...]:

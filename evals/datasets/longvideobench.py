@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evals.datasets.base import Adapter, Item, find_video, letter_of, read_json, require, DatasetError
+from evals.datasets.base import Adapter, DatasetError, Item, find_video, normalise_letter, read_json, require
 
 SPLITS = {"val": "lvb_val.json", "test": "lvb_test_wo_gt.json"}
 BUCKET_FIELDS = {"duration": "duration_group", "qtype": "question_category", "topic": "topic_category", "level": "level"}
@@ -56,7 +56,7 @@ class LongVideoBench(Adapter):
             video=find_video(self.data_root, ("videos",), str(record["video_path"])),
             question=str(record["question"]).strip(),
             options=options,
-            answer=None if answer is None or answer < 0 else letter_of(int(answer), len(options), where),
+            answer=None if answer in (None, -1) else normalise_letter(answer, len(options), where),
             subtitles=self.data_root / "subtitles" / subtitle if subtitle else None,
             buckets=buckets,
             extras={
@@ -71,7 +71,8 @@ def _options(record: dict[str, Any], where: str) -> tuple[str, ...]:
     """The candidates list, or option0..option4 without the empty slots of four-option questions."""
     if record.get("candidates"):
         return tuple(str(c).strip() for c in record["candidates"])
-    options = tuple(str(record[f"option{i}"]).strip() for i in range(5) if record.get(f"option{i}") not in (None, "", "N/A"))
+    slots = (record.get(f"option{i}") for i in range(5))
+    options = tuple(str(option).strip() for option in slots if option not in (None, "", "N/A"))
     if not options:
         raise DatasetError(f"{where} has neither candidates nor option0..option4")
     return options

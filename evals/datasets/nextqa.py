@@ -32,7 +32,8 @@ class NExTQA(Adapter):
         super().__init__(root)
         if split not in SPLITS:
             raise DatasetError(f"NExT-QA: split must be one of {', '.join(SPLITS)}, got {split!r}")
-        folder = next((f for f in (self.root, self.root / "nextqa", self.root / "dataset/nextqa") if (f / f"{split}.csv").is_file()), None)
+        candidates = (self.root, self.root / "nextqa", self.root / "dataset" / "nextqa")
+        folder = next((f for f in candidates if (f / f"{split}.csv").is_file()), None)
         if folder is None:
             raise DatasetError(f"NExT-QA: no {split}.csv under {self.root}; point it at the folder holding {split}.csv")
         self.annotations = folder / f"{split}.csv"

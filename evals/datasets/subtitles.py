@@ -64,5 +64,6 @@ def _json_cues(raw: str, path: Path, duration: float | None) -> list[Cue]:
             end = end if isinstance(end, (int, float)) else (duration if duration is not None else start)
             cues.append(Cue(float(start), float(end), str(record.get("text", "")).strip()))
         elif "start" in record and "end" in record:
-            cues.append(Cue(parse_clock(str(record["start"])), parse_clock(str(record["end"])), str(record.get("line", "")).strip()))
+            start, end = parse_clock(str(record["start"])), parse_clock(str(record["end"]))
+            cues.append(Cue(start, end, str(record.get("line", "")).strip()))
     return cues
