@@ -27,16 +27,21 @@ IOU_THRESHOLDS = (0.3, 0.5, 0.7)
 _OPEN = r"[\s*_`\"'“(\[{]*"
 _KEYWORDS = (
     r"(?:final\s+|correct\s+|right\s+|best\s+)?(?:answer|option|choice)\s*(?:is|would\s+be|should\s+be|will\s+be|=|:|-)"
-    r"|answer\s*[:\-]?"
+    r"|answer(?:\s*[:\-])?"
     r"|(?:it'?s|it\s+is|it\s+must\s+be)"
     r"|(?:i\s+(?:would\s+|will\s+)?|i'?d\s+|i'?ll\s+)?(?:choose|pick|select|go\s+with)"
-    r"|i\s+think\s+(?:it'?s|it\s+is)?"
+    r"|i\s+think(?:\s+(?:it'?s|it\s+is))?"
 )
 _NEGATED = re.compile(
     r"(?i)(?:\bnot|n't|\bthan|\binstead\s+of|\bexcept|\bexcluding|\beliminat\w*|\brul\w*\s+out|\bnor)\s*"
     r"(?:option|choice)?\s*[\s*_`\"'“(\[{]*$"
 )
-_CONNECTIVES = {"because", "since", "as", "which", "and", "but", "so", "given", "based", "according", "here", "from", "with"}
+# Words that follow a chosen "A" but never the article "a": "A because ...", "A is correct".
+_AFTER_CHOICE = {
+    "because", "since", "as", "which", "and", "but", "so", "given", "based", "according", "here", "from", "with",
+    "is", "was", "seems", "looks", "appears", "would", "should", "could", "must", "matches", "fits", "describes",
+    "correctly", "also",
+}
 _THINK = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
 _WRAPPERS = " \t\n()[]{}*_.:`'\"“”"
 
@@ -49,17 +54,17 @@ def _tiers(n_options: int) -> tuple[tuple[re.Pattern[str], ...], ...]:
     end = r"(?![A-Za-z0-9])"
     return (
         (  # "The answer is C", "Answer: (b)", "I'd go with D", "\boxed{A}"
-            re.compile(rf"(?i:\b(?:{_KEYWORDS}))\s*(?i:(?:option|choice|letter)\s*)?{_OPEN}(?P<L>{either}){end}"),
+            re.compile(rf"(?i:\b(?:{_KEYWORDS})){_OPEN}(?i:(?:option|choice|letter){_OPEN})?(?P<L>{either}){end}"),
             re.compile(rf"\\boxed\{{\s*(?P<L>{either})\s*\}}"),
         ),
-        (re.compile(rf"(?i:\b(?:option|choice|letter))\s*{_OPEN}(?P<L>{either}){end}"),),  # "Option D"
+        (re.compile(rf"(?i:\b(?:option|choice|letter)){_OPEN}(?P<L>{either}){end}"),),  # "Option D"
         (  # "(C)", "[c]", "**C**"
             re.compile(rf"(?<![\w])[\(\[](?P<L>{either})[\)\]]"),
             re.compile(rf"\*\*(?P<L>{upper})\*\*"),
         ),
         (  # "C.", "B)", "D:"; lower case only where a line starts with it
             re.compile(rf"(?<![\w.'’])(?P<L>{upper})[.):](?![\w])"),
-            re.compile(rf"(?m)^[\s*_]*(?P<L>{either})[.)](?![\w])"),
+            re.compile(rf"(?m)^[ \t*_]*(?P<L>{either})[.)](?![\w])"),
         ),
         (re.compile(rf"(?<![\w'’.\-])(?P<L>{upper})(?![\w'’\-])"),),  # a bare "B"
     )
@@ -79,7 +84,8 @@ def extract_choice(text: str, n_options: int = 5, options: Sequence[str] | None 
     if options:
         n_options = len(options)
     n_options = max(1, min(n_options, len(LETTERS)))
-    reply = _THINK.sub("", text or "").strip() or (text or "")
+    text = (text or "").replace("’", "'")
+    reply = _THINK.sub("", text).strip() or text
     bare = reply.strip(_WRAPPERS)
     if len(bare) == 1 and bare.upper() in LETTERS[:n_options]:
         return bare.upper()
@@ -103,7 +109,7 @@ def _plausible(text: str, match: re.Match[str]) -> bool:
     if letter == "a" and following:
         return False
     if letter == "A" and following and following.group(1)[0].islower():
-        return following.group(1) in _CONNECTIVES
+        return following.group(1) in _AFTER_CHOICE
     return True
 
 

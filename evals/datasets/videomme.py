@@ -7,7 +7,9 @@ the video and subtitle files), question_id ("001-1"), task_type, question, optio
 (["A. ...", "B. ...", ...]) and answer ("A".."D"). Videos unpack to `data/<videoID>.mp4`
 (some are .MP4 or .mkv), subtitles to `subtitle/<videoID>.srt`. The same rows as JSON or
 JSONL are read too, as is the nested form of the official GitHub repository's evaluation
-script (one object per video with a "questions" list). Parquet needs pyarrow.
+script (one object per video with a "questions" list); the first of JSONL, JSON and parquet
+found in the folder (or in `videomme/`) is used, or the file given as `annotations`.
+Parquet needs pyarrow.
 
 Subtitles are a separate track of the benchmark: `VideoMME(root, subtitles=True)` (registered
 as "videomme_subs") sets `Item.subtitles` where the video has a subtitle file; not every

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evals.datasets import get_dataset
-from evals.datasets.base import Dataset, Item
+from evals.datasets.base import LETTERS, Dataset, Item
 from evals.metrics import Result, extract_choice, random_baseline, score, span_iou, span_overlaps, summarise
 
 YES_NO = ("yes", "no")
@@ -39,6 +41,10 @@ REPLIES = [
     ("I'd go with C.", {}, "C"),
     ("I think it's A, not B", {}, "A"),
     ("It's definitely B", {}, "B"),
+    ("It’s C.", {}, "C"),
+    ("A is correct.", {}, "A"),
+    ("I think A is right", {}, "A"),
+    ("Option A seems the best fit", {}, "A"),
     ("The answer is not A; it is D.", {}, "D"),
     ("I believe the answer isn't B, so C", {}, "C"),
     ("Neither A nor B; the correct choice is C", {}, "C"),
@@ -77,6 +83,19 @@ def test_extract_choice(reply: str, kwargs: dict, expected: str | None) -> None:
 
 def test_the_table_is_large_enough() -> None:
     assert len(REPLIES) >= 30
+
+
+@given(st.text(), st.integers(min_value=1, max_value=len(LETTERS)))
+def test_extract_choice_only_ever_names_one_of_the_options(reply: str, n_options: int) -> None:
+    assert extract_choice(reply, n_options) in (None, *LETTERS[:n_options])
+
+
+TEMPLATES = ("{}", "({})", "{}.", "Answer: {}", "The answer is ({}).", "**{}**", "Option {}", "I choose {} because it fits.")
+
+
+@given(st.sampled_from(TEMPLATES), st.integers(min_value=0, max_value=4), st.sampled_from(("", "Looking at the video. ")))
+def test_extract_choice_reads_every_plain_format(template: str, index: int, preamble: str) -> None:
+    assert extract_choice(preamble + template.format(LETTERS[index])) == LETTERS[index]
 
 
 # --- a small dataset scored by hand -------------------------------------------------------
