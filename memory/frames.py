@@ -402,6 +402,12 @@ class FrameStore:
         try:
             return self._read_bundle(first, count, members)
         except (FileNotFoundError, DamagedBundleError) as err:
+            with self._lock:
+                if members[-1] >= len(self._times):
+                    raise IndexError(f"frames of video {self.video} were truncated while being read") from err
+                now = self._slot(members[0])
+            if now != (first, count):  # an append or truncate rewrote the bundle meanwhile
+                return self._read(*now, members)
             self._redecode(first, count, err)
             return self._read_bundle(first, count, members)
 
