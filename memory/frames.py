@@ -38,6 +38,7 @@ from memory.frame_disk import (
     write_times,
 )
 from perception.errors import LongshotError, StorageError
+from perception.video import VideoReader
 
 STATS = ("hits", "misses", "bundle_reads", "bytes_read", "redecoded")
 
@@ -430,8 +431,6 @@ class FrameStore:
             raise StorageError(
                 f"{what} cannot be read ({cause}) and the source video is unknown; ingest the video again"
             ) from cause
-        from perception.video import VideoReader  # the source tier is rare; keep decoders out of import time
-
         times = self._times[first : first + count]
         try:
             with VideoReader(self.source, max_side=self.max_side) as reader:
