@@ -244,8 +244,10 @@ def plan_events(duration: float, speech: Sequence[_Clip], notices: Sequence[str]
     ] + [("text", NOTICE_SECONDS, notice, notice, "") for notice in notices]
     usable = int(duration // SEGMENT_SECONDS) - 2
     if usable < len(needles):
-        need = (len(needles) + 2) * SEGMENT_SECONDS / 60
-        raise ConfigError(f"{len(needles)} needles need a video of at least {need:g} minutes, got {duration / 60:g}")
+        need = (len(needles) + 2) * SEGMENT_SECONDS
+        raise ConfigError(
+            f"{len(needles)} needles need a video of at least {need} s ({need / 60:.1f} minutes), got {duration:g} s"
+        )
     rng.shuffle(needles)
     width = usable / len(needles)
     events = []
