@@ -365,58 +365,65 @@ def iter_audio_samples(
             except av.error.FFmpegError:
                 container.seek(0)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunker = _Chunker(sample_rate, chunk_samples, start, end)
+        chunker = _Chunker(sample_rate, chunk_samples, start, end, offset)
         for frame in decoded_frames(container, stream):
             for out in resampler.resample(frame):
-                yield from chunker.add(out, offset)
+                yield from chunker.add(out)
             if chunker.done:
-                return
-        for out in resampler.resample(None):
-            yield from chunker.add(out, offset)
+                break
+        else:
+            for out in resampler.resample(None):
+                yield from chunker.add(out)
         yield from chunker.rest()
 
 
 class _Chunker:
-    """Cuts a stream of resampled frames into fixed-length chunks between `start` and `end`."""
+    """Cuts resampled frames into chunks of `size` samples between `start` and `end`.
 
-    def __init__(self, rate: int, size: int, start: float, end: float | None):
-        self._rate, self._size, self._start, self._end = rate, size, start, end
+    The first kept sample takes its time from its frame; later ones are counted from it, so
+    chunk times are exact multiples of the chunk length from there.
+    """
+
+    def __init__(self, rate: int, size: int, start: float, end: float | None, offset: float):
+        self._rate, self._size, self._start, self._end, self._offset = rate, size, start, end, offset
+        self._origin: float | None = None  # time of the first kept sample
+        self._kept = 0  # samples kept so far
+        self._emitted = 0  # samples given out in chunks so far
         self._parts: list[np.ndarray] = []
-        self._held = 0
-        self._time: float | None = None  # time of the next sample to arrive
-        self._chunk_start = 0.0
         self.done = False
 
-    def add(self, frame: av.AudioFrame, offset: float) -> Iterator[tuple[float, np.ndarray]]:
+    def add(self, frame: av.AudioFrame) -> Iterator[tuple[float, np.ndarray]]:
+        if self.done:
+            return
         samples = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-        if self._time is None:
-            self._time = frame.time - offset if frame.time is not None else 0.0
-        if self._time < self._start:
-            drop = min(len(samples), round((self._start - self._time) * self._rate))
-            samples, self._time = samples[drop:], self._time + drop / self._rate
-        if self._end is not None:
-            room = max(0, round((self._end - self._time) * self._rate))
-            if room <= len(samples):
-                samples, self.done = samples[:room], True
+        if self._origin is None:
+            samples = self._skip_to_start(frame, samples)
         if not len(samples):
             return
-        if not self._held:
-            self._chunk_start = self._time
-        self._time += len(samples) / self._rate
-        while len(samples):
-            take = min(self._size - self._held, len(samples))
-            self._parts.append(samples[:take])
-            self._held += take
-            samples = samples[take:]
-            if self._held == self._size:
-                yield from self._emit()
-                self._chunk_start = self._time - len(samples) / self._rate
+        if self._end is not None:
+            room = max(0, round((self._end - self._origin) * self._rate)) - self._kept
+            if room <= len(samples):
+                samples, self.done = samples[:room], True
+        self._kept += len(samples)
+        self._parts.append(samples)
+        while self._kept - self._emitted >= self._size:
+            yield self._emit(self._size)
 
     def rest(self) -> Iterator[tuple[float, np.ndarray]]:
-        if self._held:
-            yield from self._emit()
+        if self._kept > self._emitted:
+            yield self._emit(self._kept - self._emitted)
 
-    def _emit(self) -> Iterator[tuple[float, np.ndarray]]:
-        chunk = np.concatenate(self._parts)
-        self._parts, self._held = [], 0
-        yield self._chunk_start, chunk
+    def _skip_to_start(self, frame: av.AudioFrame, samples: np.ndarray) -> np.ndarray:
+        first = frame.time - self._offset if frame.time is not None else 0.0
+        drop = max(0, round((self._start - first) * self._rate))
+        if drop < len(samples):
+            origin = first + drop / self._rate
+            self._origin = self._start if abs(origin - self._start) < 0.5 / self._rate else origin
+        return samples[drop:]
+
+    def _emit(self, count: int) -> tuple[float, np.ndarray]:
+        held = np.concatenate(self._parts)
+        self._parts = [held[count:]]
+        start = self._origin + self._emitted / self._rate
+        self._emitted += count
+        return start, held[:count]

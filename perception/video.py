@@ -222,8 +222,11 @@ def read_audio(path: str | Path, start: float = 0.0, end: float | None = None, s
 
 
 def _indexed(said: _pyav.Claims, table: _pyav.FrameTable) -> _pyav.Claims:
-    """Counts and duration from the frame index; the claimed rate where it is sane."""
-    return _pyav.Claims(said.fps or len(table) / table.end, table.end, len(table))
+    """Count and duration from the frame index; the claimed rate where the index bears it out
+    (it is the rounder number), else the index's own."""
+    measured = len(table) / table.end
+    fps = said.fps if said.fps and abs(said.fps - measured) <= 0.05 * measured else measured
+    return _pyav.Claims(fps, table.end, len(table))
 
 
 def _info(
