@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import ModelUnavailableError, ToolArgumentError
+from perception.requires import require
 from perception.rgb import as_rgb
 
 ROLE = "detector"
@@ -105,8 +106,4 @@ class YoloDetector:
 
 def _require_ultralytics():
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    try:
-        import ultralytics
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"ultralytics cannot be imported ({err})", INSTALL_HINT) from err
-    return ultralytics
+    return require("ultralytics", ROLE, INSTALL_HINT)

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from perception.errors import ConfigError, ModelUnavailableError
+from perception.requires import require
 from perception.rgb import as_rgb
 
 ROLE = "image_embedding"
@@ -60,7 +61,7 @@ def parse_clip_model(model: str) -> tuple[str, str | None, Path | None]:
 def locate_clip_weights(model: str) -> ClipWeights:
     """The checkpoint file for `model` if it is already on disk; ModelUnavailableError if not."""
     name, tag, checkpoint = parse_clip_model(model)
-    open_clip = _require_open_clip()
+    open_clip = require("open_clip", ROLE, INSTALL_HINT)
     if name not in open_clip.list_models():
         raise ModelUnavailableError(ROLE, f"open_clip has no model architecture {name!r}", INSTALL_HINT)
     if checkpoint is not None:
@@ -83,7 +84,7 @@ class ClipEmbedder:
     supports_text = True
 
     def __init__(self, weights: ClipWeights, device: str = "cpu", batch_size: int = 32):
-        open_clip = _require_open_clip()
+        open_clip = require("open_clip", ROLE, INSTALL_HINT)
         config = open_clip.get_pretrained_cfg(weights.model, weights.pretrained) if weights.pretrained else {}
         try:
             network, _, preprocess = open_clip.create_model_and_transforms(
@@ -104,7 +105,7 @@ class ClipEmbedder:
     @classmethod
     def random_for_tests(cls, model: str = "ViT-B-32", batch_size: int = 8) -> ClipEmbedder:
         """Random weights, to exercise the code path in tests; meaningless outside them."""
-        open_clip = _require_open_clip()
+        open_clip = require("open_clip", ROLE, INSTALL_HINT)
         network, _, preprocess = open_clip.create_model_and_transforms(model, pretrained=None)
         embedder = cls.__new__(cls)
         embedder._setup(network, preprocess, open_clip.get_tokenizer(model), f"open_clip:{model}/random", "cpu", batch_size)
@@ -186,14 +187,6 @@ def _frame_list(frames: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
 def _unit_rows(rows: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
-def _require_open_clip():
-    try:
-        import open_clip
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"open_clip cannot be imported ({err})", INSTALL_HINT) from err
-    return open_clip
 
 
 def _cached_checkpoint(config: dict) -> Path | None:

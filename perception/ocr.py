@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import ModelUnavailableError
+from perception.requires import require
 from perception.rgb import as_rgb
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,7 @@ class RapidOCR:
     """Reads text lines from RGB frames; thread-safe (calls are serialised on one engine)."""
 
     def __init__(self, models: OcrModels, min_score: float = 0.5):
-        try:
-            from rapidocr import RapidOCR as Engine
-        except ImportError as err:
-            raise ModelUnavailableError(ROLE, f"rapidocr cannot be imported ({err})", INSTALL_HINT) from err
+        Engine = require("rapidocr", ROLE, INSTALL_HINT).RapidOCR
         self.name = f"rapidocr:{models.version}"
         self.models = models
         params = {
@@ -116,11 +114,7 @@ class RapidOCR:
 
 
 def _rapidocr_model_folder() -> Path:
-    try:
-        import rapidocr
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"rapidocr cannot be imported ({err})", INSTALL_HINT) from err
-    return Path(rapidocr.__file__).resolve().parent / "models"
+    return Path(require("rapidocr", ROLE, INSTALL_HINT).__file__).resolve().parent / "models"
 
 
 def _model_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:

