@@ -132,6 +132,7 @@ class _Corpus:
     segments: list[Segment]
     ends: np.ndarray
     index: HybridIndex
+    positions: dict[int, int]  # segment id -> row
 
     def visible(self, until: float | None) -> int:
         """How many segments end by `until` (a prefix, since they are ordered by end)."""
@@ -239,13 +240,30 @@ class EpisodicMemory:
         self, video: str, query: str, scale: float | None = None, k: int = 5, until: float | None = None
     ) -> list[SegmentHit]:
         """The `k` segments most relevant to `query`, best first; scale None searches all scales."""
-        scale = None if scale is None else _seconds(scale)
-        corpus = committed_view(
+        corpus = self._committed(video, None if scale is None else _seconds(scale))
+        ranked = corpus.index.rank(query, self._query_vector(query), k, corpus.visible(until))
+        return [SegmentHit(corpus.segments[r.position], r.score, r.dense, r.lexical) for r in ranked]
+
+    def embeddings(self, video: str, ids: Sequence[int]) -> np.ndarray:
+        """The stored text embeddings of segments, one row per id in order (zeros for an unknown id).
+
+        (N, 0) without an embedder.
+        """
+        corpus = self._committed(video, None)
+        matrix = corpus.index.matrix
+        if matrix is None:
+            return np.zeros((len(ids), 0), np.float32)
+        rows = np.zeros((len(ids), matrix.shape[1]), np.float32)
+        for row, segment_id in enumerate(ids):
+            if segment_id in corpus.positions:
+                rows[row] = matrix[corpus.positions[segment_id]]
+        return rows
+
+    def _committed(self, video: str, scale: float | None) -> _Corpus:
+        return committed_view(
             self.library, self._corpora, (video, scale), video, MEMORY,
             lambda conn, revision: self._load(conn, video, scale, revision),
         )
-        ranked = corpus.index.rank(query, self._query_vector(query), k, corpus.visible(until))
-        return [SegmentHit(corpus.segments[r.position], r.score, r.dense, r.lexical) for r in ranked]
 
     def _load(self, conn: sqlite3.Connection, video: str, scale: float | None, revision: int) -> _Corpus:
         where, params = ("video = ?", [video]) if scale is None else ("video = ? AND scale = ?", [video, scale])
@@ -255,4 +273,5 @@ class EpisodicMemory:
         segments = [segment_from_row(row) for row in rows]
         matrix = None if self.embedder is None else stack_vectors([row["embedding"] for row in rows], self.embedder.dim)
         ends = np.array([segment.end for segment in segments], np.float64)
-        return _Corpus(revision, segments, ends, HybridIndex([s.text for s in segments], matrix))
+        positions = {segment.id: row for row, segment in enumerate(segments)}
+        return _Corpus(revision, segments, ends, HybridIndex([s.text for s in segments], matrix), positions)

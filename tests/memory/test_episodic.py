@@ -54,6 +54,7 @@ def test_add_list_scales_and_until(lexical) -> None:
     assert [s.start for s in memory.segments(video, scale=10, start=20, end=20)] == [20]
     assert [(s.start, s.end) for s in memory.segments(video, until=30)] == [(0, 10), (0, 30), (10, 20), (20, 30)]
     assert memory.segments("ffffffffffffffff") == [] and memory.scales("ffffffffffffffff") == []
+    assert memory.embeddings(video, [base[0].id]).shape == (1, 0)  # no embedder, no vectors
 
 
 def test_add_is_idempotent_and_updates_in_place(lexical) -> None:
@@ -132,3 +133,8 @@ def test_paraphrase_ranks_the_right_segment_first(home: Path) -> None:
     across = memory.search(video, "pet on the beach", k=8)
     assert {hit.segment.scale for hit in across} == {10.0, 60.0}
     assert across == sorted(across, key=lambda hit: -hit.score)
+
+    beach = memory.segments(video, scale=10)[4]
+    vectors = memory.embeddings(video, [beach.id, -1])
+    assert vectors.shape == (2, 384) and not vectors[1].any()
+    assert vectors[0] @ sentence_embedder().embed([beach.text])[0] == pytest.approx(1.0, abs=1e-5)
