@@ -91,7 +91,7 @@ def test_without_clip_weights_the_image_embedder_is_pixel_features_once(no_downl
 
 
 def test_none_turns_a_role_off():
-    models = Models(with_models(ocr="none", detector="none", image_embedding="none"))
+    models = Models(with_models(**{role: "none" for role in ROLES}))
     assert not models.available("ocr") and not models.available("detector")
     with pytest.raises(ModelUnavailableError, match="turned off") as caught:
         models.ocr
@@ -135,7 +135,8 @@ def test_a_model_loads_once_even_when_threads_race():
 
 
 def test_the_vlm_role_builds_the_configured_client_once():
-    models = Models(with_models(vlm="openai:qwen2-vl@http://127.0.0.1:9/v1"))
+    others_off = {role: "none" for role in ROLES if role != "vlm"}
+    models = Models(with_models(vlm="openai:qwen2-vl@http://127.0.0.1:9/v1", **others_off))
     client = models.vlm
     assert client is models.vlm
     assert (client.model, client.base_url) == ("qwen2-vl", "http://127.0.0.1:9/v1")
