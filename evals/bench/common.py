@@ -1,0 +1,111 @@
+"""What the benchmarks share: a long video made from a short one, peak memory measured in a
+process of its own, and printing a dict of figures."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import av
+import psutil
+
+MB = 2**20
+CACHE_DIR = Path(tempfile.gettempdir()) / "longshot-bench"
+
+
+def make_long_video(src: str | Path, seconds: float, out: str | Path | None = None) -> Path:
+    """`src` looped to `seconds` long, by copying its compressed video packets (no re-encoding).
+
+    Made once: later calls with the same source and length return the file already made
+    (by default under CACHE_DIR). Only the video stream is kept. The cut falls on the first
+    keyframe at or after `seconds`, so every frame kept can be decoded.
+    """
+    src = Path(src)
+    if out is None:
+        out = CACHE_DIR / f"{src.stem}-{src.stat().st_size}-{round(seconds)}s.mp4"
+    out = Path(out)
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp4")
+    try:
+        _loop_packets(src, seconds, temp)
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
+    return out
+
+
+def _loop_packets(src: Path, seconds: float, out: Path) -> None:
+    with av.open(str(src)) as first_pass:
+        stream = first_pass.streams.video[0]
+        packets = [(p.pts, p.duration or 0) for p in first_pass.demux(stream) if p.pts is not None]
+    start = min(pts for pts, _ in packets)
+    loop_length = max(pts + duration for pts, duration in packets) - start
+    with av.open(str(out), "w") as output:
+        loop = 0
+        while True:
+            with av.open(str(src)) as source:
+                stream = source.streams.video[0]
+                if loop == 0:
+                    target = output.add_stream_from_template(stream)
+                limit = seconds / stream.time_base
+                for packet in source.demux(stream):
+                    if packet.pts is None or packet.dts is None:
+                        continue
+                    shift = loop * loop_length - start
+                    if packet.is_keyframe and packet.pts + shift >= limit:
+                        return
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = target
+                    output.mux(packet)
+            loop += 1
+
+
+def measure_in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run `function(*args)` in a fresh process and add its peak RSS to the dict it returns.
+
+    The peak is reset after the child has imported what it needs (Linux clear_refs), so
+    `rss_growth_mb` is the memory the function itself took at its worst, above `rss_before_mb`.
+    """
+    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        return pool.apply(_measured, (function, *args))
+
+
+def _measured(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    before = psutil.Process().memory_info().rss
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # reset the peak to the current RSS
+    except OSError:
+        pass  # not Linux: the peak may include the child's start-up
+    result = function(*args)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return {**result, "rss_before_mb": before / MB, "rss_peak_mb": peak / MB, "rss_growth_mb": (peak - before) / MB}
+
+
+def median_ms(seconds: Sequence[float]) -> float:
+    return statistics.median(seconds) * 1000 if seconds else float("nan")
+
+
+def print_figures(title: str, figures: dict[str, Any], file: TextIO | None = None) -> None:
+    """One `name  value` line per figure, numbers rounded to what is worth reading."""
+    file = file or sys.stdout
+    print(title, file=file)
+    width = max(map(len, figures), default=0)
+    for name, value in figures.items():
+        print(f"  {name:<{width}}  {_shown(value)}", file=file)
+
+
+def _shown(value: Any) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
