@@ -131,7 +131,8 @@ def parse_arguments(tool: str, model: type[Arguments], raw: Any) -> Arguments:
     try:
         text = json.dumps(raw, allow_nan=False)
     except ValueError as err:
-        raise ToolArgumentError(f"{tool}: every number must be finite (no NaN or infinity): {err}") from None
+        raise ToolArgumentError(f"{tool}: numbers must be finite and of sensible size (no NaN, infinity or "
+                                f"thousand-digit integers): {err}") from None
     except (TypeError, RecursionError) as err:
         raise ToolArgumentError(f"{tool}: arguments must be plain JSON values: {err}") from None
     if len(text) > MAX_ARGUMENT_CHARS:
@@ -166,6 +167,11 @@ def usage(tool: str, model: type[Arguments]) -> str:
     return f"Usage: {tool}({', '.join(names)})."
 
 
+def shown(values: Sequence[float]) -> str:
+    """Numbers as a model would write them: [10, 20.5, 1e+09]."""
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
+
+
 class ImageBounds:
     """Checks coordinates against one image (width x height) and turns them into pixels."""
 
@@ -189,11 +195,11 @@ class ImageBounds:
         x0, y0, x1, y1 = self._scaled(raw)
         if x1 <= x0 or y1 <= y0:
             raise ToolArgumentError(
-                f"{self.tool}: {name} {list(raw)} is inside out or empty: send [x0, y0, x1, y1] with x1 > x0 and y1 > y0"
+                f"{self.tool}: {name} {shown(raw)} is inside out or empty: send [x0, y0, x1, y1] with x1 > x0 and y1 > y0"
             )
         w, h = self.size
         if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
-            raise ToolArgumentError(f"{self.tool}: {name} {list(raw)} lies wholly outside the image; {self._extent()}")
+            raise ToolArgumentError(f"{self.tool}: {name} {shown(raw)} lies wholly outside the image; {self._extent()}")
         clipped = (max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1))
         return clipped, clipped != (x0, y0, x1, y1)
 
@@ -201,7 +207,7 @@ class ImageBounds:
         x, y = self._scaled(raw)
         w, h = self.size
         if not (0 <= x <= w and 0 <= y <= h):
-            raise ToolArgumentError(f"{self.tool}: {name} {list(raw)} is outside the image; {self._extent()}")
+            raise ToolArgumentError(f"{self.tool}: {name} {shown(raw)} is outside the image; {self._extent()}")
         return (x, y)
 
     def points(self, raw: Sequence[Sequence[float]], name: str = "points") -> list[Point]:

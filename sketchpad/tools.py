@@ -38,12 +38,14 @@ from sketchpad.arguments import (
     argument_order,
     crop_scale,
     parse_arguments,
+    shown,
 )
 from sketchpad.canvas import Canvas, side_by_side
 from sketchpad.ops import Box, last_mark_number
 from sketchpad.palette import color_for
 
 SUMMARY_ITEMS = 10
+MAX_DRAWN = 50  # detections or text lines drawn and listed, best first; more would hide the image
 
 
 class FrameBatchLike(Protocol):
@@ -176,7 +178,7 @@ def _line_tool(arrow: bool):
         bounds = _bounds(name, args, canvas)
         start, end = bounds.point(args.start, "start"), bounds.point(args.end, "end")
         if start == end:
-            raise ToolArgumentError(f"{name}: start and end are the same point {list(args.start)}; send two points")
+            raise ToolArgumentError(f"{name}: start and end are the same point {shown(args.start)}; send two points")
         drawn = canvas.line(start, end, color=args.color, width=args.width, arrow=arrow)
         return ToolResult(drawn, {"start": _round(start), "end": _round(end)},
                           f"Drew {'an arrow' if arrow else 'a line'} from {_round(start)} to {_round(end)}.")
@@ -289,7 +291,7 @@ def _look(canvas: Canvas, region: Box, read: Callable[[np.ndarray], list[Any]]) 
     found = []
     for item in read(window.pixels(clean=True)):
         x0, y0, x1, y1 = (float(v) for v in item.box)
-        if not all(np.isfinite((x0, y0, x1, y1))):
+        if not all(np.isfinite((x0, y0, x1, y1, float(item.score)))):
             continue
         x0, x1 = max(0.0, x0), min(float(window.width), x1)
         y0, y1 = max(0.0, y0), min(float(window.height), y1)
@@ -310,6 +312,7 @@ def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolConte
         if unknown:
             raise ToolArgumentError(f"{name}: the detector does not know {unknown}; it knows: {', '.join(known)}")
     found = _look(canvas, region, lambda image: detector.detect(image, labels=args.labels, min_score=args.min_score))
+    found = sorted(found, key=lambda pair: -float(pair[0].score))[:MAX_DRAWN]
     drawn, detections = canvas, []
     for number, (item, box) in enumerate(found, start=1):
         tag = f"{number} {item.label} {item.score:.2f}"
@@ -325,7 +328,7 @@ def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolConte
            OCRArguments)
 def _ocr(name: str, args: OCRArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     region = _area(name, args, canvas)
-    found = _look(canvas, region, context.model("ocr", "ocr").read)
+    found = _look(canvas, region, context.model("ocr", "ocr").read)[:MAX_DRAWN]
     drawn, lines = canvas, []
     for number, (item, box) in enumerate(found, start=1):
         drawn = drawn.box(box, label=str(number), color="blue")
