@@ -71,6 +71,7 @@ class WhisperSpeech:
     def __init__(self, weights: WhisperWeights, device: str = "cpu", cpu_threads: int = 2):
         WhisperModel = require("faster_whisper", ROLE, INSTALL_HINT).WhisperModel
         kind, _, index = device.partition(":")
+        kind = "cuda" if kind == "cuda" else "cpu"  # CTranslate2 runs on CUDA or the CPU, not on mps
         try:
             self._model = WhisperModel(
                 weights.path,
