@@ -215,12 +215,17 @@ class ImageBounds:
 
 
 def crop_scale(tool: str, requested: float | None, region: tuple[int, int]) -> float:
-    """The enlargement for a crop of `region` (w, h) px: requested, or enough to reach ~512 px (1x-4x)."""
+    """The enlargement for a crop of `region` (w, h) px.
+
+    By default small regions grow to about 512 px (at most 4x) and huge ones shrink to
+    MAX_OUTPUT_SIDE; a requested scale that would pass MAX_OUTPUT_SIDE is refused.
+    """
     longer = max(region)
-    scale = requested if requested is not None else min(4.0, max(1.0, 512 / longer))
-    if longer * scale > MAX_OUTPUT_SIDE:
+    if requested is None:
+        return min(4.0, max(1.0, 512 / longer), MAX_OUTPUT_SIDE / longer)
+    if longer * requested > MAX_OUTPUT_SIDE:
         raise ToolArgumentError(
-            f"{tool}: scale {requested} would make a {math.ceil(longer * scale)} px side; "
+            f"{tool}: scale {requested:g} would make a {math.ceil(longer * requested)} px side; "
             f"at most {MAX_OUTPUT_SIDE}, so use scale <= {MAX_OUTPUT_SIDE / longer:.2f}"
         )
-    return scale
+    return requested

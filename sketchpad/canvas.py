@@ -371,7 +371,7 @@ class Canvas:
     def mark(self, points: Sequence[Sequence[float]], *, color: Color = None, radius: int | None = None,
              normalized: bool = False) -> Canvas:
         """Numbered discs at `points`, numbered on from the marks already on this canvas."""
-        radius = radius or min(40, max(7, round(min(self.size) / 40)))
+        radius = radius or min(40, max(8, round(min(self.size) / 30)))
         return self.add(MarksOp(tuple(self._point_px(p, normalized) for p in points),
                                 last_mark_number(self._ops) + 1, self._color(color), radius))
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from perception.errors import ModelOutputError, ModelUnavailableError, ToolArgumentError
 from sketchpad.arguments import (
+    MAX_OUTPUT_SIDE,
     Arguments,
     BoxArguments,
     CropArguments,
@@ -42,9 +43,10 @@ from sketchpad.arguments import (
 )
 from sketchpad.canvas import Canvas, side_by_side
 from sketchpad.ops import Box, last_mark_number
-from sketchpad.palette import color_for
+from sketchpad.palette import RGB, color_for
 
 SUMMARY_ITEMS = 10
+MOSAIC_HEIGHT = 480  # side by side: frames at most this tall, and the row at most MAX_OUTPUT_SIDE wide
 MAX_DRAWN = 50  # detections or text lines drawn and listed, best first; more would hide the image
 
 
@@ -264,7 +266,11 @@ def _side_by_side(name: str, args: SideBySideArguments, canvas: Canvas, context:
         raise ToolArgumentError(f"{name}: times {late} are past the end of the video ({source.duration:.1f} s)")
     batch = source.frames_at(args.times)
     times = [float(t) for t in batch.times]
-    mosaic = side_by_side(list(batch.frames), times=times)
+    frames = list(batch.frames)
+    widths_per_height = sum(frame.shape[1] / frame.shape[0] for frame in frames)
+    room = MAX_OUTPUT_SIDE - 9 * len(frames)  # gaps of at most 8 px, and each width rounded up
+    height = min(MOSAIC_HEIGHT, *(frame.shape[0] for frame in frames), int(room / widths_per_height))
+    mosaic = side_by_side(frames, times=times, height=max(16, height))
     panels = [{"panel": i + 1, "time": round(t, 3), "box": list(box)}
               for i, (t, box) in enumerate(zip(times, mosaic.panel_boxes, strict=True))]
     return ToolResult(mosaic, {"panels": panels},
@@ -300,6 +306,17 @@ def _look(canvas: Canvas, region: Box, read: Callable[[np.ndarray], list[Any]]) 
     return found
 
 
+def _draw_found(canvas: Canvas, found: list[tuple[Any, Box]],
+                describe: Callable[[Any], tuple[str, str | RGB, dict[str, Any]]]) -> tuple[Canvas, list[dict[str, Any]]]:
+    """Each item boxed and tagged with its number (plus what `describe` adds), and listed for the data."""
+    drawn, entries = canvas, []
+    for number, (item, box) in enumerate(found, start=1):
+        tag, color, fields = describe(item)
+        drawn = drawn.box(box, label=f"{number}{tag}", color=color)
+        entries.append({"id": number, **fields, "score": round(float(item.score), 3), "box": _round(box)})
+    return drawn, entries
+
+
 @_register("detect", "Find objects with the object detector; draws and lists each one's box, label and score.",
            DetectArguments)
 def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
@@ -313,12 +330,8 @@ def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolConte
             raise ToolArgumentError(f"{name}: the detector does not know {unknown}; it knows: {', '.join(known)}")
     found = _look(canvas, region, lambda image: detector.detect(image, labels=args.labels, min_score=args.min_score))
     found = sorted(found, key=lambda pair: -float(pair[0].score))[:MAX_DRAWN]
-    drawn, detections = canvas, []
-    for number, (item, box) in enumerate(found, start=1):
-        tag = f"{number} {item.label} {item.score:.2f}"
-        drawn = drawn.box(box, label=tag, color=color_for(str(item.label)))
-        detections.append({"id": number, "label": str(item.label), "score": round(float(item.score), 3),
-                           "box": _round(box)})
+    drawn, detections = _draw_found(canvas, found, lambda item: (
+        f" {item.label} {item.score:.2f}", color_for(str(item.label)), {"label": str(item.label)}))
     listed = _listing([f"{d['id']} {d['label']} {d['score']:.2f} at {d['box']}" for d in detections])
     summary = f"Found {len(detections)} objects: {listed}." if detections else "Found no objects."
     return ToolResult(drawn, {"region": _round(region), "detections": detections}, summary)
@@ -329,10 +342,7 @@ def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolConte
 def _ocr(name: str, args: OCRArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     region = _area(name, args, canvas)
     found = _look(canvas, region, context.model("ocr", "ocr").read)[:MAX_DRAWN]
-    drawn, lines = canvas, []
-    for number, (item, box) in enumerate(found, start=1):
-        drawn = drawn.box(box, label=str(number), color="blue")
-        lines.append({"id": number, "text": str(item.text), "score": round(float(item.score), 3), "box": _round(box)})
+    drawn, lines = _draw_found(canvas, found, lambda item: ("", "blue", {"text": str(item.text)}))
     listed = _listing([f"{line['id']} {line['text']!r}" for line in lines])
     summary = f"Read {len(lines)} lines: {listed}." if lines else "Found no text."
     return ToolResult(drawn, {"region": _round(region), "lines": lines}, summary)

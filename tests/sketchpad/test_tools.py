@@ -81,9 +81,12 @@ class IndexVideo:
     duration = 10.0
     fps = 10
 
+    def __init__(self, size: tuple[int, int] = (320, 240)):
+        self.size = size
+
     def frames_at(self, times: Sequence[float]) -> SimpleNamespace:
         indices = [min(round(t * self.fps), 99) for t in times]
-        return SimpleNamespace(frames=np.stack([index_frame(i) for i in indices]),
+        return SimpleNamespace(frames=np.stack([index_frame(i, self.size) for i in indices]),
                                times=np.array([i / self.fps for i in indices]))
 
 
@@ -208,6 +211,8 @@ def test_crop_enlarges_small_regions_by_default_and_refuses_huge_output():
     wide = Canvas(np.zeros((10, 1000, 3), np.uint8))
     with pytest.raises(ToolArgumentError, match="scale <= 4.10"):
         run_tool("crop", {"box": [0, 0, 1000, 10], "scale": 8}, wide)
+    huge = Canvas(np.zeros((100, 8192, 3), np.uint8))
+    assert run_tool("crop", {"box": [0, 0, 8192, 100]}, huge).canvas.size == (4096, 50)  # shrunk to fit
 
 
 def test_side_by_side_shows_the_frames_at_the_times_asked():
@@ -217,6 +222,12 @@ def test_side_by_side_shows_the_frames_at_the_times_asked():
     assert shown == [10, 50, 90]
     assert [p["time"] for p in result.data["panels"]] == [1.0, 5.0, 9.0]
     assert result.canvas.parents[2].size == (320, 240)
+
+
+def test_side_by_side_of_large_frames_stays_a_sensible_size():
+    context = ToolContext(frames=IndexVideo(size=(1600, 200)))
+    result = run_tool("side_by_side", {"times": [0, 1, 2, 3, 4, 5, 6, 7]}, Canvas(noise()), context)
+    assert len(result.canvas.panel_boxes) == 8 and result.canvas.width <= 4096
 
 
 def test_side_by_side_needs_a_video_and_times_inside_it():
