@@ -28,7 +28,7 @@ ENV_PREFIX = "LONGSHOT_"
 class ModelsConfig:
     """Backend per role, as `"<backend>:<model>"`, or `"none"` to turn a role off."""
 
-    ocr: str = "rapidocr:PP-OCRv4"
+    ocr: str = "rapidocr:PP-OCRv6"
     speech: str = "faster-whisper:tiny.en"
     text_embedding: str = "sentence-transformers:all-MiniLM-L6-v2"
     image_embedding: str = "open_clip:ViT-B-32/laion2b_s34b_b79k"
