@@ -70,7 +70,7 @@ def test_box_label_sits_on_a_filled_tag_above_the_box():
 def test_box_label_moves_inside_when_there_is_no_room_above():
     canvas = Canvas(grey(200, 150))
     drawn = canvas.box((60, 0, 140, 100), label="cat", color="red", width=1)
-    ys, xs = np.nonzero(changed(canvas, drawn) & rect_mask((150, 200), 61, 1, 139, 99))
+    ys, _ = np.nonzero(changed(canvas, drawn) & rect_mask((150, 200), 61, 1, 139, 99))
     assert len(ys) > 0 and ys.min() == 1  # the tag hangs from the top edge, inside
 
 
@@ -306,7 +306,7 @@ def test_side_by_side_puts_frames_in_a_row_with_their_times():
     assert [b[3] - b[1] for b in boxes] == [60, 60, 60]  # one height: the smallest
     assert [b[2] - b[0] for b in boxes] == [80, 80, 60]
     image = mosaic.render()
-    for (x0, y0, x1, y1), value in zip(boxes, (30, 90, 200)):
+    for (x0, y0, x1, y1), value in zip(boxes, (30, 90, 200), strict=True):
         assert (image[y0:y1, x0:x1] == value).all()
         caption = image[y1:, x0:x1]
         assert (caption == 255).all(axis=2).any()  # white caption text under each panel
