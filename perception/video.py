@@ -102,12 +102,13 @@ class VideoReader:
             scan = _pyav.scan(container, stream, said.fps, self.path.name)
             self.info = _info(self.path, container, stream, _indexed(said, scan.table), (scan.width, scan.height))
         self._table = scan.table
-        self._size = _pyav.output_size(scan.width, scan.height, max_side) or (scan.width, scan.height)
+        scaled = _pyav.output_size(scan.width, scan.height, max_side)
+        self._size = scaled or (scan.width, scan.height)
         self._pyav = _pyav.PyAVFrames(self.path, scan, self._size)
         self._decord: DecordFrames | None = None
         if backend == "decord" or (backend == "auto" and AUTO_BACKEND == "decord"):
             try:
-                self._decord = DecordFrames(self.path, len(self._table), self._size)
+                self._decord = DecordFrames(self.path, len(self._table), scaled)
             except DecordUnusable as error:
                 log.info("%s: %s; decoding with PyAV", self.path.name, error)
         self.backend = "decord" if self._decord else "pyav"
