@@ -118,6 +118,11 @@ def _relation(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def _fact_text(candidate: Candidate) -> str:
+    """`Fact.text` of the fact a candidate adds when its subject keeps its own name."""
+    return f"{candidate.subject.strip()} {_relation(candidate.relation)} {candidate.object.strip()}"
+
+
 def _numbers(text: str) -> list[str]:
     return _NUMBER.findall(text)
 
@@ -164,7 +169,10 @@ class SemanticMemory:
                 raise ValueError(f"candidate source {candidate.source!r} is not one of {SOURCES}")
             if not normalise(candidate.subject) or not candidate.relation.strip() or not normalise(candidate.object):
                 raise ValueError(f"candidate needs a subject, a relation and an object: {candidate}")
-        vectors = self._embed_map([c.subject for c in candidates] + [c.object for c in candidates])
+        # one embedder call for names, objects and the fact texts that ADD will most likely need
+        vectors = self._embed_map(
+            [c.subject for c in candidates] + [c.object for c in candidates] + [_fact_text(c) for c in candidates]
+        )
         placed: list[tuple[str, int]] = []
         added: list[int] = []
         for candidate in candidates:
@@ -173,7 +181,7 @@ class SemanticMemory:
             placed.append(("MERGE" if merged else op, fact))
             if op == "ADD":
                 added.append(fact)
-        self._embed_facts(conn, added)
+        self._embed_facts(conn, added, vectors)
         if any(op != "NOOP" for op, _ in placed):
             self.library.bump(conn, video, MEMORY)
         views = {fact.id: fact for fact in self._facts_by_id(conn, [fact for _, fact in placed])}
@@ -275,13 +283,14 @@ class SemanticMemory:
             return {}
         return dict(zip(unique, np.asarray(self.embedder.embed(unique), np.float32)))
 
-    def _embed_facts(self, conn: sqlite3.Connection, facts: Sequence[int]) -> None:
-        """Store the embedding of "subject relation object" that search uses."""
+    def _embed_facts(self, conn: sqlite3.Connection, facts: Sequence[int], known: dict[str, np.ndarray] | None = None) -> None:
+        """Store the embedding of "subject relation object" that search uses, reusing `known` ones."""
         if self.embedder is None or not facts:
             return
         views = self._facts_by_id(conn, facts)
-        vectors = np.asarray(self.embedder.embed([fact.text for fact in views]), np.float32)
-        conn.executemany("UPDATE facts SET embedding = ? WHERE id = ?", [(v.tobytes(), f.id) for f, v in zip(views, vectors)])
+        vectors = dict(known or {})
+        vectors.update(self._embed_map([fact.text for fact in views if fact.text not in vectors]))
+        conn.executemany("UPDATE facts SET embedding = ? WHERE id = ?", [(vectors[f.text].tobytes(), f.id) for f in views])
 
     # -- reading ----------------------------------------------------------------------------
 
