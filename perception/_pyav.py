@@ -9,7 +9,6 @@ order when they cannot (missing or scrambled timestamps, as in some AVI and brok
 
 from __future__ import annotations
 
-import math
 import os
 from array import array
 from collections.abc import Iterator, Sequence
@@ -136,10 +135,10 @@ class FrameTable:
 
     def nearest(self, times: np.ndarray) -> np.ndarray:
         """For each time, the slot nearest to it; a tie goes to the earlier frame."""
-        right = np.clip(np.searchsorted(self.times, times), 1, max(len(self.times) - 1, 1))
-        left = right - 1
         if len(self.times) == 1:
             return np.zeros(len(times), dtype=np.int64)
+        right = np.clip(np.searchsorted(self.times, times), 1, len(self.times) - 1)
+        left = right - 1
         earlier = times - self.times[left] <= self.times[right] - times
         return np.where(earlier, left, right).astype(np.int64)
 
@@ -333,7 +332,8 @@ class PyAVFrames:
     def _seek(self, key: int) -> None:
         if self._container is None or key == 0:
             self._open()
-            return
+            if key == 0:
+                return
         try:
             self._container.seek(int(self._table.pts[key]), stream=self._stream, backward=True)
         except av.error.FFmpegError:

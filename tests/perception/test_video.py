@@ -133,6 +133,12 @@ def test_frames_at_gives_the_nearest_frames_in_the_order_asked(clip, backend):
     assert_frames_spell_indices(first)
     assert again.indices.tolist() == [0, 50]
     assert_frames_spell_indices(again)
+    with VideoReader(clip, backend=backend) as reader:  # a late frame first: seek, then go on
+        late = reader.frames_at([5.0])
+        rest = sampled(reader, fps=2.0, start=5.5)
+    assert late.indices.tolist() == [50] and rest.indices.tolist() == [55]
+    assert_frames_spell_indices(late)
+    assert_frames_spell_indices(rest)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
