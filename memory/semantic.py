@@ -189,16 +189,14 @@ class SemanticMemory:
 
     def _resolve(self, conn: sqlite3.Connection, video: str, candidate: Candidate, vector: np.ndarray | None) -> tuple[int, bool]:
         """The entity a candidate's subject names, and whether it was merged under a new alias."""
-        norm = normalise(candidate.subject)
-        row = conn.execute("SELECT id FROM entities WHERE video = ? AND norm = ?", (video, norm)).fetchone()
-        row = row or conn.execute("SELECT entity FROM entity_aliases WHERE video = ? AND norm = ?", (video, norm)).fetchone()
-        if row:
-            return row[0], False
+        known = self._entity_named(conn, video, candidate.subject)
+        if known is not None:
+            return known, False
         similar = self._similar_entity(conn, video, candidate, vector)
         if similar is not None:
             conn.execute(
                 "INSERT INTO entity_aliases(entity, video, alias, norm, seen) VALUES (?, ?, ?, ?, ?)",
-                (similar, video, candidate.subject.strip(), norm, candidate.end),
+                (similar, video, candidate.subject.strip(), normalise(candidate.subject), candidate.end),
             )
             return similar, True
         return self._new_entity(conn, video, candidate.subject, candidate.kind, vector), False
