@@ -14,7 +14,13 @@ class DecordUnusable(Exception):
 
 
 class DecordFrames:
-    def __init__(self, path: Path, frame_count: int, size: tuple[int, int] | None):
+    """decord's VideoReader over our slots. `exact` says the file's decoded timestamps match its
+    packets; where they do not (packed B-frames in AVI, broken MP4 timestamps), decord's
+    keyframe seeks return wrong frames (seen on Megamind.avi), so it is not used."""
+
+    def __init__(self, path: Path, frame_count: int, size: tuple[int, int] | None, exact: bool):
+        if not exact:
+            raise DecordUnusable("frame timestamps are scrambled, which decord's seeking does not survive")
         try:
             import decord
         except ImportError as error:

@@ -108,7 +108,7 @@ class VideoReader:
         self._decord: DecordFrames | None = None
         if backend == "decord" or (backend == "auto" and AUTO_BACKEND == "decord"):
             try:
-                self._decord = DecordFrames(self.path, len(self._table), scaled)
+                self._decord = DecordFrames(self.path, len(self._table), scaled, scan.exact)
             except DecordUnusable as error:
                 log.info("%s: %s; decoding with PyAV", self.path.name, error)
         self.backend = "decord" if self._decord else "pyav"

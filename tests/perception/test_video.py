@@ -411,6 +411,19 @@ def test_real_video_probes_and_decodes_like_ffprobe(media, name):
 
 
 @pytest.mark.integration
+@needs_decord
+@pytest.mark.parametrize("name", REAL_VIDEOS)
+def test_real_video_decord_gives_the_frames_pyav_gives(media, name):
+    """Where decord is used it must return the frame a sequential PyAV pass calls by that
+    index; on Megamind.avi (scrambled timestamps) its keyframe seeks did not, so it is refused."""
+    path = media / "video" / name
+    with VideoReader(path, backend="pyav") as a, VideoReader(path, backend="decord") as b:
+        x, y = sampled(a, fps=0.25), sampled(b, fps=0.25)
+    assert x.indices.tolist() == y.indices.tolist()
+    assert np.abs(x.frames.astype(np.int16) - y.frames).mean(axis=(1, 2, 3)).max() < 1
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["vtest.avi", "big_buck_bunny_0_30.webm", "flipping_a_pancake.mkv", "cup.mp4"])
 def test_real_video_random_access_matches_a_sequential_pass(media, name):
     """frames_at seeks to keyframes (going backwards here); its frames must be the very
