@@ -52,7 +52,9 @@ def offline_caption(evidence: SegmentEvidence) -> str:
     if evidence.objects:
         parts.append("Seen: " + ", ".join(evidence.objects) + ".")
     if evidence.scene_changes:
-        parts.append("Scene changes at " + ", ".join(format_time(t) for t in evidence.scene_changes) + ".")
+        shown = ", ".join(format_time(t) for t in evidence.scene_changes[:3])
+        more = len(evidence.scene_changes) - 3
+        parts.append(f"Scene changes at {shown}" + (f" and {more} more." if more > 0 else "."))
     return clip(" ".join(parts)) if parts else f"No text, speech or known objects at {span_text(evidence.start, evidence.end)}."
 
 
