@@ -1,0 +1,1 @@
+"""Performance benchmarks behind `longshot bench decode|frames`."""

@@ -3,10 +3,12 @@ process of its own, and printing a dict of figures."""
 
 from __future__ import annotations
 
-import multiprocessing
+import importlib
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,6 +19,7 @@ import av
 import psutil
 
 MB = 2**20
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(tempfile.gettempdir()) / "longshot-bench"
 
 
@@ -71,25 +74,55 @@ def _loop_packets(src: Path, seconds: float, out: Path) -> None:
 
 
 def measure_in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-    """Run `function(*args)` in a fresh process and add its peak RSS to the dict it returns.
+    """Run a module-level `function(*args)` in a fresh Python and add its peak RSS to its dict.
 
-    The peak is reset after the child has imported what it needs (Linux clear_refs), so
-    `rss_growth_mb` is the memory the function itself took at its worst, above `rss_before_mb`.
+    The child is a plain `python -c`, so it works whatever the caller's main module is;
+    arguments and result travel as JSON (paths as strings). The peak is reset after the
+    child has imported what it needs (Linux clear_refs), so `rss_growth_mb` is what the
+    function itself took at its worst, above `rss_before_mb`; elsewhere it may include
+    the child's start-up.
     """
-    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-        return pool.apply(_measured, (function, *args))
+    call = {"module": function.__module__, "name": function.__qualname__, "args": [_jsonable(a) for a in args]}
+    done = subprocess.run(
+        [sys.executable, "-c", "from evals.bench.common import child_main; child_main()"],
+        input=json.dumps(call),
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    if done.returncode:
+        raise RuntimeError(f"benchmark child {call['module']}.{call['name']} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _measured(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+def child_main() -> None:
+    """The child's side of `measure_in_child`: read the call from stdin, print the result."""
+    call = json.loads(sys.stdin.read())
+    function = getattr(importlib.import_module(call["module"]), call["name"])
     before = psutil.Process().memory_info().rss
     try:
         with open("/proc/self/clear_refs", "w") as handle:
             handle.write("5")  # reset the peak to the current RSS
     except OSError:
         pass  # not Linux: the peak may include the child's start-up
-    result = function(*args)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return {**result, "rss_before_mb": before / MB, "rss_peak_mb": peak / MB, "rss_growth_mb": (peak - before) / MB}
+    result = function(*call["args"])
+    peak = _peak_rss()
+    print(json.dumps({**result, "rss_before_mb": before / MB, "rss_peak_mb": peak / MB, "rss_growth_mb": (peak - before) / MB}))
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes. Linux: VmHWM, which clear_refs resets; ru_maxrss is no
+    use there, as it keeps the peak of the process that exec'd us (the parent, after fork)."""
+    try:
+        with open("/proc/self/status") as handle:
+            line = next(line for line in handle if line.startswith("VmHWM:"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS: bytes
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
 
 
 def median_ms(seconds: Sequence[float]) -> float:
