@@ -326,7 +326,10 @@ class FrameStore:
 
     def _drop_bundles_from(self, count: int) -> None:
         """Delete bundles past frame `count`; rewrite the one that straddles it, shorter."""
-        for first in [first for first in self._starts if first + self._bundles[first] > count]:
+        beyond = [first for first in self._starts if first + self._bundles[first] > count]
+        if not beyond:
+            return
+        for first in beyond:
             size = self._bundles.pop(first)
             self._headers.pop(first, None)
             path = self.root / bundle_name(first, size)
