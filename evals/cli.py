@@ -31,7 +31,10 @@ def _bench_video(video: Path, loop_to: float | None) -> Path:
 
 
 def _emit(figures: dict, as_json: bool, report) -> None:
-    typer.echo(json.dumps(figures, default=str)) if as_json else report(figures)
+    if as_json:
+        typer.echo(json.dumps(figures, default=str))
+    else:
+        report(figures)
 
 
 @bench.command("decode")
