@@ -64,11 +64,13 @@ class Agent:
         self.max_invalid = max_invalid
 
     def run(
-        self, question: str, options: Sequence[str] = (), until: float | None = None, duration: float | None = None
+        self, question: str, options: Sequence[str] = (), until: float | None = None, duration: float | None = None,
+        images: Sequence[tuple[np.ndarray, str]] = (),
     ) -> Iterator[Step | Answer]:
-        """Yield each step as it happens, then the answer."""
+        """Yield each step as it happens, then the answer. `images` (with captions) are shown in the first round."""
         started = time.perf_counter()
         state = AgentState(question, tuple(options), until, self.max_steps, self.toolbox.scales(), duration)
+        state.images = list(images)
         while True:
             forced = len(state.steps) >= self.max_steps or state.invalid >= self.max_invalid
             t0 = time.perf_counter()
@@ -109,7 +111,9 @@ class Agent:
             choice = None
         cited = [state.evidence[i] for i in args.evidence if 0 <= i < len(state.evidence)]
         evidence = tuple(cited or sorted(state.evidence, key=lambda e: -e.score)[:5])
-        span = tuple(args.span) if args.span else ((evidence[0].start, evidence[0].end) if evidence else None)
+        timed = [e for e in evidence if e.kind != "sketch" or e.frames]  # a sketch of a still image has no moment
+        span = tuple(args.span) if args.span else ((timed[0].start, timed[0].end) if timed else None)
+        evidence += tuple(e for e in state.evidence if e.kind == "sketch" and e not in evidence)  # kept for showing
         if span is not None and state.until is not None:
             span = (min(span[0], state.until), min(span[1], state.until))
         summary = ("forced: " if forced else "") + (f"({choice}) " if choice else "") + args.text[:120]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.answer import Evidence
 from memory.episodic import EpisodicMemory
@@ -23,6 +23,7 @@ from memory.visual import VisualMemory
 from memory.working import Budget, WorkingMemory
 from perception.errors import ModelUnavailableError, ToolArgumentError
 from perception.vlm import format_time
+from sketchpad import TOOLS, tool_schemas
 
 
 class _Args(BaseModel):
@@ -59,10 +60,36 @@ class Inspect(_Args):
         return value
 
 
+def _sketchpad_tools(schema: dict[str, Any]) -> None:
+    """The sketchpad's registry names the tools and their arguments, so a prompt offers exactly what runs."""
+    schema["properties"]["tool"]["enum"] = list(TOOLS)
+    schema["tools"] = tool_schemas()
+
+
 class Sketch(_Args):
-    frame: int | str = Field(description="a frame index from the evidence, or 'image' for the question's image")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_sketchpad_tools)
+
+    frame: int | Literal["image"] | None = Field(
+        default=None, description="a frame index (frames are captioned 'frame N'), or 'image' for the question's image")
+    time: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                               description="seconds into the video: sketch on the nearest frame (instead of frame)")
     tool: str = Field(min_length=1, max_length=40)
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = Field(default_factory=dict, description="the tool's arguments, as its entry in 'tools' says")
+    restart: bool = Field(default=False, description="draw on the clean frame instead of its latest sketch (after a "
+                                                     "crop, coordinates are the crop's until you restart)")
+
+    @field_validator("frame", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a frame index or 'image'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_frame(self) -> Sketch:
+        if (self.frame is None) == (self.time is None):
+            raise ValueError("give frame or time, exactly one of them")
+        return self
 
 
 class AnswerArgs(_Args):
@@ -123,7 +150,7 @@ class Toolbox:
         working: WorkingMemory,
         store: FrameStore | None,
         text_to_image: Callable[[str], np.ndarray] | None,
-        sketcher: Callable[[Sketch, Sequence[Evidence]], Observation] | None = None,
+        sketcher: Callable[[Sketch, Sequence[Evidence], float | None], Observation] | None = None,
     ):
         self.video = video
         self.episodic = episodic
@@ -196,7 +223,7 @@ class Toolbox:
     def _sketch(self, args: Sketch, question, until, seen) -> Observation:
         if self.sketcher is None:
             raise ModelUnavailableError("sketch", "no sketchpad is wired into this agent")
-        return self.sketcher(args, seen)
+        return self.sketcher(args, seen, until)
 
     def _answerargs(self, args, question, until, seen) -> Observation:  # answers never run as tools
         raise ToolArgumentError("answer is not a tool")
