@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
-from app.cli import cli, guarded
+from app.cli import ConfigOption, HomeOption, cli, guarded
+from perception.config import load_config
+from perception.errors import ConfigError
 
 bench = typer.Typer(no_args_is_help=True, help="Measure speed and memory; prints figures (--json for one object).")
 cli.add_typer(bench, name="bench")
@@ -55,6 +57,89 @@ def bench_frames(
     from evals.bench import frames
 
     _emit(frames.run(_bench_video(video, loop_to), windows=windows, window_frames=window_frames), as_json, frames.report)
+
+
+evaluate = typer.Typer(help="Evaluate on a benchmark (`longshot eval --dataset NAME --root PATH`), or re-render a report.")
+cli.add_typer(evaluate, name="eval")
+
+
+@evaluate.callback(invoke_without_command=True)
+@guarded
+def eval_run(
+    ctx: typer.Context,
+    dataset: Annotated[str | None, typer.Option(help="Benchmark: needle, videomme, egoschema, mlvu, lvbench, "
+                                                     "longvideobench, nextqa, jsonl, sketchpad, blink_depth, ...")] = None,
+    root: Annotated[Path | None, typer.Option(help="The benchmark as downloaded (the needle set: where to build it, "
+                                                   "default <home>/datasets/needle).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
+    executor: Annotated[str, typer.Option(help="local (a process pool) or ray.")] = "local",
+    workers: Annotated[int, typer.Option(help="Worker processes or Ray actors; each loads the models once.")] = 1,
+    address: Annotated[str | None, typer.Option(help="An existing Ray cluster (with --executor ray).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run folder (default eval-runs/<dataset>); a rerun resumes it.")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-O", help="Dataset option KEY=VALUE, e.g. minutes=5; repeat.")] = None,
+    progress: Annotated[bool, typer.Option(help="Draw the progress bar.")] = True,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ingest each video once, answer every question, and write results.jsonl, summary.json, report.md and plots."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if dataset is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    from evals.datasets import get_dataset
+    from evals.runner import run_eval
+
+    settings = load_config(config, overrides={"home": home})
+    options = dict(_dataset_option(text) for text in option or ())
+    key = dataset.strip().lower()
+    if root is None:
+        if key != "needle":
+            raise ConfigError(f"--root is needed: the folder where {dataset} was downloaded")
+        root = settings.home / "datasets" / "needle"
+    summary = run_eval(
+        get_dataset(dataset, root, **options), out or Path("eval-runs") / key, settings,
+        executor=executor, workers=workers, address=address, limit=limit,
+        dataset_key=key, dataset_options=options, progress=progress,
+    )
+    _print_summary(summary, out or Path("eval-runs") / key)
+
+
+@evaluate.command("report")
+@guarded
+def eval_report(path: Annotated[Path, typer.Argument(help="A run folder (or its results.jsonl).")]) -> None:
+    """Render summary.json, report.md and the plots again from a run's results.jsonl."""
+    from evals.report import write_report
+
+    _print_summary(write_report(path), path if path.is_dir() else path.parent)
+
+
+def _dataset_option(text: str) -> tuple[str, object]:
+    """KEY=VALUE, the value read as JSON where it is JSON (2, true, ["a"]) and as text otherwise."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--option takes KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def _print_summary(summary: dict, folder: Path) -> None:
+    from evals.report import REPORT_NAME, fraction, overall
+
+    baselines = summary["baselines"]
+    typer.echo(
+        f"accuracy {fraction(overall(summary))}; blind {fraction(baselines['blind'])}; "
+        f"random {fraction(baselines['random']['expected'], counted=False)} (expected)"
+    )
+    if summary["macro"]:
+        typer.echo(f"macro accuracy over {summary['macro']['over']}: {summary['macro']['accuracy']:.1%}")
+    typer.echo(f"report: {folder / REPORT_NAME}")
+    errors = summary["counts"]["errors"]
+    if errors:
+        typer.secho(f"{errors} items failed (see the report); run the same command again to retry them", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:
