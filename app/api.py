@@ -7,10 +7,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from app.agent import Agent
 from app.answer import Answer, Step
+from app.images import load_image
 from app.policies import OfflinePolicy, VLMPolicy
-from app.toolbox import Toolbox
+from app.policies.offline_sketch import ImagePolicy, OfflineSketching
+from app.sketching import Sketcher, new_question_id
+from app.toolbox import Toolbox, action_schemas
 from memory.build import Ingestor, IngestProgress, IngestResult
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
@@ -99,7 +105,8 @@ class Longshot:
         yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
 
     def policy(self) -> OfflinePolicy | VLMPolicy:
-        offline = OfflinePolicy(self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k)
+        offline = OfflinePolicy(self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k,
+                                self._offline_sketching())
         if self.models.available("vlm"):
             return VLMPolicy(self.models.vlm, offline)
         return offline
@@ -108,7 +115,39 @@ class Longshot:
         store = self.frames(video) if video else None
         return Toolbox(
             video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image(),
+            Sketcher(self._sketch_folder(), self.models, store=store, video=video),
         )
+
+    def ask_image(self, image: str | Path | np.ndarray | Image.Image, question: str,
+                  options: Sequence[str] | None = None) -> Answer:
+        """Answer a question about one image; its sketches are saved under <home>/sketches/."""
+        *_, answer = self.ask_image_stream(image, question, options)
+        return answer
+
+    def ask_image_stream(self, image: str | Path | np.ndarray | Image.Image, question: str,
+                         options: Sequence[str] | None = None) -> Iterator[Step | Answer]:
+        """Yield each step, then the `Answer`. The image is checked now: ImageError before any step."""
+        pixels, _ = load_image(image)
+        sketcher = Sketcher(self._sketch_folder(), self.models, image=pixels)
+        toolbox = Toolbox(None, None, None, None, None, None, None, sketcher)  # no video: only sketch and answer apply
+        agent = Agent(toolbox, self._image_policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
+        height, width = pixels.shape[:2]
+        shown = [(pixels, f"the image (frame 'image', {width}x{height} px)")]
+        return agent.run(question, tuple(options or ()), images=shown)
+
+    def _image_policy(self) -> ImagePolicy | VLMPolicy:
+        offline = ImagePolicy(self._offline_sketching())
+        if self.models.available("vlm"):
+            tools = [schema for schema in action_schemas() if schema["name"] in ("sketch", "answer")]
+            return VLMPolicy(self.models.vlm, offline, tools)
+        return offline
+
+    def _offline_sketching(self) -> OfflineSketching:
+        return OfflineSketching(self.models.available("detector"), self.config.agent.abstain_below)
+
+    def _sketch_folder(self) -> Path:
+        """A fresh folder name per question; created only when a sketch is saved."""
+        return self.config.home / "sketches" / new_question_id()
 
     @cached_property
     def working(self) -> WorkingMemory:

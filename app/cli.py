@@ -200,6 +200,29 @@ def ask(
     print_answer(answer)
 
 
+@cli.command("ask-image")
+@guarded
+def ask_image(
+    image: Annotated[Path, typer.Argument(help="An image file (PNG, JPEG, WebP...).")],
+    question: str,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="A multiple-choice option; repeat.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Ask a question about an image; prints the answer, its evidence and the rendered sketches (PNG paths)."""
+    answer = open_longshot(home, config).ask_image(image, question, option or None)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), default=str))
+        return
+    for step in answer.trace[:-1]:
+        typer.secho(f"  step {step.index}: {step.action} {json.dumps(step.args)} -> {step.summary}", dim=True, err=True)
+    print_answer(answer)
+    sketches = [e.image_path for step in answer.trace for e in step.evidence if e.image_path]  # in the order drawn
+    if sketches:
+        typer.echo(f"sketch: {sketches[-1]}")
+
+
 def print_answer(answer) -> None:
     """The answer first, then the evidence with timestamps, so a reader can check it."""
     letter = f"({answer.choice}) " if answer.choice else ""

@@ -24,10 +24,12 @@ INSPECT_FRAMES = 6
 class OfflinePolicy:
     name = "offline"
 
-    def __init__(self, embedder=None, abstain_below: float = 0.2, top_k: int = 5):
+    def __init__(self, embedder=None, abstain_below: float = 0.2, top_k: int = 5, sketching=None):
+        """`sketching` (an OfflineSketching): OCR at zoom and counting marks on the best frame, when given."""
         self.embedder = embedder
         self.abstain_below = abstain_below
         self.top_k = top_k
+        self.sketching = sketching
 
     def next_action(self, state: AgentState) -> Action:
         query = search_query(state.question)
@@ -45,7 +47,8 @@ class OfflinePolicy:
         span = self.best_span(state)
         if span is not None and not state.actions("inspect"):
             return Action("inspect", {"start": span[0], "end": span[1], "n": INSPECT_FRAMES, "query": query})
-        return self.force_answer(state)
+        sketch = self.sketching.next_action(state) if self.sketching else None
+        return sketch or self.force_answer(state)
 
     def best_span(self, state: AgentState) -> tuple[float, float] | None:
         """Top hit of the scale whose scores are most peaked."""
@@ -58,6 +61,9 @@ class OfflinePolicy:
         return top.start, top.end
 
     def force_answer(self, state: AgentState) -> Action:
+        sketched = self.sketching.answer(state) if self.sketching else None
+        if sketched is not None:
+            return sketched
         kind = classify(state.question, state.options)
         evidence = state.evidence
         if kind.kind == "order":
