@@ -13,6 +13,7 @@ past the question's `until`; an image question has a single frame, "image".
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -101,10 +102,10 @@ class Sketcher:
             canvas = Canvas(self.image if ref is None else self.store.get(ref.index))
         frames = _StoreFrames(self.store, until) if self.store is not None else None
         result = run_tool(args.tool, args.args, canvas, ToolContext(models=self.models, frames=frames))
-        self._canvases[key] = result.canvas
-        self.count += 1
         pixels = result.canvas.render()
-        path = self._save(pixels, self.count)
+        path = self._save(pixels, self.count + 1)
+        self._canvases[key] = result.canvas  # only a sketch that was saved counts
+        self.count += 1
         where = "the image" if ref is None else f"frame {ref.index} at {format_time(ref.time)}"
         when = ref.time if ref is not None else 0.0
         evidence = SketchEvidence(
@@ -146,7 +147,8 @@ class Sketcher:
             Image.fromarray(pixels).save(partial, format="PNG", compress_level=3)
             os.replace(partial, path)
         except OSError as err:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
             kind = DiskFullError if err.errno == errno.ENOSPC else StorageError
             raise kind(f"cannot save the sketch to {path}: {err.strerror or err}") from err
         return path

@@ -224,16 +224,21 @@ def _question_words(question: str) -> set[str]:
 
 
 def _planned_frame(state: AgentState) -> int | str | None:
-    """The frame sketched so far, else the first frame of the evidence that best covers the question."""
+    """The frame sketched so far, else a frame of the evidence that best covers the question.
+
+    Among equals, the frame nearest the middle of its evidence's span: what a segment
+    describes is more likely on screen in its middle than at its edges.
+    """
     for step in state.steps:
         if step.action == "sketch" and step.args.get("frame") is not None:
             return step.args["frame"]
     query = search_query(state.question)
-    shown = [e for e in state.evidence if e.kind != "sketch" and e.frames]
+    shown = [(e, f) for e in state.evidence if e.kind != "sketch" for f in e.frames]
     if not shown:
         return None
-    best = max(shown, key=lambda e: (round(coverage(query, e.text), 2), e.kind == "frame", e.score))
-    return best.frames[0].index
+    _, frame = max(shown, key=lambda pair: (round(coverage(query, pair[0].text), 2), pair[0].kind == "frame", pair[0].score,
+                                            -abs(pair[1].time - (pair[0].start + pair[0].end) / 2)))
+    return frame.index
 
 
 def _sketched(state: AgentState, frame: int | str) -> list[_Sketched]:
