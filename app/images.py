@@ -53,6 +53,8 @@ def _open(path: Path) -> np.ndarray:
         raise ImageError(f"{path} is too large to open safely: {err}") from None
     except (OSError, ValueError, SyntaxError) as err:  # PIL's ways of saying "not an image" or "truncated"
         raise ImageError(f"cannot read {path} as an image (PNG, JPEG, WebP, ...): {err}") from None
+    except ImportError:  # once ultralytics is loaded, its patched Image.open wants pi-heif for unknown formats
+        raise ImageError(f"cannot read {path} as an image (PNG, JPEG, WebP, ...): unknown format") from None
 
 
 def _check_size(size: tuple[int, int], what: str) -> None:
