@@ -191,17 +191,18 @@ def _act(action: str, **args) -> str:
 @pytest.mark.slow
 def test_the_vlm_sees_its_crop_box_and_grid_and_the_answer_keeps_the_sketches(library, video_id):
     script = [
+        _act("search_episodic", query="vault code", k=1),
         _act("sketch", time=24.0, tool="crop", args={"box": [40, 40, 340, 190], "scale": 4}),  # 1200x600
         _act("sketch", time=24.0, tool="box", args={"box": [200, 100, 1000, 500], "color": "red", "width": 8}),
         _act("sketch", time=24.0, tool="grid", args={"rows": 2, "cols": 2, "color": "blue"}),
-        _act("answer", text="4172"),
+        _act("answer", text="4172", evidence=[0]),
     ]
     with ScriptedOpenAIServer(script) as server:
         answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?")
         assert server.errors == []
         requests = server.requests
-    assert [s.error for s in answer.trace] == [None] * 4
-    crop, boxed, grid = (request_images(requests[i])[-1] for i in (1, 2, 3))
+    assert [s.error for s in answer.trace] == [None] * 5
+    crop, boxed, grid = (request_images(requests[i])[-1] for i in (2, 3, 4))
     scale = 768 / 1200  # the client shrinks images to 768 px a side
     assert crop.shape == boxed.shape == (384, 768, 3)
     x0, y0, x1, y1 = (round(v * scale) for v in (200, 100, 1000, 500))
@@ -214,6 +215,7 @@ def test_the_vlm_sees_its_crop_box_and_grid_and_the_answer_keeps_the_sketches(li
     for row, col in [(y0 + 1, across), (y1 - 2, across), (down, x0 + 1), (down, x1 - 2)]:
         assert _is_red(boxed[row, col]), f"red on the box's edge at {(col, row)}"
         assert _is_red(grid[row, col]), "the grid was drawn over the box, not instead of it"
+    assert answer.evidence[0].kind == "segment", "what the model cited comes first, its sketches after"
     sketches = sorted((e for e in answer.evidence if e.kind == "sketch"), key=lambda e: e.image_path)
     assert [Path(e.image_path).name for e in sketches] == ["1.png", "2.png", "3.png"]
     assert all(Path(e.image_path).is_file() and e.frames[0].time == pytest.approx(24.0, abs=0.5) for e in sketches)
