@@ -15,9 +15,14 @@ from typing import Any, Protocol
 
 from evals.stages import StageWorker
 from perception.config import Config
-from perception.errors import ConfigError
+from perception.errors import ConfigError, LongshotError
 
 EXECUTORS = ("local", "ray")
+RESUME_HINT = "finished items are saved; run the same command again to resume"
+
+
+class WorkerDied(LongshotError):
+    """A worker process or actor died mid-run (out of memory, killed)."""
 
 
 class Executor(Protocol):
@@ -81,7 +86,12 @@ class LocalExecutor:
 
     def wait(self) -> list[tuple[cf.Future, dict[str, Any]]]:
         done, self._pending = cf.wait(self._pending, return_when=cf.FIRST_COMPLETED)
-        return [(future, future.result()) for future in done]
+        try:
+            return [(future, future.result()) for future in done]
+        except cf.BrokenExecutor as err:
+            raise WorkerDied(
+                f"a worker process died ({err}); perhaps out of memory: try fewer --workers. {RESUME_HINT}"
+            ) from None
 
     def close(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
@@ -128,7 +138,10 @@ class RayExecutor:
         finished = []
         for ref in done:
             self._load[self._pending.pop(ref)] -= 1
-            finished.append((ref, self._ray.get(ref)))
+            try:
+                finished.append((ref, self._ray.get(ref)))
+            except self._ray.exceptions.RayActorError as err:
+                raise WorkerDied(f"a Ray actor died ({err}); {RESUME_HINT}") from None
         return finished
 
     def close(self, wait: bool = True) -> None:

@@ -20,7 +20,6 @@ import json
 import sys
 from collections import deque
 from collections.abc import Mapping
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,18 +32,15 @@ from evals.metrics import Result
 from evals.records import ResultsLog, item_fields
 from evals.report import RUN_NAME, write_report
 from perception.config import Config
-from perception.errors import ConfigError, LongshotError
+from perception.errors import ConfigError
 from perception.models import Models
 
 SETTINGS_SECTIONS = ("models", "agent", "ingest")  # what changes an answer; `vlm` holds a key, so it is left out
+NOT_SETTINGS = {"models": ("device",)}  # where models run, not what they answer: a run may resume on a GPU
 
 
 class VLMRequiredError(ConfigError):
     """The items are image questions and no VLM is configured."""
-
-
-class RunAborted(LongshotError):
-    """A worker died mid-run; what finished is saved and a rerun resumes."""
 
 
 def run_eval(
@@ -122,7 +118,7 @@ def _claim_folder(
     """Write run.json, or check that the run already in `out` was made with the same settings."""
     run = {
         "dataset": {**describe(dataset), "key": key or dataset.name, "options": dict(options or {})},
-        "settings": {name: _plain(dataclasses.asdict(getattr(config, name))) for name in SETTINGS_SECTIONS},
+        "settings": {name: _settings(config, name) for name in SETTINGS_SECTIONS},
         "home": str(config.home),
         "executor": executor,
         "workers": workers,
@@ -132,7 +128,8 @@ def _claim_folder(
     path = out / RUN_NAME
     if path.exists():
         earlier = json.loads(path.read_text(encoding="utf-8"))
-        changed = _differences({k: earlier.get(k) for k in ("dataset", "settings")}, {k: run[k] for k in ("dataset", "settings")})
+        compared = ("dataset", "settings")
+        changed = _differences({k: earlier.get(k) for k in compared}, {k: run[k] for k in compared})
         if changed:
             raise ConfigError(
                 f"{out} holds a run with other settings ({'; '.join(changed[:5])}); "
@@ -145,14 +142,17 @@ def _claim_folder(
     temp.replace(path)
 
 
-def _plain(value: Any) -> Any:
-    """Settings as JSON values: tuples as lists, paths as strings."""
-    return json.loads(json.dumps(value, default=str))
+def _settings(config: Config, section: str) -> dict[str, Any]:
+    """One config section as JSON values (tuples as lists, paths as strings), less what does not change answers."""
+    values = json.loads(json.dumps(dataclasses.asdict(getattr(config, section)), default=str))
+    return {key: value for key, value in values.items() if key not in NOT_SETTINGS.get(section, ())}
 
 
 def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+    """"settings.agent.max_steps: 8 -> 3" for each leaf that differs between two JSON trees."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for key in sorted(set(old) | set(new)) for d in _differences(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))]
+        keys = sorted(set(old) | set(new))
+        return [d for key in keys for d in _differences(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))]
     return [] if old == new else [f"{where}: {old!r} -> {new!r}"]
 
 
@@ -180,6 +180,7 @@ class _Schedule:
     def run(self, executor: Executor) -> None:
         in_flight: dict[Any, tuple[str, Any]] = {}
         completed = False
+        self._postfix()
         try:
             while self.ready or self.to_ingest or in_flight:
                 self._fill(executor, in_flight)
@@ -190,11 +191,6 @@ class _Schedule:
                     else:
                         self._answered(outcome)
             completed = True
-        except BrokenProcessPool as err:
-            raise RunAborted(
-                f"a worker process died ({err}); perhaps out of memory: try fewer --workers. "
-                "Finished items are saved; run the same command again to resume"
-            ) from None
         finally:
             self.bar.close()
             _close(executor, completed)
@@ -235,9 +231,10 @@ class _Schedule:
         self._answered({**item_fields(result.item), **result.to_dict()})
 
     def _postfix(self) -> None:
-        accuracy = f"{sum(self.scored) / len(self.scored):.1%}" if self.scored else "-"
+        right, count = sum(self.scored), len(self.scored)
+        accuracy = f"{right / count:.1%}" if count else "-"
         videos = self.ingested + len(self.videos)
-        self.bar.set_postfix_str(f"acc {accuracy} ({sum(self.scored)}/{len(self.scored)}), ingested {self.ingested}/{videos}")
+        self.bar.set_postfix_str(f"acc {accuracy} ({right}/{count}), ingested {self.ingested}/{videos}")
 
 
 def _close(executor: Executor, completed: bool) -> None:

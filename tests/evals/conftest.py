@@ -1,11 +1,13 @@
 """One shortened needle run shared by the runner tests: built, ingested and answered once per session.
 
 The first run ingests the needle video into a fresh home; later runs (resume, Ray) reuse that
-home, where the video is already in the library, so they only answer.
+home, where the video is already in the library, so they only answer. `report_row` reads a
+figure back out of a report.md table.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,3 +46,10 @@ def needle_run(media: Path, tmp_path_factory: pytest.TempPathFactory) -> NeedleR
     base = tmp_path_factory.mktemp("needle-run")
     run = NeedleRun(root=base / "datasets", home=base / "home", out=base / "out", summary={})
     return NeedleRun(run.root, run.home, run.out, run.run(run.out))
+
+
+def report_row(report: str, label: str) -> str:
+    """The cells after the label of the first Markdown table row whose first cell is `label`."""
+    match = re.search(rf"^\| {re.escape(label)} \| (.*) \|$", report, re.MULTILINE)
+    assert match, f"no row {label!r} in the report"
+    return match.group(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from evals.plots import ACCURACY_PNG, LATENCY_PNG
 from evals.records import RESULTS_NAME, item_fields
 from evals.report import REPORT_NAME, RUN_NAME, SUMMARY_NAME, write_report
 from perception.errors import ConfigError
+from tests.evals.conftest import report_row
 
 RUN = {
     "dataset": {"name": "toy", "version": "toy v1", "bucket_keys": ["task"], "macro_over": "task", "key": "toy",
@@ -66,13 +66,6 @@ def run_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def _row(report: str, label: str) -> str:
-    """The cells after the first of the report's table row that starts with `label`."""
-    match = re.search(rf"^\| {re.escape(label)} \| (.*) \|$", report, re.MULTILINE)
-    assert match, f"no row {label!r} in the report"
-    return match.group(1)
-
-
 def test_summary_and_report_state_the_figures_of_the_lines(run_folder: Path):
     summary = write_report(run_folder)
     report = (run_folder / REPORT_NAME).read_text()
@@ -81,37 +74,37 @@ def test_summary_and_report_state_the_figures_of_the_lines(run_folder: Path):
     assert summary["accuracy"] == pytest.approx(2 / 5)
     assert summary["counts"] == {"items": 6, "scored": 5, "correct": 2, "abstained": 2, "errors": 1, "unscored": 0,
                                  "with_span": 2}
-    assert _row(report, "Accuracy") == "40.0% (2/5)"
+    assert report_row(report, "Accuracy") == "40.0% (2/5)"
     assert json.loads((run_folder / SUMMARY_NAME).read_text()) == summary
 
     # per task and the macro mean over tasks (count 1/3, ocr 1/2)
-    assert _row(report, "count").split(" | ")[0] == "33.3% (1/3)"
-    assert _row(report, "ocr").split(" | ")[0] == "50.0% (1/2)"
+    assert report_row(report, "count").split(" | ")[0] == "33.3% (1/3)"
+    assert report_row(report, "ocr").split(" | ")[0] == "50.0% (1/2)"
     assert summary["macro"]["accuracy"] == pytest.approx((1 / 3 + 1 / 2) / 2)
-    assert _row(report, "Macro accuracy over task (2 values)") == "41.7%"
+    assert report_row(report, "Macro accuracy over task (2 values)") == "41.7%"
 
     # blind: a2 and a3 right; random: 1/4 + 1/4 + 1/3 + 1/2 + 1/2 expected over 5
     blind = summary["baselines"]["blind"]
     assert (blind["accuracy"], blind["correct"]) == (pytest.approx(2 / 5), 2)
-    assert _row(report, f"Blind: {blind['source']}").startswith("40.0% (2/5) | ")
+    assert report_row(report, f"Blind: {blind['source']}").startswith("40.0% (2/5) | ")
     assert "toy-vlm" in blind["source"]
     expected = (1 / 4 + 1 / 4 + 1 / 3 + 1 / 2 + 1 / 2) / 5
     assert summary["baselines"]["random"]["expected"]["accuracy"] == pytest.approx(expected)
-    assert _row(report, "Random choice, expected").startswith(f"{expected:.1%} | ")
+    assert report_row(report, "Random choice, expected").startswith(f"{expected:.1%} | ")
 
     # spans: b1 IoU 5/15, c1 predicted nothing (0)
     assert summary["spans"]["mean_iou"] == pytest.approx((5 / 15) / 2)
-    assert _row(report, "Mean IoU") == f"{(5 / 15) / 2:.3f}"
-    assert _row(report, "Hit (prediction overlaps the gold span)") == "50.0%"
+    assert report_row(report, "Mean IoU") == f"{(5 / 15) / 2:.3f}"
+    assert report_row(report, "Hit (prediction overlaps the gold span)") == "50.0%"
 
     # latency over the answered items, ingest once per video, tokens of the run and of the blind baseline
     assert summary["latency"]["p50"] == pytest.approx(1.0)
-    assert _row(report, "Per item, mean") == f"{(1.0 + 2.0 + 0.5 + 3.0 + 0.25) / 5:.2f}"
+    assert report_row(report, "Per item, mean") == f"{(1.0 + 2.0 + 0.5 + 3.0 + 0.25) / 5:.2f}"
     assert summary["ingest"] == {"videos": 1, "seconds": 12.5, "already_in_library": 0}
     assert summary["usage"] == {"run": {"prompt_tokens": 300, "completion_tokens": 12},
                                 "blind": {"prompt_tokens": 40, "completion_tokens": 4}}
-    assert _row(report, "Longshot") .startswith("40.0% (2/5) | ") and _row(report, "Blind") == "40 | 4"
-    assert _row(report, "b2") == "ImageError: image.png is truncated"
+    assert report_row(report, "Longshot") .startswith("40.0% (2/5) | ") and report_row(report, "Blind") == "40 | 4"
+    assert report_row(report, "b2") == "ImageError: image.png is truncated"
 
 
 def test_plots_are_pngs_linked_from_the_report(run_folder: Path):
@@ -154,5 +147,5 @@ def test_a_run_with_nothing_scored_still_reports(tmp_path: Path):
     summary = write_report(tmp_path)
 
     assert summary["accuracy"] is None
-    assert _row((tmp_path / REPORT_NAME).read_text(), "Accuracy") == "n/a"
+    assert report_row((tmp_path / REPORT_NAME).read_text(), "Accuracy") == "n/a"
     assert not (tmp_path / ACCURACY_PNG).exists() and (tmp_path / LATENCY_PNG).is_file()

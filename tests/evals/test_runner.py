@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from evals.runner import VLMRequiredError, run_eval
 from evals.stages import BLIND_PROMPT
 from perception.config import load_config
 from perception.errors import ConfigError
-from tests.evals.conftest import NEEDLE_MINUTES, NeedleRun
+from tests.evals.conftest import NEEDLE_MINUTES, NeedleRun, report_row
 from tests.fakes.openai_server import ScriptedOpenAIServer, request_images, request_parts
 
 
@@ -36,12 +35,6 @@ def _lines(folder: Path) -> list[dict]:
 
 def _fraction(correct: int, count: int) -> str:
     return f"{correct / count:.1%} ({correct}/{count})"
-
-
-def _row(report: str, label: str) -> str:
-    match = re.search(rf"^\| {re.escape(label)} \| (.*) \|$", report, re.MULTILINE)
-    assert match, f"no row {label!r} in the report"
-    return match.group(1)
 
 
 # --- results.jsonl ------------------------------------------------------------------------
@@ -97,11 +90,11 @@ def test_needle_report_figures_are_those_of_the_per_item_lines(needle_run: Needl
     assert summary == needle_run.summary
     assert summary["accuracy"] == pytest.approx(correct / len(scored))
     assert (summary["counts"]["correct"], summary["counts"]["scored"]) == (correct, len(scored))
-    assert _row(report, "Accuracy") == _fraction(correct, len(scored))
+    assert report_row(report, "Accuracy") == _fraction(correct, len(scored))
     assert summary["baselines"]["blind"]["accuracy"] == pytest.approx(blind / len(scored))
-    assert _row(report, f"Blind: {summary['baselines']['blind']['source']}") == _fraction(blind, len(scored))
+    assert report_row(report, f"Blind: {summary['baselines']['blind']['source']}") == _fraction(blind, len(scored))
     expected = sum(1 / len(r["options"]) for r in scored) / len(scored)
-    assert _row(report, "Random choice, expected") == f"{expected:.1%}"
+    assert report_row(report, "Random choice, expected") == f"{expected:.1%}"
 
     for key in ("kind", "modality"):
         groups: dict[str, list[dict]] = defaultdict(list)
@@ -111,14 +104,14 @@ def test_needle_report_figures_are_those_of_the_per_item_lines(needle_run: Needl
         for value, members in groups.items():
             right = sum(r["choice"] == r["answer"] for r in members)
             assert summary["buckets"][key][value]["correct"] == right
-            assert _row(section, value).split(" | ")[0] == _fraction(right, len(members))
+            assert report_row(section, value).split(" | ")[0] == _fraction(right, len(members))
 
     spans = [r for r in lines if r["answer_span"] is not None]
     mean_iou = sum(r["iou"] or 0.0 for r in spans) / len(spans)
     assert summary["spans"]["mean_iou"] == pytest.approx(mean_iou)
-    assert _row(report, "Mean IoU") == f"{mean_iou:.3f}"
+    assert report_row(report, "Mean IoU") == f"{mean_iou:.3f}"
     latencies = [r["latency_s"] for r in lines]
-    assert _row(report, "Per item, median") == f"{np.median(latencies):.2f}"
+    assert report_row(report, "Per item, median") == f"{np.median(latencies):.2f}"
 
     for name in (ACCURACY_PNG, LATENCY_PNG):
         assert f"]({name})" in report
@@ -220,7 +213,8 @@ def _sketchpad_tasks(root: Path) -> dict[str, str]:
         truth[f"Is the {colour} cup left?"] = answer[1].upper()
     folder = root / "blink_jigsaw" / "val_Jigsaw_1"
     images = [picture(folder / f"image{i}.jpg", 80 + 10 * i) for i in (1, 2, 3)]
-    query = "Which of the second or third image is the missing part?\nSelect from the following choices.\n\n(A) the second image\n(B) the third image\n"
+    query = ("Which of the second or third image is the missing part?\nSelect from the following choices.\n\n"
+             "(A) the second image\n(B) the third image\n")
     json.dump({"query": query, "images": images, "answer": "(A)"}, (folder / "request.json").open("w"))
     truth["Which of the second or third image is the missing part?"] = "A"
     folder = root / "geometry" / "7"
@@ -262,7 +256,7 @@ def test_image_tasks_run_through_a_vlm_and_report_accuracy_per_task(tmp_path: Pa
     assert summary["baselines"]["blind"]["correct"] == 2  # "A": right for mmvp 1 and the jigsaw
     assert summary["usage"]["run"]["prompt_tokens"] > 0 and summary["usage"]["blind"]["completion_tokens"] == 4 * 4
     report = (tmp_path / "out" / REPORT_NAME).read_text()
-    assert _row(report, "mmvp").startswith("100.0% (2/2) | ")
+    assert report_row(report, "mmvp").startswith("100.0% (2/2) | ")
     assert "## VLM tokens" in report
 
 
