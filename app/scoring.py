@@ -1,16 +1,20 @@
 """Reading a question and scoring answers against evidence, with no generative model.
 
-Multiple-choice distractors often differ from the truth in one word or one digit, so an
-option is scored by the words that set it apart from the other options, found in the
-evidence; a dense similarity only breaks ties. Digits must match exactly; long words
-tolerate one OCR or ASR slip.
+Multiple-choice distractors often differ from the truth in one word or one digit ("GATE B7
+CLOSED" against "GATE B0 CLOSED", "he was not an" against "she was not an"), so an option
+is matched against each sentence of the evidence as an ordered phrase, every word counting
+(small words too: "at" against "before" is the whole difference), and the words that set
+it apart from the other options weighing most. Digits must match exactly; longer words
+tolerate one OCR or ASR slip, for less than an exact match, so a truth read exactly beats
+a distractor one letter away. A dense similarity, when given, only breaks ties.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,10 +25,23 @@ STOPWORDS = frozenset(
     "it this that these those video said shown show says say screen notice words word phrase first comes come "
     "earlier later before after last time moment with by from as".split()
 )
+# Words of a question's frame ("which of these notices is shown on screen?"), not of what it asks about.
+QUESTION_FRAME = STOPWORDS | frozenset(
+    "notices phrases options following one ones happens happen appears appear occurs occur heard spoken "
+    "seen displayed written mentioned".split()
+)
 _WHEN = re.compile(r"^\s*(when|at what (time|point|moment)|what time)\b", re.I)
 _ORDER_FIRST = re.compile(r"\b(first|earlier|before)\b", re.I)
 _ORDER_LAST = re.compile(r"\b(last|later|after)\b", re.I)
-_QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{3,})[\"”'’]")
+# A quotation: opened after a space or the start, closed before a non-word character, so
+# an apostrophe inside a word ("giraffe's", "don't") neither opens nor closes one.
+_QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))[\"“'‘](.{2,}?)[\"”'’](?=$|[^\w])")
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n|\"\s+|;\s*")
+
+EXACT, FUZZY = 1.0, 0.7  # credit for a word found as written, and one edit away
+DISTINCT_WEIGHT = 3.0  # a word only some options have counts this many times more
+SMALL_WEIGHT = 0.3  # a stopword still counts (it may be what differs), but little
+NUMBER_WEIGHT = 2.0  # numbers and codes are what questions about notices hinge on
 
 
 @dataclass(frozen=True)
@@ -45,9 +62,14 @@ def classify(question: str, options: Sequence[str] | None) -> QuestionKind:
 
 
 def search_query(text: str) -> str:
-    """The part of a question worth searching for: its quoted text if any, else the question."""
-    quoted = _QUOTED.findall(text)
+    """The part of a question or option worth searching for: its quoted text if any, else all of it."""
+    quoted = [q.strip() for q in _QUOTED.findall(text) if q.strip()]
     return " ".join(quoted) if quoted else text
+
+
+def is_specific(query: str) -> bool:
+    """Whether a query names anything beyond the question's frame ("which of these is shown?" does not)."""
+    return bool(set(tokens(query)) - QUESTION_FRAME)
 
 
 def tokens(text: str) -> list[str]:
@@ -58,12 +80,18 @@ def content_tokens(text: str) -> set[str]:
     return {t for t in tokens(text) if t not in STOPWORDS}
 
 
+@lru_cache(maxsize=65536)
+def word_credit(word: str, other: str) -> float:
+    """EXACT for the same word, FUZZY for one edit apart (words of 6+ letters, never numbers), else 0."""
+    if word == other:
+        return EXACT
+    if word.isdigit() or other.isdigit() or min(len(word), len(other)) < 6 or abs(len(word) - len(other)) > 1:
+        return 0.0
+    return FUZZY if _edit_distance_at_most_one(word, other) else 0.0
+
+
 def _matches(word: str, vocabulary: set[str]) -> bool:
-    if word in vocabulary:
-        return True
-    if word.isdigit() or len(word) < 6:
-        return False
-    return any(abs(len(word) - len(v)) <= 1 and _edit_distance_at_most_one(word, v) for v in vocabulary)
+    return word in vocabulary or any(word_credit(word, v) > 0 for v in vocabulary)
 
 
 def _edit_distance_at_most_one(a: str, b: str) -> bool:
@@ -85,7 +113,7 @@ def _edit_distance_at_most_one(a: str, b: str) -> bool:
 
 
 def coverage(query: str, text: str) -> float:
-    """Share of the query's content words present in the text."""
+    """Share of the query's content words present in the text, in any order."""
     wanted = content_tokens(query)
     if not wanted:
         return 0.0
@@ -93,28 +121,99 @@ def coverage(query: str, text: str) -> float:
     return sum(_matches(w, vocabulary) for w in wanted) / len(wanted)
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences, lines and on-screen text items of an evidence text."""
+    return [piece for piece in (p.strip(" \"“”") for p in _SENTENCES.split(text)) if piece]
+
+
+def word_weight(word: str, distinct: frozenset[str] = frozenset()) -> float:
+    weight = SMALL_WEIGHT if word in STOPWORDS else (NUMBER_WEIGHT if any(c.isdigit() for c in word) else 1.0)
+    return weight * (DISTINCT_WEIGHT if word in distinct else 1.0)
+
+
+def phrase_match(phrase: str, text: str, distinct: Iterable[str] = ()) -> float:
+    """How much of `phrase` one sentence of `text` says, in order: 1.0 for all of it word for word.
+
+    The best sentence's weighted longest common subsequence of words, over the phrase's
+    total weight; `distinct` are the words that tell this phrase from its rivals.
+    """
+    words = tokens(phrase)
+    if not words:
+        return 0.0
+    distinct = frozenset(distinct)
+    weights = [word_weight(w, distinct) for w in words]
+    total = sum(weights)
+    wanted = set(words)
+    best = 0.0
+    for sentence in sentences(text):
+        found = tokens(sentence)
+        if not _could_match(wanted, found):
+            continue
+        best = max(best, _weighted_lcs(words, weights, found) / total)
+        if best >= 1.0:
+            break
+    return best
+
+
+def _could_match(wanted: set[str], found: list[str]) -> bool:
+    present = set(found)
+    return bool(wanted & present) or any(word_credit(w, f) > 0 for w in wanted if len(w) >= 6 for f in present)
+
+
+def _weighted_lcs(words: list[str], weights: list[float], found: list[str]) -> float:
+    """Longest common subsequence of `words` in `found`, each matched word earning its weight times its credit."""
+    previous = [0.0] * (len(found) + 1)
+    for word, weight in zip(words, weights):
+        current = [0.0] * (len(found) + 1)
+        for j, other in enumerate(found, 1):
+            credit = word_credit(word, other)
+            current[j] = max(previous[j], current[j - 1], previous[j - 1] + weight * credit if credit else 0.0)
+        previous = current
+    return previous[-1]
+
+
+def distinguishing(options: Sequence[str]) -> list[frozenset[str]]:
+    """For each option, the words that not every option has."""
+    words = [set(tokens(o)) for o in options]
+    shared = set.intersection(*words) if words else set()
+    return [frozenset(w - shared) for w in words]
+
+
+def option_matches(options: Sequence[str], evidence: Sequence[Evidence]) -> np.ndarray:
+    """(options, evidence) matrix of `phrase_match` of each option in each evidence item."""
+    queries = [search_query(o) for o in options]
+    distinct = distinguishing(queries)
+    matrix = np.zeros((len(options), len(evidence)))
+    for i, (query, words) in enumerate(zip(queries, distinct)):
+        for j, item in enumerate(evidence):
+            matrix[i, j] = phrase_match(query, item.text, words)
+    return matrix
+
+
 def score_options(options: Sequence[str], evidence: Sequence[Evidence], embedder=None) -> np.ndarray:
-    """A score per option: its distinguishing words found in evidence, weighted by evidence score."""
-    option_words = [content_tokens(o) or set(tokens(o)) for o in options]
-    shared = set.intersection(*option_words) if option_words else set()
-    weights = np.array([max(e.score, 0.05) for e in evidence]) if evidence else np.zeros(0)
-    vocabularies = [set(tokens(e.text)) for e in evidence]
-    scores = np.zeros(len(options))
-    for i, words in enumerate(option_words):
-        distinct = (words - shared) or words
-        for weight, vocabulary in zip(weights, vocabularies):
-            found = sum(_matches(w, vocabulary) for w in distinct) / max(1, len(distinct))
-            scores[i] = max(scores[i], weight * found)
-    if embedder is not None and evidence:
+    """A score per option: how well the evidence says it, by its best-matching evidence item.
+
+    Evidence scores break near-ties (an option said in a segment that matched the question
+    beats one said in passing), and, with an `embedder`, so does the dense similarity of
+    option and evidence (slower: it embeds every evidence text).
+    """
+    if not options:
+        return np.zeros(0)
+    if not evidence:
+        return np.zeros(len(options))
+    matrix = option_matches(options, evidence)
+    weights = np.array([max(e.score, 0.0) for e in evidence])
+    scores = (matrix * (1.0 + 0.05 * weights)).max(axis=1)
+    if embedder is not None:
         text_vectors = embedder.embed([e.text for e in evidence])
         option_vectors = embedder.embed(list(options))
-        scores += 0.05 * (option_vectors @ text_vectors.T).max(axis=1)
+        scores += 0.01 * (option_vectors @ text_vectors.T).max(axis=1)
     return scores
 
 
 def best_sentence(query: str, text: str) -> str:
-    """The sentence or line of `text` that covers most of the query; the whole text if none does."""
-    pieces = [p.strip() for p in re.split(r"(?<=[.!?])\s+|\n", text) if p.strip()]
+    """The sentence or line of `text` that says most of the query; the whole text if none does."""
+    pieces = sentences(text)
     if not pieces:
         return text
-    return max(pieces, key=lambda p: coverage(query, p))
+    return max(pieces, key=lambda p: (phrase_match(query, p), coverage(query, p)))

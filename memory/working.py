@@ -1,10 +1,15 @@
 """Temporal working memory (TWM): the few frames or segments worth a model's limited context.
 
-Relevance to the question comes from the image-text model when there is one, and always
-from the text the video carries (captions, on-screen text, speech) through episodic
-search. Each span is refined coarse to fine: sample, score, recentre on the best, shrink,
-for a few rounds. The pool is then cut to K by maximal marginal relevance, so the picks
-are relevant and unlike each other, and returned in time order.
+Each span is searched coarse to fine, as TWM does: cut the window into cells, score each
+cell, keep the best few cells (a beam, so two relevant moments in one span both survive),
+recentre on each and shrink, until a window holds no more frames than a round samples. A
+cell is scored by what memory says about all of it: the best text relevance among the
+episodic segments overlapping it, at every scale that fits inside it (so a ten-minute cell
+that holds the answer anywhere scores high, and a coarse segment matches words spread over
+its children), plus the image-text similarity of its best frame when an image-text model
+is present. The middle frame of every cell and every frame of the final windows are scored
+on their own (finest-scale text plus pixels); that pool is cut to K by maximal marginal
+relevance, so the picks are relevant and unlike each other, and returned in time order.
 """
 
 from __future__ import annotations
@@ -19,17 +24,18 @@ from memory.frames import FrameRef, FrameStore
 from memory.visual import VisualMemory
 
 Span = tuple[float, float]
+IMAGE_WEIGHT = 0.5  # share of the image-text score in a frame's relevance when a model gives one
 
 
 @dataclass(frozen=True)
 class Pick:
-    """One chosen moment: a frame (with the segment around it) or a whole segment."""
+    """One chosen moment: a frame (with the base segment around it) or a whole segment."""
 
     time: float
     start: float
     end: float
-    score: float
-    relevance: float
+    score: float  # what the pick was chosen by: relevance, text and pixels combined
+    relevance: float  # the text relevance alone
     frame: FrameRef | None = None
     segment: Segment | None = None
 
@@ -56,138 +62,190 @@ class WorkingMemory:
         visual: VisualMemory,
         frames: Callable[[str], FrameStore],
         text_to_image: Callable[[str], np.ndarray] | None = None,
-        rounds: int = 3,
+        rounds: int = 6,
         samples: int = 12,
+        beam: int = 2,
         diversity: float = 0.3,
     ):
-        """`text_to_image` embeds a query into the visual space (CLIP's text tower) when a model has one."""
+        """`text_to_image` embeds a query into the visual space (CLIP's text tower) when a model has one.
+
+        `rounds` bounds the refinement; `samples` cells per window and round; `beam` windows kept
+        per round; `diversity` is MMR's weight on unlikeness (0: relevance only).
+        """
         self.episodic = episodic
         self.visual = visual
         self.frames = frames
         self.text_to_image = text_to_image
         self.rounds = rounds
-        self.samples = samples
+        self.samples = max(2, samples)
+        self.beam = max(1, beam)
         self.diversity = diversity
 
     def select_frames(
         self, video: str, query: str, spans: Sequence[Span], budget: Budget = Budget(), until: float | None = None
     ) -> list[Pick]:
+        """At most `budget.items` frames from `spans` (none after `until`), in time order."""
         store = self.frames(video)
         times = store.times[: len(store)]
         if until is not None:
             times = times[times <= until]
         if not len(times) or budget.items == 0:
             return []
-        relevance = _Relevance(self, video, query, until)
-        pool: dict[int, float] = {}
-        for start, end in _clip_spans(spans, float(times[0]), float(times[-1]), until):
-            for index, score in self._refine(times, relevance, start, end):
-                pool[index] = max(score, pool.get(index, -1.0))
+        relevance = _Relevance(self, video, query, times, until)
+        pool: set[int] = set()
+        for start, end in _clip_spans(spans, float(times[0]), float(times[-1])):
+            pool |= self._refine(times, relevance, start, end)
         if not pool:
             return []
         indices = np.array(sorted(pool))
-        scores = np.array([pool[i] for i in indices])
-        vectors = relevance.frame_vectors(times[indices])
-        chosen = _mmr(scores, vectors, budget.items, self.diversity)
+        scores = relevance.frame_scores[indices]
+        chosen = _mmr(scores, relevance.frame_vectors(indices), budget.items, self.diversity)
         picks = []
         for position in sorted(chosen, key=lambda p: indices[p]):
             index = int(indices[position])
             t = float(times[index])
-            segment = relevance.segment_at(t)
+            segment = relevance.base_segment_at(t)
             start, end = (segment.start, segment.end) if segment else (t, t)
-            picks.append(Pick(t, start, end, float(scores[position]), relevance.text_score(t), FrameRef(video, index, t), segment))
+            picks.append(Pick(t, start, end, float(scores[position]), float(relevance.text[index]), FrameRef(video, index, t), segment))
         return picks
 
     def select_segments(
         self, video: str, query: str, spans: Sequence[Span], budget: Budget = Budget(), until: float | None = None
     ) -> list[Pick]:
-        relevance = _Relevance(self, video, query, until)
-        inside = [
-            s for s in relevance.base_segments if any(s.start < end and s.end > start for start, end in spans)
-        ]
-        if not inside or budget.items == 0:
+        """At most `budget.items` base segments overlapping `spans` (all ended by `until`), in time order."""
+        scales = self.episodic.scales(video)
+        if not scales or budget.items == 0:
             return []
-        scores = np.array([relevance.segment_scores.get(s.id, 0.0) for s in inside])
-        vectors = relevance.segment_vectors([s.id for s in inside])
+        base = _ScaleScores(self.episodic, video, query, scales[0], until)
+        inside = [i for i, s in enumerate(base.segments) if any(s.start < end and s.end > start for start, end in spans)]
+        if not inside:
+            return []
+        scores = base.scores[inside]
+        vectors = self.episodic.embeddings(video, [base.segments[i].id for i in inside])
         chosen = _mmr(scores, vectors, budget.items, self.diversity)
+        picked = sorted(chosen, key=lambda p: base.segments[inside[p]].start)
         return [
-            Pick((s.start + s.end) / 2, s.start, s.end, float(scores[i]), float(scores[i]), segment=s)
-            for i, s in sorted(((i, inside[i]) for i in chosen), key=lambda pair: pair[1].start)
+            Pick((s.start + s.end) / 2, s.start, s.end, float(scores[p]), float(scores[p]), segment=s)
+            for p, s in ((p, base.segments[inside[p]]) for p in picked)
         ]
 
-    def _refine(self, times: np.ndarray, relevance: _Relevance, start: float, end: float) -> list[tuple[int, float]]:
-        """Sample, score, recentre on the best, shrink by half; keep every frame scored on the way."""
-        scored: list[tuple[int, float]] = []
-        low, high = start, end
+    def _refine(self, times: np.ndarray, relevance: _Relevance, start: float, end: float) -> set[int]:
+        """Frame indices looked at while narrowing `[start, end]` down to its best moments."""
+        first, last = int(np.searchsorted(times, start, "left")), int(np.searchsorted(times, end, "right"))
+        seen: set[int] = set()
+        windows = [(first, last)] if first < last else []
         for _ in range(self.rounds):
-            targets = np.linspace(low, high, self.samples)
-            indices = np.unique(np.clip(np.searchsorted(times, targets), 0, len(times) - 1))
-            indices = indices[(times[indices] >= start - 1e-6) & (times[indices] <= end + 1e-6)]
-            if not len(indices):
+            cells: list[tuple[float, int, int]] = []  # (score, first, last) over all windows of this round
+            for low, high in windows:
+                if high - low <= self.samples:  # small enough to look at every frame
+                    seen.update(range(low, high))
+                    continue
+                edges = np.linspace(low, high, self.samples + 1).round().astype(int)
+                middles = (edges[:-1] + edges[1:]) // 2
+                seen.update(middles.tolist())
+                scores = relevance.cells(times, edges)
+                cells += [(float(scores[c]), int(edges[c]), int(edges[c + 1])) for c in range(self.samples)]
+            windows = self._recentre(cells, first, last)
+        for low, high in windows:  # rounds ran out first: the middle of what is left
+            middle = (low + high) // 2
+            seen.update(range(max(low, middle - self.samples // 2), min(high, middle + self.samples // 2)))
+        return seen
+
+    def _recentre(self, cells: list[tuple[float, int, int]], first: int, last: int) -> list[tuple[int, int]]:
+        """Windows around the best `beam` cells, a cell's width of context each side; overlapping ones are skipped."""
+        windows: list[tuple[int, int]] = []
+        for _, low, high in sorted(cells, key=lambda cell: -cell[0]):
+            width = high - low
+            window = (max(first, low - width), min(last, high + width))
+            if all(window[1] <= other[0] or window[0] >= other[1] for other in windows):
+                windows.append(window)
+            if len(windows) == self.beam:
                 break
-            scores = relevance.frames(times[indices])
-            scored += list(zip(indices.tolist(), scores.tolist()))
-            best = float(times[indices[int(np.argmax(scores))]])
-            half = (high - low) / 4
-            if half <= 0:
-                break
-            low, high = max(start, best - half), min(end, best + half)
-        return scored
+        return windows
+
+
+class _ScaleScores:
+    """Query relevance of every segment of one scale, normalised so the best is 1."""
+
+    def __init__(self, episodic: EpisodicMemory, video: str, query: str, scale: float, until: float | None):
+        self.scale = scale
+        self.segments = episodic.segments(video, scale=scale, until=until)
+        hits = episodic.search(video, query, scale=scale, k=max(1, len(self.segments)), until=until)
+        top = max((h.score for h in hits), default=0.0)
+        by_id = {h.segment.id: h.score / top for h in hits} if top > 0 else {}
+        self.scores = np.array([by_id.get(s.id, 0.0) for s in self.segments], np.float64)
+        self.starts = np.array([s.start for s in self.segments], np.float64)
+        self.ends = np.array([s.end for s in self.segments], np.float64)
+
+    def at(self, times: np.ndarray) -> np.ndarray:
+        """The score of the segment holding each time (0 between segments)."""
+        if not len(self.segments):
+            return np.zeros(len(times))
+        position = np.clip(np.searchsorted(self.starts, times, side="right") - 1, 0, len(self.segments) - 1)
+        inside = (self.starts[position] <= times) & (times <= self.ends[position])
+        return np.where(inside, self.scores[position], 0.0)
+
+    def over(self, low: float, high: float) -> float:
+        """The best score among the segments overlapping [low, high]."""
+        overlapping = (self.starts <= high) & (self.ends >= low)
+        return float(self.scores[overlapping].max()) if overlapping.any() else 0.0
 
 
 class _Relevance:
-    """Query relevance of any moment, from segment text and, when possible, from pixels."""
+    """Query relevance of the video's frames (up to `until`) and of cells of them, from text and pixels."""
 
-    def __init__(self, owner: WorkingMemory, video: str, query: str, until: float | None):
-        episodic = owner.episodic
-        scales = episodic.scales(video)
-        base = min(scales) if scales else None
-        self.episodic = episodic
-        self.video = video
-        self.base_segments = episodic.segments(video, scale=base, until=until) if base is not None else []
-        hits = episodic.search(video, query, scale=base, k=max(1, len(self.base_segments)), until=until) if base is not None else []
-        top = max((h.score for h in hits), default=0.0)
-        self.segment_scores = {h.segment.id: (h.score / top if top > 0 else 0.0) for h in hits}
-        self.starts = np.array([s.start for s in self.base_segments])
-        self._times, self._vectors = owner.visual.vectors(video, until=until)
-        self.image_scores = None
-        if owner.text_to_image is not None and len(self._vectors):
-            raw = self._vectors @ owner.text_to_image(query)
-            span = float(raw.max() - raw.min())
-            self.image_scores = (raw - raw.min()) / span if span > 0 else np.zeros_like(raw)
+    def __init__(self, owner: WorkingMemory, video: str, query: str, times: np.ndarray, until: float | None):
+        scales = owner.episodic.scales(video)
+        self.by_scale = [_ScaleScores(owner.episodic, video, query, s, until) for s in scales]
+        self.base = self.by_scale[0] if self.by_scale else None
+        self.text = self.base.at(times) if self.base else np.zeros(len(times))
+        vector_times, vectors = owner.visual.vectors(video, until=until)
+        self.vectors = vectors[_nearest(vector_times, times)] if len(vectors) else np.zeros((len(times), 1), np.float32)
+        self.image = None
+        if owner.text_to_image is not None and len(vectors):
+            raw = self.vectors @ np.asarray(owner.text_to_image(query), np.float32)
+            spread = float(raw.max() - raw.min())
+            self.image = (raw - raw.min()) / spread if spread > 0 else np.zeros_like(raw)
+        self.frame_scores = self.text if self.image is None else (1 - IMAGE_WEIGHT) * self.text + IMAGE_WEIGHT * self.image
 
-    def segment_at(self, t: float) -> Segment | None:
-        if not len(self.starts):
+    def cells(self, times: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """A score per cell [edges[c], edges[c+1]): its best segment text, plus its best frame's image-text score."""
+        text = np.array([self._text_over(float(times[a]), float(times[b - 1])) for a, b in zip(edges[:-1], edges[1:])])
+        if self.image is None:
+            return text
+        return (1 - IMAGE_WEIGHT) * text + IMAGE_WEIGHT * np.maximum.reduceat(self.image, edges[:-1])
+
+    def _text_over(self, low: float, high: float) -> float:
+        """Text relevance of [low, high]: its best segment at any scale that fits inside it (the base one at least).
+
+        Coarse segments hold their children's text, so they also match a query whose words are
+        spread over neighbouring moments; the finer scales cover what a coarse segment not yet
+        over by `until` leaves out.
+        """
+        if self.base is None:
+            return 0.0
+        return max(s.over(low, high) for s in self.by_scale if s.scale <= max(high - low, self.base.scale))
+
+    def base_segment_at(self, t: float) -> Segment | None:
+        if self.base is None or not len(self.base.segments):
             return None
-        position = int(np.searchsorted(self.starts, t, side="right")) - 1
-        segment = self.base_segments[max(position, 0)]
+        position = max(0, int(np.searchsorted(self.base.starts, t, side="right")) - 1)
+        segment = self.base.segments[position]
         return segment if segment.start <= t <= segment.end else None
 
-    def text_score(self, t: float) -> float:
-        segment = self.segment_at(t)
-        return self.segment_scores.get(segment.id, 0.0) if segment else 0.0
-
-    def frames(self, times: np.ndarray) -> np.ndarray:
-        text = np.array([self.text_score(float(t)) for t in times])
-        if self.image_scores is None:
-            return text
-        return 0.5 * text + 0.5 * self.image_scores[self._nearest(times)]
-
-    def frame_vectors(self, times: np.ndarray) -> np.ndarray:
-        if not len(self._vectors):
-            return np.zeros((len(times), 1), dtype=np.float32)
-        return self._vectors[self._nearest(times)]
-
-    def _nearest(self, times: np.ndarray) -> np.ndarray:
-        return np.clip(np.searchsorted(self._times, times), 0, len(self._times) - 1)
-
-    def segment_vectors(self, ids: Sequence[int]) -> np.ndarray:
-        return self.episodic.embeddings(self.video, ids)
+    def frame_vectors(self, indices: np.ndarray) -> np.ndarray:
+        return self.vectors[indices]
 
 
-def _clip_spans(spans: Sequence[Span], first: float, last: float, until: float | None) -> list[Span]:
-    high_limit = last if until is None else min(last, until)
-    clipped = [(max(first, float(s)), min(high_limit, float(e))) for s, e in spans]
+def _nearest(known: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """For each time, the position of the nearest known time."""
+    right = np.clip(np.searchsorted(known, times), 0, len(known) - 1)
+    left = np.clip(right - 1, 0, len(known) - 1)
+    return np.where(np.abs(known[left] - times) < np.abs(known[right] - times), left, right)
+
+
+def _clip_spans(spans: Sequence[Span], first: float, last: float) -> list[Span]:
+    clipped = [(max(first, float(s)), min(last, float(e))) for s, e in spans]
     return [(s, e) for s, e in clipped if e >= s]
 
 
@@ -196,10 +254,9 @@ def _mmr(scores: np.ndarray, vectors: np.ndarray, k: int, diversity: float) -> l
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms > 0, norms, 1.0)
     chosen: list[int] = []
-    likeness = np.full(len(scores), -np.inf)
+    likeness = np.zeros(len(scores))
     for _ in range(min(k, len(scores))):
-        penalty = np.where(np.isfinite(likeness), likeness, 0.0)
-        value = (1 - diversity) * scores - diversity * penalty
+        value = (1 - diversity) * scores - diversity * likeness
         value[chosen] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)

@@ -1,10 +1,14 @@
 """The policy that needs no generative model.
 
-It searches every scale, keeps the scale whose relevance is most peaked (lowest
-normalised entropy: one clear winner beats many lukewarm matches), asks semantic memory,
-looks up each option, refines the best span with working memory, then answers by kind:
-options scored against the evidence, the span of the best evidence for "when", the
-best sentence for open questions, and an abstention when the evidence is weak.
+It plans its searches within the step budget: the question at each scale (keeping the
+scale whose relevance is most peaked, lowest normalised entropy: one clear winner beats
+many lukewarm matches) and in semantic memory, when the question names something beyond
+its frame ("which of these is shown?" names nothing); each option on its own, for
+multiple-choice and order questions; then working memory refines the best span. It
+answers by kind: options scored by how well the evidence says each one; order questions
+by each option's first well-matching moment; "when" by the finest evidence that says
+what is asked; open questions with the best sentence. It abstains when the evidence says
+too little of what was asked.
 """
 
 from __future__ import annotations
@@ -12,110 +16,188 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from app.agent import LETTERS, AgentState
 from app.answer import ABSTAIN_TEXT, Evidence
-from app.scoring import best_sentence, classify, coverage, score_options, search_query
+from app.scoring import (
+    QUESTION_FRAME,
+    best_sentence,
+    classify,
+    is_specific,
+    option_matches,
+    phrase_match,
+    search_query,
+    tokens,
+)
 from app.toolbox import Action
 from perception.vlm import format_time
 
 INSPECT_FRAMES = 6
+SAME_MOMENT = 0.8  # an order option's moments: those matching at least this share of its best match
+TIE = 1e-6
 
 
 class OfflinePolicy:
     name = "offline"
 
     def __init__(self, embedder=None, abstain_below: float = 0.2, top_k: int = 5, sketching=None):
-        """`sketching` (an OfflineSketching): OCR at zoom and counting marks on the best frame, when given."""
+        """`embedder` breaks exact ties between options; `abstain_below` is the least share of what a question
+        asks that the best evidence must say; `sketching` (an OfflineSketching): OCR at zoom and counting marks
+        on the best frame, when given."""
         self.embedder = embedder
         self.abstain_below = abstain_below
         self.top_k = top_k
         self.sketching = sketching
 
+    # -- searching ------------------------------------------------------------------------
+
     def next_action(self, state: AgentState) -> Action:
-        query = search_query(state.question)
-        searched = {s.args.get("scale") for s, _ in state.actions("search_episodic") if s.args.get("query") == query}
-        for scale in sorted(state.scales, reverse=True):
-            if scale not in searched:
-                return Action("search_episodic", {"query": query, "scale": scale, "k": self.top_k})
-        if not state.actions("search_semantic"):
-            return Action("search_semantic", {"query": query, "k": self.top_k})
-        looked_up = {s.args.get("query") for s, _ in state.actions("search_episodic")}
-        for option in state.options:
-            option_query = search_query(option)
-            if option_query not in looked_up and state.scales:
-                return Action("search_episodic", {"query": option_query, "scale": min(state.scales), "k": 3})
+        done = {(s.action, _key(s.args)) for s in state.steps if s.error is None}
+        for action in self.plan(state):
+            if (action.name, _key(action.args)) not in done:
+                return action
         span = self.best_span(state)
-        if span is not None and not state.actions("inspect"):
-            return Action("inspect", {"start": span[0], "end": span[1], "n": INSPECT_FRAMES, "query": query})
+        if span is not None and not state.actions("inspect") and len(state.steps) < state.max_steps:
+            return Action("inspect", {"start": span[0], "end": span[1], "n": INSPECT_FRAMES, "query": search_query(state.question)})
         sketch = self.sketching.next_action(state) if self.sketching else None
         return sketch or self.force_answer(state)
 
+    def plan(self, state: AgentState) -> list[Action]:
+        """The searches worth making for this question, fitted to the step budget (one step kept for inspect)."""
+        kind = classify(state.question, state.options)
+        query = search_query(state.question)
+        lookups = []
+        if kind.kind in ("choice", "order") and state.scales:
+            k = self.top_k if kind.kind == "order" else 3  # order needs an option's first moment, not just one
+            lookups = [Action("search_episodic", {"query": search_query(o), "scale": min(state.scales), "k": k}) for o in state.options]
+        if not is_specific(query):
+            return lookups
+        room = state.max_steps - len(lookups) - 1
+        semantic = [Action("search_semantic", {"query": query, "k": self.top_k})] if room >= 2 else []
+        scales = _spread(sorted(state.scales, reverse=True), max(1, room - len(semantic)))
+        searches = [Action("search_episodic", {"query": query, "scale": s, "k": self.top_k}) for s in scales]
+        return searches + semantic + lookups
+
     def best_span(self, state: AgentState) -> tuple[float, float] | None:
-        """Top hit of the scale whose scores are most peaked."""
+        """Top hit of the scale whose scores are most peaked; without question searches, the best option's moment."""
         query = search_query(state.question)
         per_scale = [(s.args["scale"], hits) for s, hits in state.actions("search_episodic") if s.args.get("query") == query and hits]
-        if not per_scale:
-            return None
-        scale, hits = min(per_scale, key=lambda pair: (normalised_entropy([h.score for h in pair[1]]), pair[0]))
-        top = max(hits, key=lambda h: h.score)
-        return top.start, top.end
+        if per_scale:
+            _, hits = min(per_scale, key=lambda pair: (normalised_entropy([h.score for h in pair[1]]), pair[0]))
+            top = max(hits, key=lambda h: h.score)
+            return top.start, top.end
+        if state.options and state.evidence:
+            matrix = option_matches(state.options, state.evidence)
+            best = np.unravel_index(int(matrix.argmax()), matrix.shape)[1]
+            if matrix.max() > 0:
+                return state.evidence[best].start, state.evidence[best].end
+        return None
+
+    # -- answering ------------------------------------------------------------------------
 
     def force_answer(self, state: AgentState) -> Action:
         sketched = self.sketching.answer(state) if self.sketching else None
         if sketched is not None:
             return sketched
         kind = classify(state.question, state.options)
-        evidence = state.evidence
         if kind.kind == "order":
             return self._order(state, kind.latest)
         if kind.kind == "choice":
-            return self._choice(state, evidence)
-        if kind.kind == "when" and state.scales:  # a moment, not a chapter: the finest scale and frames
-            evidence = [e for e in evidence if e.kind != "segment" or e.scale == min(state.scales)] or evidence
-        best, strength = self._best(search_query(state.question), evidence, prefer_short=kind.kind == "when")
-        if best is None or strength < self.abstain_below:
-            return Action("answer", {"text": ABSTAIN_TEXT})
-        index = state.evidence.index(best)
-        if kind.kind == "when":
-            text = f"At {format_time(best.start)}-{format_time(best.end)}: {best_sentence(state.question, best.text)}"
-        else:
-            text = f"{best_sentence(search_query(state.question), best.text)} (at {format_time(best.start)})"
-        return Action("answer", {"text": text, "evidence": [index], "span": [best.start, best.end]})
+            return self._choice(state)
+        return self._extract(state, when=kind.kind == "when")
 
-    def _choice(self, state: AgentState, evidence: Sequence[Evidence]) -> Action:
-        scores = score_options(state.options, evidence, self.embedder)
-        best = int(scores.argmax())
-        support = sorted(range(len(evidence)), key=lambda i: -coverage(state.options[best], evidence[i].text) * max(evidence[i].score, 0.05))[:3]
+    def _choice(self, state: AgentState) -> Action:
+        evidence = state.evidence
+        if not evidence:
+            return Action("answer", {"text": ABSTAIN_TEXT})
+        matrix = option_matches(state.options, evidence)
+        strength = np.array([max(e.score, 0.0) for e in evidence])
+        scores = (matrix * (1.0 + 0.05 * strength)).max(axis=1)
+        if scores.max() < self.abstain_below:
+            return Action("answer", {"text": ABSTAIN_TEXT})
+        tied = np.flatnonzero(scores >= scores.max() - TIE)
+        best = int(tied[0]) if len(tied) == 1 else self._break_tie(state, tied, matrix)
+        support = [int(i) for i in np.argsort(-matrix[best], kind="stable")[:3] if matrix[best, i] > 0]
         args = {"text": state.options[best], "choice": LETTERS[best], "evidence": support}
         if support:
             main = evidence[support[0]]
             args["span"] = [main.start, main.end]
         return Action("answer", args)
 
-    def _order(self, state: AgentState, latest: bool) -> Action:
-        """Which option happens first (or last): each option's best match in its own search decides its time."""
-        times = []
-        for option in state.options:
-            option_query = search_query(option)
-            hits = [h for s, found in state.actions("search_episodic") if s.args.get("query") == option_query for h in found]
-            best, strength = self._best(option_query, hits, prefer_short=True)
-            times.append(best.start if best is not None and strength > 0 else math.inf)
-        if all(math.isinf(t) for t in times):
-            return self._choice(state, state.evidence)
-        pick = max(range(len(times)), key=lambda i: times[i] if not math.isinf(times[i]) else -math.inf) if latest else min(range(len(times)), key=lambda i: times[i])
-        when = ", ".join(f"{LETTERS[i]} at {format_time(t)}" for i, t in enumerate(times) if not math.isinf(t))
-        return Action("answer", {"text": f"{state.options[pick]} ({when})", "choice": LETTERS[pick], "span": [times[pick], times[pick]]})
+    def _break_tie(self, state: AgentState, tied: np.ndarray, matrix: np.ndarray) -> int:
+        """The tied option closest in meaning to the evidence that says it best (the first, without an embedder)."""
+        if self.embedder is None:
+            return int(tied[0])
+        texts = [state.evidence[int(matrix[i].argmax())].text for i in tied]
+        options = self.embedder.embed([state.options[i] for i in tied])
+        similarity = (options * self.embedder.embed(texts)).sum(axis=1)
+        return int(tied[int(similarity.argmax())])
 
-    def _best(self, query: str, evidence: Sequence[Evidence], prefer_short: bool) -> tuple[Evidence | None, float]:
-        """The evidence that covers most of the query; ties go to the higher score, then the shorter span."""
-        if not evidence:
-            return None, 0.0
-        ranked = sorted(
-            evidence,
-            key=lambda e: (round(coverage(query, e.text), 2), e.score, -(e.end - e.start) if prefer_short else 0.0),
-            reverse=True,
-        )
-        return ranked[0], coverage(query, ranked[0].text)
+    def _order(self, state: AgentState, latest: bool) -> Action:
+        """Which option happens first (or last), each placed at its first (or last) well-matching moment."""
+        fine = _finest(state)
+        queries = [search_query(o) for o in state.options]
+        matrix = option_matches(state.options, fine) if fine else np.zeros((len(queries), 0))
+        times = []
+        for row in matrix:
+            best = row.max(initial=0.0)
+            if best < self.abstain_below:
+                times.append(math.nan)
+                continue
+            moments = [fine[j].start for j in np.flatnonzero(row >= SAME_MOMENT * best)]
+            times.append(max(moments) if latest else min(moments))
+        known = [i for i, t in enumerate(times) if not math.isnan(t)]
+        if not known:
+            return self._choice(state)
+        pick = (max if latest else min)(known, key=lambda i: times[i])
+        when = ", ".join(f"{LETTERS[i]} at {format_time(times[i])}" for i in known)
+        support = [int(matrix[pick].argmax())]
+        return Action("answer", {
+            "text": f"{state.options[pick]} ({when})", "choice": LETTERS[pick],
+            "evidence": [state.evidence.index(fine[support[0]])], "span": [times[pick], times[pick]],
+        })
+
+    def _extract(self, state: AgentState, when: bool) -> Action:
+        """A "when" or open answer: the evidence that says most of what is asked (the finest, for "when")."""
+        evidence = _finest(state) if when else list(state.evidence)
+        terms = answer_terms(state.question)
+        if not evidence or not terms:
+            return Action("answer", {"text": ABSTAIN_TEXT})
+        matched = [phrase_match(terms, e.text) for e in evidence]
+        order = sorted(range(len(evidence)), key=lambda i: (round(matched[i], 2), evidence[i].score, -(evidence[i].end - evidence[i].start)), reverse=True)
+        best = evidence[order[0]]
+        if matched[order[0]] < self.abstain_below:
+            return Action("answer", {"text": ABSTAIN_TEXT})
+        sentence = best_sentence(terms, best.text)
+        text = f"At {format_time(best.start)}-{format_time(best.end)}: {sentence}" if when else f"{sentence} (at {format_time(best.start)})"
+        return Action("answer", {"text": text, "evidence": [state.evidence.index(best)], "span": [best.start, best.end]})
+
+
+def answer_terms(question: str) -> str:
+    """What an answer must say: the quoted text, else the question's words beyond its frame."""
+    query = search_query(question)
+    if query != question:
+        return query
+    return " ".join(t for t in tokens(question) if t not in QUESTION_FRAME and (len(t) > 1 or t.isdigit()))
+
+
+def _finest(state: AgentState) -> list[Evidence]:
+    """Evidence that places a moment: frames, facts, sketches and segments of the finest scale."""
+    finest = min(state.scales, default=None)
+    return [e for e in state.evidence if e.kind != "segment" or e.scale == finest] or list(state.evidence)
+
+
+def _spread(scales: Sequence[float], count: int) -> list[float]:
+    """`count` of the scales (coarse to fine), evenly spread, the finest always among them."""
+    if count >= len(scales):
+        return list(scales)
+    positions = np.linspace(len(scales) - 1, 0, count).round().astype(int)
+    return [scales[i] for i in sorted(set(positions.tolist()))]
+
+
+def _key(args: dict) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in args.items()))
 
 
 def normalised_entropy(scores: Sequence[float]) -> float:
@@ -126,3 +208,4 @@ def normalised_entropy(scores: Sequence[float]) -> float:
         return 1.0
     probabilities = [v / total for v in values if v > 0]
     return -sum(p * math.log(p) for p in probabilities) / math.log(len(values))
+
