@@ -36,7 +36,7 @@ _ORDER_LAST = re.compile(r"\b(last|later|after)\b", re.I)
 # A quotation: opened after a space or the start, closed before a non-word character, so
 # an apostrophe inside a word ("giraffe's", "don't") neither opens nor closes one.
 _QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))[\"“'‘](.{2,}?)[\"”'’](?=$|[^\w])")
-_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n|\"\s+|;\s*")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n|;\s*")
 
 EXACT, FUZZY = 1.0, 0.7  # credit for a word found as written, and one edit away
 DISTINCT_WEIGHT = 3.0  # a word only some options have counts this many times more
@@ -123,7 +123,7 @@ def coverage(query: str, text: str) -> float:
 
 def sentences(text: str) -> list[str]:
     """The sentences, lines and on-screen text items of an evidence text."""
-    return [piece for piece in (p.strip(" \"“”") for p in _SENTENCES.split(text)) if piece]
+    return [piece for piece in (p.strip() for p in _SENTENCES.split(text)) if piece]
 
 
 def word_weight(word: str, distinct: frozenset[str] = frozenset()) -> float:
@@ -143,7 +143,7 @@ def phrase_match(phrase: str, text: str, distinct: Iterable[str] = ()) -> float:
     distinct = frozenset(distinct)
     weights = [word_weight(w, distinct) for w in words]
     total = sum(weights)
-    wanted = set(words)
+    wanted = (set(words) - STOPWORDS) or set(words)  # a sentence sharing only small words with the phrase says none of it
     best = 0.0
     for sentence in sentences(text):
         found = tokens(sentence)

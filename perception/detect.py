@@ -105,5 +105,13 @@ class YoloDetector:
 
 
 def _require_ultralytics():
+    """Import ultralytics without its side effects: no network checks, and PIL left as it was
+    (its import patches `Image.open` to pip-install HEIF support when a file is not an image)."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    return require("ultralytics", ROLE, INSTALL_HINT)
+    from PIL import Image
+
+    original = Image.open
+    try:
+        return require("ultralytics", ROLE, INSTALL_HINT)
+    finally:
+        Image.open = original

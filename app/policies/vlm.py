@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from app.agent import AgentState, describe
 from app.policies.offline import OfflinePolicy
-from app.prompts import FORCE, system_prompt, user_prompt
+from app.prompts import FORCE, context_prompt, system_prompt, user_prompt
 from app.toolbox import Action, action_schemas
 from perception.errors import LongshotError, ModelOutputError
-from perception.vlm import ImagePart, Message, format_time, parse_json_reply
+from perception.vlm import ImagePart, Message, parse_json_reply
 
 
 class VLMPolicy:
@@ -33,17 +33,10 @@ class VLMPolicy:
 
     def _ask(self, state: AgentState, force: bool) -> Action:
         last = state.steps[-1] if state.steps else None
-        context = ""
-        if state.duration is not None:
-            context += f"Video length: {format_time(state.duration)}. "
-        if state.scales:
-            context += "Scales: " + ", ".join(f"{s:g}" for s in state.scales) + " seconds. "
-        if state.until is not None:
-            context += f"Only the video up to {format_time(state.until)} may be used. "
         text = user_prompt(
             state.question, state.options, [describe(e, i) for i, e in enumerate(state.evidence)],
             steps_left=0 if force else state.max_steps - len(state.steps),
-            context=("\n" + context.strip() + "\n") if context else "", error=last.error if last else None,
+            context=context_prompt(state.duration, state.scales, state.until), error=last.error if last else None,
         )
         content: list = [text]
         content += [ImagePart(image, label=caption) for image, caption in state.images]
