@@ -1,0 +1,400 @@
+"""`longshot serve`: the Gradio web app. A thin layer: it lays out what app.web_* compute.
+
+Ingests run in a background registry (app.web_jobs), so a page reload loses nothing: a
+timer polls their status. Uploads are checked before they reach the library
+(app.web_uploads), the server serves files from the library's uploads folder only, heavy
+events (ingest) and light ones (questions) have their own concurrency limits, and every
+LongshotError reaches the page as a message.
+"""
+
+import functools
+import inspect
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.web_chat import all_evidence, chat_stream, evidence_frames, image_chat_stream, player_html, sketch_images
+from app.web_jobs import IngestJobs
+from app.web_library import DOCTOR_HEADERS, LIBRARY_HEADERS, doctor_rows, jobs_html, library_rows, video_choices
+from app.web_memory import (
+    ENTITY_HEADERS,
+    FACT_HEADERS,
+    TIMELINE_HEADERS,
+    delete_fact,
+    entity_rows,
+    fact_id_at,
+    fact_moments,
+    fact_rows,
+    scale_choices,
+    timeline_figure,
+    timeline_rows,
+)
+from app.web_uploads import VIDEO_SUFFIXES, accept_upload, uploads_dir
+from perception.errors import LongshotError
+from perception.vlm import format_time
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+RECENT_JOB_SECONDS = 300.0
+
+INTRO = """## Longshot
+Ask questions about long videos. Upload a video in **Library**, then ask in **Ask**: the agent searches its
+memories, shows each step, and answers with the frames and moments it relied on."""
+
+CSS = """
+.gradio-container {max-width: 1480px !important; margin: auto;}
+#ls-header {align-items: flex-end;}
+#ls-header h2 {margin-bottom: 2px;}
+.ls-jobs {display: flex; flex-wrap: wrap; gap: 8px; margin: 2px 0 6px;}
+.ls-job {flex: 1 1 320px; border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 12px;
+         background: var(--background-fill-secondary);}
+.ls-job-head {display: flex; justify-content: space-between; font-size: 14px;}
+.ls-bar {height: 8px; background: var(--neutral-200); border-radius: 4px; overflow: hidden; margin: 6px 0 4px;}
+.ls-bar > div {height: 100%; background: var(--color-accent); transition: width .6s ease;}
+.ls-failed .ls-bar > div {background: #ef4444;}
+.ls-done .ls-bar > div {background: #10b981;}
+.ls-job-note {font-size: 12px; color: var(--body-text-color-subdued);}
+#ls-doctor *, #ls-facts *, #ls-library * {overflow-wrap: anywhere;}
+.ls-player {width: 100%; max-height: 300px; border-radius: 10px; background: #000;}
+.ls-player-empty {padding: 28px 16px; text-align: center; color: var(--body-text-color-subdued);
+                  border: 1px dashed var(--border-color-primary); border-radius: 10px; font-size: 14px;}
+.ls-player-caption {font-size: 12px; color: var(--body-text-color-subdued); margin-top: 4px;}
+"""
+
+
+def shown(fn: Callable) -> Callable:
+    """Turn our typed errors into a message on the page (gr.Error) instead of a stack trace."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except LongshotError as err:
+                raise gr.Error(str(err), title=type(err).__name__) from err
+
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LongshotError as err:
+            raise gr.Error(str(err), title=type(err).__name__) from err
+
+    return call
+
+
+def theme() -> gr.themes.Base:
+    """A calm theme with local fonts only: the app must look right with no network."""
+    return gr.themes.Soft(
+        primary_hue="indigo", secondary_hue="sky", neutral_hue="slate",
+        font=["Inter", "DejaVu Sans", "ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=["DejaVu Sans Mono", "ui-monospace", "monospace"],
+    )
+
+
+def build_app(longshot: Any, jobs: IngestJobs) -> gr.Blocks:
+    """The Blocks app over one Longshot (shared by every session) and its ingest registry."""
+    web = longshot.config.web
+    home = Path(longshot.config.home)
+
+    def recent_jobs():
+        now = time.time()
+        return [s for s in jobs.all() if not s.finished or now - s.updated < RECENT_JOB_SECONDS]
+
+    def latest_video() -> str | None:
+        choices = video_choices(longshot, jobs)
+        return choices[0][1] if choices else None
+
+    def record_or_none(video: str | None):
+        try:
+            return longshot.video(video) if video else None
+        except LongshotError:
+            return None
+
+    with gr.Blocks(title="Longshot", analytics_enabled=False) as app:
+        chats = gr.State({})  # video id -> chat messages, for this browser tab
+        frame_times = gr.State([])  # time of each evidence frame shown, for click-to-play
+        library_seen = gr.State(None)  # what the picker last showed, so the timer updates it only on change
+        picked_fact = gr.State(None)
+
+        with gr.Row(elem_id="ls-header"):
+            gr.Markdown(INTRO, elem_id="ls-intro")
+            video = gr.Dropdown(label="Video", choices=[], value=None, scale=0, min_width=360, elem_id="ls-video",
+                                info="The video the questions and the memory browser are about.")
+        jobs_panel = gr.HTML("", elem_id="ls-jobs")
+        timer = gr.Timer(POLL_SECONDS)
+
+        with gr.Tabs(elem_id="ls-tabs") as tabs:
+            with gr.Tab("Ask", id="ask", elem_id="ls-tab-ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5):
+                        chatbot = gr.Chatbot(
+                            label="Chat", height=600, elem_id="ls-chat", feedback_options=None, buttons=["copy"],
+                            placeholder="Ask about the picked video. Each step the agent takes appears here as it happens.",
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                show_label=False, scale=6, elem_id="ls-question", submit_btn=False,
+                                placeholder="e.g. What code is shown on screen?  When does the speaker mention the gate?",
+                            )
+                            ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="ls-ask")
+                    with gr.Column(scale=4):
+                        player = gr.HTML(player_html(home, None), elem_id="ls-player")
+                        gallery = gr.Gallery(
+                            label="Evidence frames · click one to play the video from there", columns=3, height=330,
+                            object_fit="contain", allow_preview=False, elem_id="ls-evidence",
+                        )
+                        sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height=220, visible=False,
+                                              object_fit="contain", elem_id="ls-sketches")
+
+            with gr.Tab("Library", id="library", elem_id="ls-tab-library"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        upload = gr.File(
+                            label=f"Upload a video (up to {web.max_upload_mb} MB); ingest starts at once",
+                            file_types=sorted(VIDEO_SUFFIXES), elem_id="ls-upload", height=150,
+                        )
+                        ingest_note = gr.Markdown("Progress and the result of an ingest appear here.", elem_id="ls-ingest-note",
+                                                  min_height=90, container=True, padding=True)
+                    with gr.Column(scale=3):
+                        library = gr.Dataframe(headers=LIBRARY_HEADERS, interactive=False, wrap=True, label="Library",
+                                               elem_id="ls-library", max_height=360,
+                                               column_widths=["34%", "10%", "20%", "12%", "24%"])
+                        with gr.Row():
+                            resume = gr.Button("Resume the picked video's ingest", size="sm")
+                            forget = gr.Button("Forget the picked video", size="sm", variant="stop")
+
+            with gr.Tab("Memory", id="memory", elem_id="ls-tab-memory"):
+                memory_title = gr.Markdown("")
+                timeline_plot = gr.Plot(label="Timeline: segments at each scale, and the moments facts come from",
+                                        elem_id="ls-timeline-plot")
+                scale = gr.Radio(label="Segments at", choices=[], elem_id="ls-scale")
+                timeline = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, wrap=True, max_height=360,
+                                        label="Timeline", elem_id="ls-timeline",
+                                        column_widths=["7%", "7%", "7%", "45%", "17%", "17%"])
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        entities = gr.Dataframe(headers=ENTITY_HEADERS, interactive=False, wrap=True, max_height=360,
+                                                label="Entities", elem_id="ls-entities",
+                                                column_widths=["34%", "12%", "22%", "12%", "20%"])
+                    with gr.Column(scale=3):
+                        facts = gr.Dataframe(headers=FACT_HEADERS, interactive=False, wrap=True, max_height=360,
+                                             label="Facts · click one to see where it came from", elem_id="ls-facts",
+                                             column_widths=["6%", "20%", "10%", "20%", "12%", "8%", "9%", "15%"])
+                fact_text = gr.Markdown("Click a fact to see the moments it came from.", elem_id="ls-fact-text")
+                moments = gr.Gallery(label="Moments of the fact", columns=4, height=220, allow_preview=False,
+                                     object_fit="contain", elem_id="ls-moments")
+                delete = gr.Button("Delete this fact", variant="stop", interactive=False, elem_id="ls-delete-fact")
+
+            with gr.Tab("Image questions", id="image", elem_id="ls-tab-image"):
+                gr.Markdown("Ask about a still image. The agent may draw on it (boxes, marks, crops, text it read) "
+                            "and shows each step and the sketches it drew.")
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        image = gr.Image(type="numpy", label="Image", height=360, elem_id="ls-image")
+                        image_question = gr.Textbox(label="Question", elem_id="ls-image-question")
+                        image_ask = gr.Button("Ask about the image", variant="primary", elem_id="ls-image-ask")
+                    with gr.Column():
+                        image_chat = gr.Chatbot(label="Steps and answer", height=360, feedback_options=None,
+                                                elem_id="ls-image-chat")
+                        image_sketches = gr.Gallery(label="Sketches", columns=2, height=300, object_fit="contain",
+                                                    elem_id="ls-image-sketches")
+
+            with gr.Tab("Status", id="status", elem_id="ls-tab-status"):
+                status_text = gr.Markdown("")
+                doctor = gr.Dataframe(headers=DOCTOR_HEADERS, interactive=False, wrap=True, label="Models (longshot doctor)",
+                                      elem_id="ls-doctor", column_widths=["13%", "15%", "18%", "8%", "46%"])
+
+        # -- library, ingest and the picker --------------------------------------------
+
+        def refresh_library(current=None):
+            choices = video_choices(longshot, jobs)
+            ids = [c[1] for c in choices]
+            value = current if current in ids else (ids[0] if ids else None)
+            return gr.update(choices=choices, value=value), library_rows(longshot, jobs), jobs_html(recent_jobs()), tuple(choices)
+
+        def tick(seen):
+            choices = tuple(video_choices(longshot, jobs))
+            panel = jobs_html(recent_jobs())
+            if choices == seen:
+                return panel, gr.skip(), gr.skip(), seen
+            return panel, gr.update(choices=list(choices)), library_rows(longshot, jobs), choices
+
+        @shown
+        def ingest_upload(file, progress=gr.Progress()):
+            if not file:
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            source = Path(file)
+            path = accept_upload(home, source, source.name, web.max_upload_mb)
+            return follow_ingest(jobs.start(path), progress)
+
+        @shown
+        def resume_ingest(current, progress=gr.Progress()):
+            record = record_or_none(current)
+            if record is None:
+                raise gr.Error("Pick a video to resume first.")
+            if record.status == "ready":
+                return f"**{record.name}** is already fully ingested.", gr.skip(), gr.skip(), gr.skip()
+            return follow_ingest(jobs.start(record.path), progress)
+
+        def follow_ingest(video_id, progress):
+            status = None
+            for status in jobs.follow(video_id, interval=POLL_SECONDS):
+                progress(status.fraction, desc=f"{status.name}: {status.describe()}")
+            if status is None or status.state == "failed":
+                raise gr.Error(f"Ingest failed: {status.error if status else 'the job disappeared'}")
+            picker, rows, _, _ = refresh_library(video_id)
+            warnings = "".join(f"\n- ⚠ {w}" for w in status.warnings)
+            note = f"✓ **{status.name}**: {status.describe()}. Ask about it in the **Ask** tab.{warnings}"
+            return note, picker, rows, gr.Tabs(selected="ask")
+
+        @shown
+        def forget_video(current):
+            record = record_or_none(current)
+            if record is None:
+                raise gr.Error("Pick a video to forget first.")
+            longshot.forget(record.id)
+            gr.Info(f"Forgot {record.name} and all its memories.")
+            picker, rows, panel, seen = refresh_library(None)
+            return picker, rows, panel, seen
+
+        timer.tick(tick, [library_seen], [jobs_panel, video, library, library_seen], show_progress="hidden",
+                   concurrency_limit=None, api_visibility="private")
+        upload.upload(ingest_upload, [upload], [ingest_note, video, library, tabs], api_name="ingest",
+                      concurrency_limit=web.ingest_concurrency, concurrency_id="ingest", show_progress_on=[ingest_note])
+        resume.click(resume_ingest, [video], [ingest_note, video, library, tabs], api_name="resume",
+                     concurrency_limit=web.ingest_concurrency, concurrency_id="ingest", show_progress_on=[ingest_note])
+        forget.click(forget_video, [video], [video, library, jobs_panel, library_seen], api_name="forget")
+        app.load(refresh_library, [video], [video, library, jobs_panel, library_seen], api_name="library")
+
+        # -- asking ----------------------------------------------------------------------
+
+        def pick_video(current, chat_by_video):
+            return chat_by_video.get(current, []), [], [], gr.update(value=[], visible=False), player_html(home, record_or_none(current))
+
+        @shown
+        def ask_video(current, text, chat_by_video):
+            history = chat_by_video.get(current, [])
+            for messages, answer in chat_stream(longshot, current, text, history):
+                if answer is None:
+                    yield messages, "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    continue
+                found = all_evidence(answer)
+                frames = evidence_frames(longshot, current, found)
+                drawn = sketch_images(found)
+                yield (
+                    messages, "", [(f.image, f.caption) for f in frames], [f.time for f in frames],
+                    gr.update(value=drawn, visible=bool(drawn)), {**chat_by_video, current: messages},
+                )
+
+        def play_from(current, times, evt: gr.SelectData):
+            index = evt.index if isinstance(evt.index, int) else evt.index[0]
+            start = times[index] if 0 <= index < len(times) else 0.0
+            return player_html(home, record_or_none(current), start)
+
+        video.change(pick_video, [video, chats], [chatbot, gallery, frame_times, sketches, player], api_name="pick")
+        ask_outputs = [chatbot, question, gallery, frame_times, sketches, chats]
+        ask_options = {"concurrency_limit": web.ask_concurrency, "concurrency_id": "ask", "show_progress": "minimal"}
+        ask.click(ask_video, [video, question, chats], ask_outputs, api_name="ask", **ask_options)
+        question.submit(ask_video, [video, question, chats], ask_outputs, api_visibility="private", **ask_options)
+        gallery.select(play_from, [video, frame_times], [player], api_name="play")
+
+        # -- memory browser ----------------------------------------------------------------
+
+        @shown
+        def load_memory(current):
+            record = record_or_none(current)
+            if record is None:
+                empty = gr.update(choices=[], value=None)
+                return "Pick a video to browse its memory.", None, empty, [], [], [], *no_fact()
+            title = (f"### {record.name}\n{format_time(record.duration)} · {record.status} · "
+                     f"{format_time(record.committed_until)} ingested · id `{record.id}`")
+            return (
+                title, timeline_figure(longshot, record.id), gr.update(choices=scale_choices(longshot, record.id), value="all"),
+                timeline_rows(longshot, record.id), entity_rows(longshot, record.id), fact_rows(longshot, record.id), *no_fact(),
+            )
+
+        def no_fact():
+            return "Click a fact to see the moments it came from.", [], gr.update(interactive=False, value="Delete this fact"), None
+
+        @shown
+        def show_fact(current, rows, evt: gr.SelectData):
+            fact_id = fact_id_at(rows.values.tolist() if hasattr(rows, "values") else rows, evt.index[0])
+            if fact_id is None:
+                return no_fact()
+            text, views = fact_moments(longshot, current, fact_id)
+            return text, [(v.image, v.caption) for v in views], gr.update(interactive=True, value=f"Delete fact #{fact_id}"), fact_id
+
+        @shown
+        def remove_fact(current, fact_id):
+            if fact_id is None:
+                raise gr.Error("Click a fact first.")
+            gr.Info(delete_fact(longshot, int(fact_id)))
+            return load_memory(current)
+
+        memory_outputs = [memory_title, timeline_plot, scale, timeline, entities, facts, fact_text, moments, delete, picked_fact]
+        video.change(load_memory, [video], memory_outputs, api_name="memory")
+        scale.change(shown(lambda current, chosen: timeline_rows(longshot, current, chosen) if current else []),
+                     [video, scale], [timeline], api_visibility="private")
+        facts.select(show_fact, [video, facts], [fact_text, moments, delete, picked_fact], api_name="fact")
+        delete.click(remove_fact, [video, picked_fact], memory_outputs, api_name="delete_fact")
+
+        # -- image questions and status ------------------------------------------------------
+
+        @shown
+        def ask_about_image(picture, text):
+            for messages, answer in image_chat_stream(longshot, picture, text):
+                drawn = sketch_images(all_evidence(answer)) if answer is not None else gr.skip()
+                yield messages, drawn
+
+        image_ask.click(ask_about_image, [image, image_question], [image_chat, image_sketches], api_name="ask_image",
+                        concurrency_limit=web.ask_concurrency, concurrency_id="ask", show_progress="minimal")
+
+        @shown
+        def load_status():
+            text = (
+                f"**Library home:** `{home}` · **videos:** {len(longshot.videos())} · "
+                f"**uploads up to** {web.max_upload_mb} MB · **ingests at once:** {web.ingest_concurrency} · "
+                f"**questions at once:** {web.ask_concurrency}"
+            )
+            return text, doctor_rows(longshot)
+
+        app.load(load_status, None, [status_text, doctor], api_name="status")
+    return app
+
+
+def launch_options(longshot: Any) -> dict[str, Any]:
+    """launch() arguments that make the app safe: files from the uploads folder only, bounded uploads."""
+    uploads = uploads_dir(longshot.config.home)
+    uploads.mkdir(parents=True, exist_ok=True)
+    return {
+        "allowed_paths": [str(uploads)],
+        "max_file_size": f"{longshot.config.web.max_upload_mb}mb",
+        "show_error": True,
+        "footer_links": ["api"],
+        "theme": theme(),
+        "css": CSS,
+    }
+
+
+def serve(longshot: Any, host: str | None = None, port: int | None = None, open_browser: bool = False,
+          block: bool = True) -> tuple[gr.Blocks, str]:
+    """Start the web app (on 127.0.0.1 unless told otherwise); its Blocks and local URL."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    web = longshot.config.web
+    jobs = IngestJobs(longshot, web.ingest_concurrency)
+    app = build_app(longshot, jobs)
+    app.queue(max_size=64, default_concurrency_limit=web.ask_concurrency)
+    _, url, _ = app.launch(
+        server_name=host or web.host, server_port=port or web.port, inbrowser=open_browser,
+        prevent_thread_lock=not block, quiet=False, **launch_options(longshot),
+    )
+    return app, url
