@@ -99,18 +99,31 @@ def ingest(
     raise typer.Exit(1 if failed else 0)
 
 
+STAGE_BAR = "{desc:>9} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s video [{elapsed}<{remaining}, {rate_fmt}]"
+
+
 def tqdm_progress(name: str):
-    """A progress callback drawing one bar in video seconds, with the current stage."""
-    bar: dict[str, tqdm] = {}
+    """A progress callback drawing one bar per ingest stage (decode, ocr, speech, detect, commit).
+
+    Each bar counts seconds of video that stage has got through, so its rate is the stage's
+    speed in video seconds per second and its ETA that stage's; "commit" is the whole ingest.
+    """
+    bars: dict[str, tqdm] = {}
 
     def update(event) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=round(event.total, 1), desc=name, unit="s", leave=True, file=sys.stderr)
-        current = bar["bar"]
-        current.set_postfix_str(event.stage, refresh=False)
-        current.update(round(event.done, 1) - current.n)
+        if not bars:
+            tqdm.write(f"{name} ({format_time(event.total)})", file=sys.stderr)
+        for position, (stage, done) in enumerate(event.stages or ((event.stage, event.done),)):
+            bar = bars.get(stage)
+            if bar is None:
+                bar = bars[stage] = tqdm(
+                    total=event.total, initial=done, desc=stage, unit="s", unit_scale=False, position=position,
+                    leave=True, file=sys.stderr, bar_format=STAGE_BAR, mininterval=0.5,
+                )
+            bar.update(done - bar.n)
         if event.stage == "done":
-            current.close()
+            for bar in bars.values():
+                bar.close()
 
     return update
 

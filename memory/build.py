@@ -53,6 +53,8 @@ SCENE_CHANGE_BELOW = 0.85  # pixel-feature cosine between consecutive frames
 KEYFRAMES_PER_SEGMENT = 3
 SPEECH_WINDOW_S = 0.5  # audio is cut into windows this long to find where there is any sound
 SPEECH_MIN_RMS = 0.003  # about -50 dBFS: quieter windows everywhere in a span mean no speech to look for
+SPEECH_PAD_S = 1.0  # sound kept around the loud stretch, so a quiet first or last word is not cut
+AUDIO_RATE = 16000
 VLM_GIVE_UP_AFTER = 3  # consecutive VLM failures after which the rest of the video is done offline
 PERCEPTION_WORKERS = 3  # OCR, speech and detection of one span at once
 
@@ -112,13 +114,13 @@ class Ingestor:
         limit = self.config.ingest.max_file_gb
         if path.stat().st_size > limit * 1e9:
             raise UnreadableVideoError(f"{path} is larger than ingest.max_file_gb ({limit:g} GB); raise that setting to ingest it")
-        probe(path)  # a file that is not a video fails here, before anything is written
+        claimed = probe(path)  # a file that is not a video fails here, before anything is written
         video_id = content_hash(path)
         with self.library.ingest_lock(video_id):
             record = self.registered(video_id)
             if record is not None and record.status == "ready":
                 return IngestResult(record, True, record.committed_until, 0, 0.0)
-            return _Run(self, video_id, record, path, progress).run()
+            return _Run(self, video_id, record, path, claimed, progress).run()
 
     def registered(self, video_id: str) -> VideoRecord | None:
         """The catalogue's record of a video, None when it has none."""
@@ -188,11 +190,14 @@ class _Perception:
 class _Run:
     """One pass over one video, from its last commit to its end."""
 
-    def __init__(self, owner: Ingestor, video_id: str, record: VideoRecord | None, path: Path, progress: ProgressFn | None):
+    def __init__(
+        self, owner: Ingestor, video_id: str, record: VideoRecord | None, path: Path, claimed: VideoInfo, progress: ProgressFn | None
+    ):
         self.owner = owner
         self.video_id = video_id
         self.existing = record
         self.path = path
+        self.claimed = claimed
         self.progress = progress
         self.models = owner.models
         self.pixels = PixelEmbedder()
@@ -215,6 +220,12 @@ class _Run:
             max_side = self.existing.settings.get("frame_max_side") if self.existing else self.owner.config.ingest.frame_max_side
             reader = VideoReader(self.path, max_side=int(max_side))
             self.info = reader.info
+            missing = self.claimed.duration - self.info.duration
+            if missing > max(1.0, 0.05 * self.claimed.duration):
+                self._warn(
+                    f"the file says it lasts {self.claimed.duration:.1f} s but only {self.info.duration:.1f} s of it "
+                    "can be read (is it truncated?); ingesting what is there"
+                )
             self.record = self.existing or self.owner.new_record(self.video_id, self.path, self.info)
             self._configure()
             store = self.owner.frame_store(self.record)
@@ -351,11 +362,14 @@ class _Run:
             return []
         if samples.size:
             self._audio_decoded = True
-        if not _has_sound(samples):
+        sounding = _sounding(samples)
+        if sounding is None:
             return []
+        first, last = sounding
         with self._lock:
-            self.counters["speech_seconds"] += round(samples.size / 16000)
-        return self._guarded("speech", lambda: self._model("speech").transcribe(samples, offset=span.start), [])
+            self.counters["speech_seconds"] += round((last - first) / AUDIO_RATE)
+        offset = span.start + first / AUDIO_RATE
+        return self._guarded("speech", lambda: self._model("speech").transcribe(samples[first:last], offset=offset), [])
 
     def _detect(self, span: _Span, batch: FrameBatch) -> list[tuple[float, tuple[str, ...]]]:
         """Detections on one keyframe per segment: enough to say what appears, cheap enough to run always."""
@@ -584,14 +598,20 @@ def _joined(parts: Sequence[FrameBatch]) -> FrameBatch:
     )
 
 
-def _has_sound(samples: np.ndarray, rate: int = 16000) -> bool:
-    """Whether any half second of `samples` is louder than SPEECH_MIN_RMS."""
-    window = int(SPEECH_WINDOW_S * rate)
+def _sounding(samples: np.ndarray) -> tuple[int, int] | None:
+    """(first, last) sample of the stretch from the first to the last window louder than
+    SPEECH_MIN_RMS, SPEECH_PAD_S wider each side; None when all is quiet. Whisper then skips
+    the silence around speech, and a silent span costs nothing."""
+    window = int(SPEECH_WINDOW_S * AUDIO_RATE)
     if samples.size == 0:
-        return False
+        return None
     padded = np.pad(samples, (0, -samples.size % window))
     rms = np.sqrt(np.mean(padded.reshape(-1, window).astype(np.float64) ** 2, axis=1))
-    return bool(rms.max() >= SPEECH_MIN_RMS)
+    loud = np.flatnonzero(rms >= SPEECH_MIN_RMS)
+    if not loud.size:
+        return None
+    pad = int(SPEECH_PAD_S * AUDIO_RATE)
+    return max(0, int(loud[0]) * window - pad), min(samples.size, (int(loud[-1]) + 1) * window + pad)
 
 
 def _unique(items) -> tuple[str, ...]:
