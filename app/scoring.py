@@ -3,16 +3,17 @@
 Multiple-choice distractors often differ from the truth in one word or one digit ("GATE B7
 CLOSED" against "GATE B0 CLOSED", "he was not an" against "she was not an"), so an option
 is matched against each sentence of the evidence as an ordered phrase, every word counting
-(small words too: "at" against "before" is the whole difference), and the words that set
-it apart from the other options weighing most. Digits must match exactly; longer words
-tolerate one OCR or ASR slip, for less than an exact match, so a truth read exactly beats
-a distractor one letter away. A dense similarity, when given, only breaks ties.
+(small words too, a little: "at" against "before" is the whole difference), numbers most.
+The options' shared words score alike, so the words that differ decide. A sentence must
+say at least half of a phrase to count at all: a stray "1" in "read 1 line" does not say
+"GATE B1 CLOSED". Digits must match exactly; longer words tolerate one OCR or ASR slip,
+for less than an exact match, so a truth read exactly beats a distractor one letter away.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,7 +40,7 @@ _QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))[\"“'‘](.{2,}?)[\"”'’](?=$|[^\w
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n|;\s*")
 
 EXACT, FUZZY = 1.0, 0.7  # credit for a word found as written, and one edit away
-DISTINCT_WEIGHT = 3.0  # a word only some options have counts this many times more
+MIN_SHARE = 0.5  # the least share of a phrase a sentence must say to count as saying it
 SMALL_WEIGHT = 0.3  # a stopword still counts (it may be what differs), but little
 NUMBER_WEIGHT = 2.0  # numbers and codes are what questions about notices hinge on
 
@@ -126,22 +127,20 @@ def sentences(text: str) -> list[str]:
     return [piece for piece in (p.strip() for p in _SENTENCES.split(text)) if piece]
 
 
-def word_weight(word: str, distinct: frozenset[str] = frozenset()) -> float:
-    weight = SMALL_WEIGHT if word in STOPWORDS else (NUMBER_WEIGHT if any(c.isdigit() for c in word) else 1.0)
-    return weight * (DISTINCT_WEIGHT if word in distinct else 1.0)
+def word_weight(word: str) -> float:
+    return SMALL_WEIGHT if word in STOPWORDS else (NUMBER_WEIGHT if any(c.isdigit() for c in word) else 1.0)
 
 
-def phrase_match(phrase: str, text: str, distinct: Iterable[str] = ()) -> float:
+def phrase_match(phrase: str, text: str) -> float:
     """How much of `phrase` one sentence of `text` says, in order: 1.0 for all of it word for word.
 
-    The best sentence's weighted longest common subsequence of words, over the phrase's
-    total weight; `distinct` are the words that tell this phrase from its rivals.
+    The best sentence's weighted longest common subsequence of words over the phrase's
+    total weight; 0 when no sentence says at least MIN_SHARE of it.
     """
     words = tokens(phrase)
     if not words:
         return 0.0
-    distinct = frozenset(distinct)
-    weights = [word_weight(w, distinct) for w in words]
+    weights = [word_weight(w) for w in words]
     total = sum(weights)
     wanted = (set(words) - STOPWORDS) or set(words)  # a sentence sharing only small words with the phrase says none of it
     best = 0.0
@@ -152,7 +151,7 @@ def phrase_match(phrase: str, text: str, distinct: Iterable[str] = ()) -> float:
         best = max(best, _weighted_lcs(words, weights, found) / total)
         if best >= 1.0:
             break
-    return best
+    return best if best >= MIN_SHARE else 0.0
 
 
 def _could_match(wanted: set[str], found: list[str]) -> bool:
@@ -172,22 +171,10 @@ def _weighted_lcs(words: list[str], weights: list[float], found: list[str]) -> f
     return previous[-1]
 
 
-def distinguishing(options: Sequence[str]) -> list[frozenset[str]]:
-    """For each option, the words that not every option has."""
-    words = [set(tokens(o)) for o in options]
-    shared = set.intersection(*words) if words else set()
-    return [frozenset(w - shared) for w in words]
-
-
 def option_matches(options: Sequence[str], evidence: Sequence[Evidence]) -> np.ndarray:
-    """(options, evidence) matrix of `phrase_match` of each option in each evidence item."""
+    """(options, evidence) matrix of `phrase_match` of each option (its quoted part, if any) in each evidence item."""
     queries = [search_query(o) for o in options]
-    distinct = distinguishing(queries)
-    matrix = np.zeros((len(options), len(evidence)))
-    for i, (query, words) in enumerate(zip(queries, distinct)):
-        for j, item in enumerate(evidence):
-            matrix[i, j] = phrase_match(query, item.text, words)
-    return matrix
+    return np.array([[phrase_match(query, item.text) for item in evidence] for query in queries]).reshape(len(options), len(evidence))
 
 
 def score_options(options: Sequence[str], evidence: Sequence[Evidence], embedder=None) -> np.ndarray:

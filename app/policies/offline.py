@@ -64,7 +64,10 @@ class OfflinePolicy:
         return sketch or self.force_answer(state)
 
     def plan(self, state: AgentState) -> list[Action]:
-        """The searches worth making for this question, fitted to the step budget (one step kept for inspect)."""
+        """The searches worth making for this question, fitted to the step budget (one step kept for inspect).
+
+        A step budget smaller than the options leaves some unsearched: the loop then forces an answer.
+        """
         kind = classify(state.question, state.options)
         query = search_query(state.question)
         lookups = []
@@ -77,7 +80,7 @@ class OfflinePolicy:
         semantic = [Action("search_semantic", {"query": query, "k": self.top_k})] if room >= 2 else []
         scales = _spread(sorted(state.scales, reverse=True), max(1, room - len(semantic)))
         searches = [Action("search_episodic", {"query": query, "scale": s, "k": self.top_k}) for s in scales]
-        return searches + semantic + lookups
+        return lookups + searches + semantic  # the options first: with few steps, they decide a choice
 
     def best_span(self, state: AgentState) -> tuple[float, float] | None:
         """Top hit of the scale whose scores are most peaked; without question searches, the best option's moment."""

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from app import Longshot
+from app.agent import describe
 from app.answer import ABSTAIN_TEXT, Answer, Step
 from tests.fakes.openai_server import ScriptedOpenAIServer, request_images, request_parts
+from tests.synth import read_index
 
 pytestmark = pytest.mark.slow
 
@@ -46,13 +48,43 @@ def test_offline_abstains_on_what_the_video_does_not_hold(library, video_id):
     assert answer.abstained and answer.text == ABSTAIN_TEXT
 
 
+def assert_nothing_after(answer: Answer, until: float) -> None:
+    """Every evidence item of every step, and of the answer, ends by `until`, and so does each of its frames."""
+    items = [item for step in answer.trace for item in step.evidence] + list(answer.evidence)
+    for item in items:
+        assert item.start <= until and item.end <= until, item
+        assert all(f.time <= until for f in item.frames), item
+    assert answer.span is None or answer.span[1] <= until
+
+
 def test_until_hides_the_future(library, video_id):
     answer = library.ask(video_id, "When is the notice 'GATE B7 CLOSED' shown?", until=35.0)
     assert answer.abstained
+    assert_nothing_after(answer, 35.0)
+    choice = library.ask(video_id, "Which notice is shown?", ["GATE B7 CLOSED", "GATE B1 CLOSED"], until=35.0)
+    assert choice.choice is None and choice.abstained
+    assert_nothing_after(choice, 35.0)
+    later = library.ask(video_id, "When is the notice 'GATE B7 CLOSED' shown?", until=50.0)
+    assert overlaps(later.span, 42, 48)
+    assert_nothing_after(later, 50.0)
+
+
+def test_every_step_is_recorded(library, video_id):
+    answer = library.ask(video_id, "What code is shown on screen?", CODES)
+    assert [s.index for s in answer.trace] == list(range(len(answer.trace)))
     for step in answer.trace:
-        for item in step.evidence:
-            assert item.start <= 35.0
-            assert all(f.time <= 35.0 for f in item.frames)
+        assert step.action in ("search_episodic", "search_semantic", "search_visual", "inspect", "sketch", "answer")
+        assert isinstance(step.args, dict) and step.summary and step.seconds >= 0 and step.error is None
+    assert answer.trace[-1].args["choice"] == "B" and answer.seconds >= sum(s.seconds for s in answer.trace[:-1])
+
+
+def test_the_offline_policy_is_forced_to_answer_when_the_budget_runs_out(library, video_id):
+    longshot = Longshot(config=library.config.replace(agent__max_steps=2))
+    answer = longshot.ask(video_id, "What code is shown on screen?", CODES)  # four options to look up, two steps
+    assert [s.action for s in answer.trace] == ["search_episodic", "search_episodic", "answer"]
+    assert [s.args["query"] for s in answer.trace[:2]] == CODES[:2]
+    assert answer.trace[-1].summary.startswith("forced")
+    assert answer.choice == "B" and overlaps(answer.span, 20, 30)
 
 
 def test_stream_yields_steps_then_the_answer(library, video_id):
@@ -115,3 +147,37 @@ def test_vlm_that_keeps_failing_stops_after_repeated_invalid_actions(library, vi
         answer = _vlm_library(library, server, agent__max_invalid=2).ask(video_id, "What code is shown on screen?")
     assert len([s for s in answer.trace if s.error]) == 2
     assert answer.trace[-1].action == "answer"
+
+
+def test_the_loop_never_returns_the_same_evidence_twice(library, video_id):
+    search = {"action": "search_episodic", "args": {"query": "vault code", "k": 3}}
+    script = [json.dumps(search), json.dumps(search), json.dumps({"action": "answer", "args": {"text": "done", "choice": "Z", "evidence": [0, 99]}})]
+    with ScriptedOpenAIServer(script) as server:
+        answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?", CODES)
+        after_repeat = "".join(part for part in request_parts(server.requests[2]) if isinstance(part, str))
+    first, again = answer.trace[0], answer.trace[1]
+    assert len(first.evidence) == 3 and again.evidence == ()
+    assert "3 already seen, not repeated" in again.summary
+    assert all(after_repeat.count(describe(item, i)) == 1 for i, item in enumerate(first.evidence)), "each item shown once"
+    assert answer.choice is None, "a letter past the options is not a choice"
+    assert answer.evidence == (first.evidence[0],), "only evidence that exists is cited"
+
+
+def test_until_holds_for_every_action_a_model_takes(library, video_id):
+    """Searches of each memory, an inspect over the whole video and the answer: nothing after `until` gets through."""
+    until = 30.0
+    script = [
+        json.dumps({"action": "search_episodic", "args": {"query": "gate closed notice", "k": 10}}),
+        json.dumps({"action": "search_semantic", "args": {"query": "GATE B7 CLOSED", "k": 10}}),
+        json.dumps({"action": "search_visual", "args": {"query": "a notice on screen", "k": 10}}),
+        json.dumps({"action": "inspect", "args": {"start": 0, "end": 60, "n": 8}}),
+        json.dumps({"action": "answer", "args": {"text": "at 0:45", "span": [42, 48]}}),
+    ]
+    with ScriptedOpenAIServer(script) as server:
+        answer = _vlm_library(library, server).ask(video_id, "When is the notice 'GATE B7 CLOSED' shown?", until=until)
+        shown = request_images(server.requests[-1])
+    assert [s.action for s in answer.trace] == ["search_episodic", "search_semantic", "search_visual", "inspect", "answer"]
+    assert all(s.error is None for s in answer.trace)
+    assert_nothing_after(answer, until)
+    assert answer.span == (until, until), "a span the model gives is cut at until"
+    assert shown and all(read_index(image) / 5 <= until for image in shown), "frames shown to the model are from before until"

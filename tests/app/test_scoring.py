@@ -74,6 +74,12 @@ def test_phrase_match_wants_the_words_in_order_within_one_sentence() -> None:
     assert phrase_match("anything", "") == 0.0 and phrase_match("", "text") == 0.0
 
 
+def test_a_sentence_must_say_half_a_phrase_to_count() -> None:
+    assert phrase_match("GATE B1 CLOSED", "ocr on frame 24: Read 1 lines: 1 'VAULT CODE 4172'.") == 0.0
+    assert phrase_match("VAULT CODE 4172", "Enter the code.") == 0.0
+    assert phrase_match("VAULT CODE 4172", "VAULT CODE 4127") == pytest.approx(0.5)  # said, but not the number
+
+
 def test_sentences_split_captions_at_their_items() -> None:
     caption = 'On screen: "GATE B7 CLOSED"; "iii". Scene changes at 2:20.\nSpeech: Hello there.'
     assert sentences(caption) == ['On screen: "GATE B7 CLOSED"', '"iii".', "Scene changes at 2:20.", "Speech: Hello there."]
