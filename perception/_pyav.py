@@ -66,14 +66,23 @@ def video_stream(container: av.container.InputContainer, path: Path) -> av.Video
         raise NoVideoStreamError(f"{path.name} is a still image ({fmt}), not a video; open it as an image.")
     streams = real_video_streams(container)
     if not streams:
-        kinds = ", ".join(f"{s.type} ({s.codec_context.name})" for s in container.streams) or "none"
+        kinds = ", ".join(f"{s.type} ({_codec_name(s)})" for s in container.streams) or "none"
         raise NoVideoStreamError(f"{path.name} has no video stream (streams: {kinds}).")
     return streams[0]
 
 
 def real_video_streams(container: av.container.InputContainer) -> list[av.VideoStream]:
-    """Video streams that move: album covers and still pictures left out."""
-    return [s for s in container.streams.video if not (s.disposition & _STILL)]
+    """Video streams that move and FFmpeg can decode: album covers, still pictures and unknown codecs left out."""
+    return [s for s in container.streams.video if s.codec_context is not None and not (s.disposition & _STILL)]
+
+
+def audio_streams(container: av.container.InputContainer) -> list[av.AudioStream]:
+    """Audio streams FFmpeg can decode (a damaged header can leave one with no codec at all)."""
+    return [s for s in container.streams.audio if s.codec_context is not None]
+
+
+def _codec_name(stream: av.Stream) -> str:
+    return stream.codec_context.name if stream.codec_context is not None else "unknown codec"
 
 
 def time_offset(container: av.container.InputContainer) -> float:
@@ -355,9 +364,10 @@ def iter_audio_samples(
 ) -> Iterator[tuple[float, np.ndarray]]:
     """(start time, float32 mono samples) chunks of the first audio stream; nothing without one."""
     with open_container(path) as container:
-        if not container.streams.audio:
+        audio = audio_streams(container)
+        if not audio:
             return
-        stream = container.streams.audio[0]
+        stream = audio[0]
         offset = time_offset(container)
         if start > 0 and stream.time_base is not None:
             try:

@@ -240,7 +240,7 @@ def _info(
     facts: _pyav.Claims,
     size: tuple[int, int],
 ) -> VideoInfo:
-    audio = container.streams.audio
+    audio = _pyav.audio_streams(container)
     return VideoInfo(
         path=path,
         duration=float(facts.duration),
