@@ -45,7 +45,8 @@ def plot_accuracy(summary: Mapping[str, Any], path: Path) -> Path | None:
         axis.xaxis.set_major_formatter(PercentFormatter(1.0))
         axis.set_title(f"accuracy by {title}" if title != "overall" else "accuracy overall", fontsize=9, loc="left")
         axis.tick_params(labelsize=8)
-    axes[0].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside upper right", ncols=len(SERIES), fontsize=7, frameon=False)
     axes[-1].set_xlabel("accuracy")
     figure.savefig(path, dpi=120)
     return path
