@@ -11,6 +11,7 @@ import functools
 import inspect
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ from app.web_memory import (
     timeline_rows,
 )
 from app.web_uploads import VIDEO_SUFFIXES, accept_upload, uploads_dir
+from perception.config import WebConfig
 from perception.errors import LongshotError
 from perception.vlm import format_time
 
@@ -68,6 +70,12 @@ CSS = """
 """
 
 
+def page_error(err: LongshotError) -> gr.Error:
+    """Our error as a message on the page, titled by its kind ("NotAVideoError" -> "Not a video")."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(err).__name__.removesuffix("Error")).lower().capitalize()
+    return gr.Error(str(err), title=words or "Error", print_exception=False)
+
+
 def shown(fn: Callable) -> Callable:
     """Turn our typed errors into a message on the page (gr.Error) instead of a stack trace."""
     if inspect.isgeneratorfunction(fn):
@@ -77,7 +85,7 @@ def shown(fn: Callable) -> Callable:
             try:
                 yield from fn(*args, **kwargs)
             except LongshotError as err:
-                raise gr.Error(str(err), title=type(err).__name__) from err
+                raise page_error(err) from err
 
         return stream
 
@@ -86,7 +94,7 @@ def shown(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except LongshotError as err:
-            raise gr.Error(str(err), title=type(err).__name__) from err
+            raise page_error(err) from err
 
     return call
 
@@ -100,9 +108,12 @@ def theme() -> gr.themes.Base:
     )
 
 
-def build_app(longshot: Any, jobs: IngestJobs) -> gr.Blocks:
-    """The Blocks app over one Longshot (shared by every session) and its ingest registry."""
-    web = longshot.config.web
+def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> gr.Blocks:
+    """The Blocks app over one Longshot (shared by every session) and its ingest registry.
+
+    `web` (limits and concurrency) defaults to the Longshot's configuration.
+    """
+    web = web or longshot.config.web
     home = Path(longshot.config.home)
 
     def recent_jobs():
@@ -127,7 +138,9 @@ def build_app(longshot: Any, jobs: IngestJobs) -> gr.Blocks:
 
         with gr.Row(elem_id="ls-header"):
             gr.Markdown(INTRO, elem_id="ls-intro")
+            # Custom values pass through: the library checks every id or name, and API clients can name any video.
             video = gr.Dropdown(label="Video", choices=[], value=None, scale=0, min_width=360, elem_id="ls-video",
+                                allow_custom_value=True,
                                 info="The video the questions and the memory browser are about.")
         jobs_panel = gr.HTML("", elem_id="ls-jobs")
         timer = gr.Timer(POLL_SECONDS)
@@ -371,13 +384,13 @@ def build_app(longshot: Any, jobs: IngestJobs) -> gr.Blocks:
     return app
 
 
-def launch_options(longshot: Any) -> dict[str, Any]:
+def launch_options(longshot: Any, web: WebConfig | None = None) -> dict[str, Any]:
     """launch() arguments that make the app safe: files from the uploads folder only, bounded uploads."""
     uploads = uploads_dir(longshot.config.home)
     uploads.mkdir(parents=True, exist_ok=True)
     return {
         "allowed_paths": [str(uploads)],
-        "max_file_size": f"{longshot.config.web.max_upload_mb}mb",
+        "max_file_size": f"{(web or longshot.config.web).max_upload_mb}mb",
         "show_error": True,
         "footer_links": ["api"],
         "theme": theme(),
@@ -385,16 +398,17 @@ def launch_options(longshot: Any) -> dict[str, Any]:
     }
 
 
-def serve(longshot: Any, host: str | None = None, port: int | None = None, open_browser: bool = False,
-          block: bool = True) -> tuple[gr.Blocks, str]:
-    """Start the web app (on 127.0.0.1 unless told otherwise); its Blocks and local URL."""
+def serve(longshot: Any, web: WebConfig | None = None, open_browser: bool = False, block: bool = True) -> tuple[gr.Blocks, str]:
+    """Start the web app on `web.host` (127.0.0.1 unless configured otherwise); its Blocks and URL.
+
+    With `block=False` it returns at once and the server runs in the background (`app.close()` stops it).
+    """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    web = longshot.config.web
-    jobs = IngestJobs(longshot, web.ingest_concurrency)
-    app = build_app(longshot, jobs)
+    web = web or longshot.config.web
+    app = build_app(longshot, IngestJobs(longshot, web.ingest_concurrency), web)
     app.queue(max_size=64, default_concurrency_limit=web.ask_concurrency)
     _, url, _ = app.launch(
-        server_name=host or web.host, server_port=port or web.port, inbrowser=open_browser,
-        prevent_thread_lock=not block, quiet=False, **launch_options(longshot),
+        server_name=web.host, server_port=web.port, inbrowser=open_browser, prevent_thread_lock=not block,
+        quiet=not block, **launch_options(longshot, web),
     )
     return app, url

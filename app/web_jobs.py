@@ -1,8 +1,10 @@
 """Ingests that outlive the page that started them.
 
 A browser tab may close or reload while a video is being watched; the ingest goes on in a
-background thread, and any page can ask for its status by video id. A bounded pool keeps
-heavy work to `web.ingest_concurrency` videos at once; the rest wait as "queued".
+background thread, and any page can ask for its status by video id. A semaphore keeps
+heavy work to `web.ingest_concurrency` videos at once; the rest wait as "queued". The
+threads are daemons: stopping the server stops them, and ingest resumes from its last
+commit next time.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ class IngestJobs:
 
     def __init__(self, longshot: Any, workers: int = 1):
         self.longshot = longshot
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="longshot-ingest")
+        self._slots = threading.BoundedSemaphore(max(1, workers))
         self._jobs: dict[str, JobStatus] = {}
         self._changed = threading.Condition()
 
@@ -92,7 +93,7 @@ class IngestJobs:
                 return video
             self._jobs[video] = JobStatus(video, path.name, "queued", "queued", 0.0, info.duration)
             self._changed.notify_all()
-        self._pool.submit(self._run, video, path)
+        threading.Thread(target=self._run, args=(video, path), name=f"ingest-{video}", daemon=True).start()
         return video
 
     def status(self, video: str) -> JobStatus | None:
@@ -131,11 +132,11 @@ class IngestJobs:
                 self._changed.wait(left)
             return status
 
-    def close(self) -> None:
-        """Stop taking jobs; a running ingest stops at its next batch when the process exits."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
     def _run(self, video: str, path: Path) -> None:
+        with self._slots:
+            self._ingest(video, path)
+
+    def _ingest(self, video: str, path: Path) -> None:
         self._set(video, state="running", stage="starting")
         try:
             result = self.longshot.ingest(path, progress=lambda event: self._progress(video, event))
