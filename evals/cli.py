@@ -59,6 +59,21 @@ def bench_frames(
     _emit(frames.run(_bench_video(video, loop_to), windows=windows, window_frames=window_frames), as_json, frames.report)
 
 
+@bench.command("ask")
+@guarded
+def bench_ask(
+    minutes: Annotated[float, typer.Option(help="Length of the needle video (built and ingested once, then reused).")] = 30,
+    frames: Annotated[int, typer.Option(help="Frames the no-memory baseline samples uniformly.")] = 32,
+    seed: int = 0,
+    root: Annotated[Path | None, typer.Option(help="Where the needle set and its library are kept.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Latency (median, p95), peak RSS and accuracy of the offline policy on a needle memory, against no memory."""
+    from evals.bench import ask
+
+    _emit(ask.run(minutes=minutes, frames=frames, seed=seed, root=root), as_json, ask.report)
+
+
 evaluate = typer.Typer(help="Evaluate on a benchmark (`longshot eval --dataset NAME --root PATH`), or re-render a report.")
 cli.add_typer(evaluate, name="eval")
 
