@@ -40,7 +40,7 @@ from memory.semantic import Candidate, SemanticMemory
 from memory.store import Library, VideoRecord, content_hash
 from memory.visual import VisualMemory
 from perception.config import Config
-from perception.errors import LongshotError, ModelUnavailableError, UnreadableVideoError
+from perception.errors import LongshotError, ModelOutputError, ModelUnavailableError, UnreadableVideoError
 from perception.image_embed import PixelEmbedder
 from perception.models import Models
 from perception.speech import Utterance
@@ -206,8 +206,8 @@ class _Run:
         self.counters: dict[str, int] = {"frames": 0, "speech_spans": 0, "speech_seconds": 0}
         self.warnings: list[str] = []
         self._lock = threading.Lock()
-        self._audio_decoded = False
-        self._vlm_failures = 0
+        self._audio_seconds = [0.0, 0.0]  # asked for, decoded
+        self._vlm_failures: dict[str, int] = {}
         self._disabled: set[str] = set()
         self._registered = False
 
@@ -242,8 +242,12 @@ class _Run:
         skipped = reader.skipped
         if skipped:
             self._warn(f"{skipped} frame(s) could not be decoded and were skipped")
-        if self.info.has_audio and "speech" not in self._disabled and self.counters["speech_spans"] and not self._audio_decoded:
-            self._warn(f"the audio track ({self.info.audio_codec}) could not be decoded; the video was ingested without speech")
+        asked, decoded = self._audio_seconds
+        if decoded < 0.5 * asked:
+            self._warn(
+                f"the audio track ({self.info.audio_codec}) could not be decoded ({decoded:.0f} of {asked:.0f} s); "
+                "the video was ingested without the speech in it"
+            )
         if self.screen_text is not None:
             self.counters.update(ocr_looks=self.screen_text.looks, ocr_reads=self.screen_text.reads)
         return IngestResult(
@@ -313,7 +317,7 @@ class _Run:
             with self._timed("decode"):
                 slots = math.ceil((span.end - span.start) * self.fps) + 2
                 parts = list(reader.sample(fps=self.fps, batch_size=slots, start=span.start, end=span.end))
-                batch = _joined(parts)
+                batch = _within(_joined(parts), span.start - 1 / self.fps, span.end + 1 / self.fps)
             self._advance("decode", span.end)
             yield span, batch
 
@@ -360,8 +364,9 @@ class _Run:
         except LongshotError as err:
             self._warn(f"audio {span.start:.0f}-{span.end:.0f} s could not be decoded, so no speech there: {err}")
             return []
-        if samples.size:
-            self._audio_decoded = True
+        with self._lock:
+            self._audio_seconds[0] += span.end - span.start
+            self._audio_seconds[1] += samples.size / AUDIO_RATE
         sounding = _sounding(samples)
         if sounding is None:
             return []
@@ -441,7 +446,7 @@ class _Run:
         caption = offline_caption(item)
         if "vlm" in self.roles and len(keys):
             caption = self._vlm(
-                f"caption at {item.start:.0f} s", lambda: vlm_caption(self.models.vlm, batch.frames[keys], batch.times[keys], item), caption
+                "caption", item.start, lambda: vlm_caption(self.models.vlm, batch.frames[keys], batch.times[keys], item), caption
             )
         return SegmentDraft(
             scale=self.segment_seconds, start=item.start, end=item.end, caption=caption,
@@ -453,7 +458,7 @@ class _Run:
         """The VLM's facts about a segment, asked before the commit so no network call holds the write lock."""
         if "vlm" not in self.roles:
             return []
-        return self._vlm(f"facts at {item.start:.0f} s", lambda: vlm_candidates(self.models.vlm, caption, item, 0), [])
+        return self._vlm("facts", item.start, lambda: vlm_candidates(self.models.vlm, caption, item, 0), [])
 
     def _parents(self, span: _Span, drafts: Sequence[SegmentDraft]) -> list[SegmentDraft]:
         """Segments of every coarser scale whose last child this span holds, summarising their children."""
@@ -478,7 +483,7 @@ class _Run:
         captions = [c.caption for c in group]
         caption = merge_captions(captions)
         if "vlm" in self.roles:
-            caption = self._vlm(f"summary at {start:.0f} s", lambda: vlm_summary(self.models.vlm, start, end, captions), caption)
+            caption = self._vlm("summary", start, lambda: vlm_summary(self.models.vlm, start, end, captions), caption)
         keyframes = [k for c in group for k in c.keyframes]
         picks = np.linspace(0, len(keyframes) - 1, min(KEYFRAMES_PER_SEGMENT, len(keyframes))).astype(int) if keyframes else []
         return SegmentDraft(
@@ -531,20 +536,26 @@ class _Run:
                 self._warn(f"{role} could not be used, so this video has none: {err}")
             return fallback
 
-    def _vlm(self, what: str, call: Callable, fallback):
-        """A VLM call with the offline result as fallback; after repeated failures the VLM is left out."""
-        if "vlm" in self._disabled:
+    def _vlm(self, kind: str, at: float, call: Callable, fallback):
+        """A VLM call (`kind`: caption, facts or summary) with the offline result as fallback.
+
+        Repeated failures leave the VLM out for the rest of the video: an endpoint that times
+        out or errors, for everything; replies of one kind that cannot be used, for that kind.
+        """
+        if {"vlm", f"vlm {kind}"} & self._disabled:
             return fallback
         try:
             result = call()
         except LongshotError as err:
-            self._vlm_failures += 1
-            self._warn(f"VLM {what} failed, used the offline result: {err}")
-            if self._vlm_failures >= VLM_GIVE_UP_AFTER:
-                self._disabled.add("vlm")
-                self._warn(f"the VLM failed {VLM_GIVE_UP_AFTER} times in a row; the rest of this video is done offline")
+            scope = kind if isinstance(err, ModelOutputError) else "endpoint"
+            self._vlm_failures[scope] = self._vlm_failures.get(scope, 0) + 1
+            self._warn(f"VLM {kind} at {at:.0f} s failed, used the offline result: {err}")
+            if self._vlm_failures[scope] >= VLM_GIVE_UP_AFTER:
+                self._disabled.add("vlm" if scope == "endpoint" else f"vlm {kind}")
+                what = "" if scope == "endpoint" else f"{kind} "
+                self._warn(f"the VLM {what}failed {VLM_GIVE_UP_AFTER} times in a row; the rest of this video is done offline")
             return fallback
-        self._vlm_failures = 0
+        self._vlm_failures.update(endpoint=0, **{kind: 0})
         return result
 
     def _warn(self, message: str) -> None:
@@ -596,6 +607,16 @@ def _joined(parts: Sequence[FrameBatch]) -> FrameBatch:
     return FrameBatch(
         np.concatenate([p.frames for p in parts]), np.concatenate([p.times for p in parts]), np.concatenate([p.indices for p in parts])
     )
+
+
+def _within(batch: FrameBatch, start: float, end: float) -> FrameBatch:
+    """The frames of `batch` taken in [start, end). Across a gap in a video's timestamps the frame
+    nearest to a span lies far outside it; kept, it would be stored again for every span of the gap
+    and described as seen there."""
+    keep = (batch.times >= start) & (batch.times < end)
+    if keep.all():
+        return batch
+    return FrameBatch(batch.frames[keep], batch.times[keep], batch.indices[keep])
 
 
 def _sounding(samples: np.ndarray) -> tuple[int, int] | None:
