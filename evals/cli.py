@@ -74,6 +74,22 @@ def bench_ask(
     _emit(ask.run(minutes=minutes, frames=frames, seed=seed, root=root), as_json, ask.report)
 
 
+@bench.command("ingest")
+@guarded
+def bench_ingest(
+    minutes: Annotated[str, typer.Option(help="Needle video lengths in minutes, each ingested in a process of its own.")] = "10,60",
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor."""
+    from evals.bench import ingest
+
+    try:
+        lengths = [float(m) for m in minutes.split(",") if m.strip()]
+    except ValueError:
+        raise ConfigError(f"--minutes takes numbers separated by commas, got {minutes!r}") from None
+    _emit(ingest.run(lengths), as_json, ingest.report)
+
+
 evaluate = typer.Typer(help="Evaluate on a benchmark (`longshot eval --dataset NAME --root PATH`), or re-render a report.")
 cli.add_typer(evaluate, name="eval")
 

@@ -1,0 +1,104 @@
+"""`longshot bench ingest`: how fast ingest runs with the offline stack, and whether its memory
+stays flat as videos get longer.
+
+For each length (default 10 and 60 minutes) it builds (once, cached) a needle video: real
+footage from `../shared/media/video` looped to that length with real LibriVox speech and
+on-screen notices at known times (`evals.needle.build_needle`). Each is ingested into a fresh
+library home in a process of its own, so each run's peak RSS is its own, from model loading
+to the last commit. Right after each run, in the same parent process, `bench decode` measures
+the decode floor of the same file (PyAV decoding only what 1 fps sampling needs), so the ratio
+of ingest time to floor is taken on the same machine under the same load.
+
+Figures per run: video seconds per wall second (with and without loading the models), each
+stage's busy seconds (stages overlap: OCR and speech run beside decoding and commits), OCR
+looks and reads, seconds of audio transcribed, peak RSS; then the ratio of the longest run's
+peak to the shortest's (the goal is at most 1.15) and the load average, since the CPU may be
+shared.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from evals.bench.common import CACHE_DIR, measure_in_child, print_figures
+from evals.bench.decode import run as decode_run
+from evals.needle import build_needle
+
+AIM_SPEED = 30.0  # video seconds per wall second: an hour in two minutes
+AIM_FLOOR_RATIO = 3.0
+AIM_PEAK_RATIO = 1.15
+
+
+def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None) -> dict[str, Any]:
+    """Ingest a needle video of each length in its own process; figures per run and across runs."""
+    load_before = os.getloadavg()
+    runs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="longshot-bench-ingest-") as scratch:
+        for length in sorted(minutes):
+            needle = build_needle(CACHE_DIR / f"needle-{length:g}min", minutes=length, media=media)
+            home = Path(scratch) / f"home-{length:g}"
+            figures = measure_in_child(ingest_once, needle.video, home)
+            floor = decode_run(needle.video)
+            floor_s = floor["video_s"] / floor["floor_video_s_per_wall_s"]
+            figures.update(decode_floor_s=floor_s, ingest_vs_floor=figures["ingest_s"] / floor_s)
+            runs[f"{length:g}min"] = figures
+            shutil.rmtree(home, ignore_errors=True)
+    peaks = [r["rss_peak_mb"] for r in runs.values()]
+    longest = runs[f"{max(minutes):g}min"]
+    return {
+        "runs": runs,
+        "peak_rss_ratio": max(peaks) / min(peaks),
+        "hour_projected_s": 3600 / longest["video_s_per_wall_s"],
+        "aims": {"video_s_per_wall_s": AIM_SPEED, "ingest_vs_floor": AIM_FLOOR_RATIO, "peak_rss_ratio": AIM_PEAK_RATIO},
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
+
+
+def ingest_once(video: str, home: str) -> dict[str, Any]:
+    """One ingest into an empty home with the offline stack (runs in a child process)."""
+    from app import Longshot
+
+    started = time.perf_counter()
+    cpu = time.process_time()
+    result = Longshot(home=home, models__vlm="none").ingest(video)
+    wall = time.perf_counter() - started
+    stages = dict(sorted(result.stage_seconds.items(), key=lambda kv: -kv[1]))
+    load = stages.get("load", 0.0)
+    return {
+        "video": Path(video).name,
+        "video_s": result.video.duration,
+        "wall_s": wall,
+        "load_s": load,
+        "ingest_s": wall - load,
+        "video_s_per_wall_s": result.video.duration / wall,
+        "video_s_per_ingest_s": result.video.duration / (wall - load),
+        "cpu_s": time.process_time() - cpu,
+        "stage_busy_s": stages,
+        "counters": result.counters,
+        "warnings": list(result.warnings),
+    }
+
+
+def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
+    for name, run_figures in figures["runs"].items():
+        flat = {k: v for k, v in run_figures.items() if not isinstance(v, (dict, list))}
+        flat.update({f"busy {stage} s": seconds for stage, seconds in run_figures["stage_busy_s"].items()})
+        flat.update(run_figures["counters"])
+        print_figures(f"bench ingest: {name} needle video, offline stack", flat, file)
+    summary = {
+        "peak_rss_ratio": figures["peak_rss_ratio"],
+        "hour_projected_s": figures["hour_projected_s"],
+        "cpu_count": figures["cpu_count"],
+        "load_average_before": " ".join(f"{x:.2f}" for x in figures["load_average_before"]),
+        "load_average_after": " ".join(f"{x:.2f}" for x in figures["load_average_after"]),
+    }
+    summary.update({f"aim {k}": v for k, v in figures["aims"].items()})
+    print_figures("bench ingest: across runs", summary, file)
