@@ -4,11 +4,12 @@ It plans its searches within the step budget: the question at each scale (keepin
 scale whose relevance is most peaked, lowest normalised entropy: one clear winner beats
 many lukewarm matches) and in semantic memory, when the question names something beyond
 its frame ("which of these is shown?" names nothing); each option on its own, for
-multiple-choice and order questions; then working memory refines the best span. It
-answers by kind: options scored by how well the evidence says each one; order questions
-by each option's first well-matching moment; "when" by the finest evidence that says
-what is asked; open questions with the best sentence. It abstains when the evidence says
-too little of what was asked.
+multiple-choice and order questions; then working memory refines the best span, and the
+sketchpad looks closer (OCR at zoom, counting marks) unless the evidence already says one
+option word for word. It answers by kind: options scored by how well the evidence says
+each one; order questions by each option's first well-matching moment; "when" by the
+finest evidence that says what is asked; open questions with the best sentence. It
+abstains when the evidence says too little of what was asked.
 """
 
 from __future__ import annotations
@@ -60,8 +61,15 @@ class OfflinePolicy:
         span = self.best_span(state)
         if span is not None and not state.actions("inspect") and len(state.steps) < state.max_steps:
             return Action("inspect", {"start": span[0], "end": span[1], "n": INSPECT_FRAMES, "query": search_query(state.question)})
-        sketch = self.sketching.next_action(state) if self.sketching else None
+        sketch = self.sketching.next_action(state) if self.sketching and not self.settled(state) else None
         return sketch or self.force_answer(state)
+
+    def settled(self, state: AgentState) -> bool:
+        """Whether the evidence already says one option word for word and no other as well: no closer look needed."""
+        if not state.options or not state.evidence:
+            return False
+        best = np.sort(option_matches(state.options, state.evidence).max(axis=1))[::-1]
+        return best[0] >= 1.0 - TIE and (len(best) < 2 or best[1] < best[0] - TIE)
 
     def plan(self, state: AgentState) -> list[Action]:
         """The searches worth making for this question, fitted to the step budget (one step kept for inspect).
