@@ -19,7 +19,15 @@ from typing import Any
 
 import gradio as gr
 
-from app.web_chat import all_evidence, chat_stream, evidence_frames, image_chat_stream, player_html, sketch_images
+from app.web_chat import (
+    all_evidence,
+    chat_stream,
+    evidence_frames,
+    frame_at,
+    image_chat_stream,
+    player_html,
+    sketch_images,
+)
 from app.web_jobs import IngestJobs
 from app.web_library import DOCTOR_HEADERS, LIBRARY_HEADERS, doctor_rows, jobs_html, library_rows, video_choices
 from app.web_memory import (
@@ -35,7 +43,7 @@ from app.web_memory import (
     timeline_figure,
     timeline_rows,
 )
-from app.web_uploads import VIDEO_SUFFIXES, accept_upload, uploads_dir
+from app.web_uploads import VIDEO_SUFFIXES, UploadRejectedError, accept_upload, uploads_dir
 from perception.config import WebConfig
 from perception.errors import LongshotError
 from perception.vlm import format_time
@@ -62,7 +70,7 @@ CSS = """
 .ls-failed .ls-bar > div {background: #ef4444;}
 .ls-done .ls-bar > div {background: #10b981;}
 .ls-job-note {font-size: 12px; color: var(--body-text-color-subdued);}
-#ls-doctor *, #ls-facts *, #ls-library * {overflow-wrap: anywhere;}
+#ls-doctor td {overflow-wrap: anywhere;}
 .ls-player {width: 100%; max-height: 300px; border-radius: 10px; background: #000;}
 .ls-player-empty {padding: 28px 16px; text-align: center; color: var(--body-text-color-subdued);
                   border: 1px dashed var(--border-color-primary); border-radius: 10px; font-size: 14px;}
@@ -162,7 +170,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                     with gr.Column(scale=4):
                         player = gr.HTML(player_html(home, None), elem_id="ls-player")
                         gallery = gr.Gallery(
-                            label="Evidence frames · click one to play the video from there", columns=3, height=330,
+                            label="Evidence frames · click one to play the video from there", columns=3, height="auto",
                             object_fit="contain", allow_preview=False, elem_id="ls-evidence",
                         )
                         sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height=220, visible=False,
@@ -197,14 +205,14 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                     with gr.Column(scale=2):
                         entities = gr.Dataframe(headers=ENTITY_HEADERS, interactive=False, wrap=True, max_height=360,
                                                 label="Entities", elem_id="ls-entities",
-                                                column_widths=["34%", "12%", "22%", "12%", "20%"])
+                                                column_widths=["32%", "14%", "22%", "12%", "20%"])
                     with gr.Column(scale=3):
                         facts = gr.Dataframe(headers=FACT_HEADERS, interactive=False, wrap=True, max_height=360,
                                              label="Facts · click one to see where it came from", elem_id="ls-facts",
-                                             column_widths=["6%", "20%", "10%", "20%", "12%", "8%", "9%", "15%"])
+                                             column_widths=["6%", "17%", "9%", "25%", "11%", "9%", "9%", "14%"])
                 fact_text = gr.Markdown("Click a fact to see the moments it came from.", elem_id="ls-fact-text")
                 moments = gr.Gallery(label="Moments of the fact", columns=4, height=220, allow_preview=False,
-                                     object_fit="contain", elem_id="ls-moments")
+                                     object_fit="contain", elem_id="ls-moments", visible=False)
                 delete = gr.Button("Delete this fact", variant="stop", interactive=False, elem_id="ls-delete-fact")
 
             with gr.Tab("Image questions", id="image", elem_id="ls-tab-image"):
@@ -234,19 +242,24 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             value = current if current in ids else (ids[0] if ids else None)
             return gr.update(choices=choices, value=value), library_rows(longshot, jobs), jobs_html(recent_jobs()), tuple(choices)
 
-        def tick(seen):
+        def tick(current, seen):
             choices = tuple(video_choices(longshot, jobs))
             panel = jobs_html(recent_jobs())
             if choices == seen:
                 return panel, gr.skip(), gr.skip(), seen
-            return panel, gr.update(choices=list(choices)), library_rows(longshot, jobs), choices
+            picker = gr.update(choices=list(choices), value=current or (choices[0][1] if choices else None))
+            return panel, picker, library_rows(longshot, jobs), choices
 
         @shown
         def ingest_upload(file, progress=gr.Progress()):
             if not file:
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip()
             source = Path(file)
-            path = accept_upload(home, source, source.name, web.max_upload_mb)
+            try:
+                path = accept_upload(home, source, source.name, web.max_upload_mb)
+            except UploadRejectedError as err:  # said where the upload was made, and kept there
+                gr.Warning(str(err), title="Upload rejected")
+                return f"✗ **Not ingested.** {err}", gr.skip(), gr.skip(), gr.skip()
             return follow_ingest(jobs.start(path), progress)
 
         @shown
@@ -279,7 +292,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             picker, rows, panel, seen = refresh_library(None)
             return picker, rows, panel, seen
 
-        timer.tick(tick, [library_seen], [jobs_panel, video, library, library_seen], show_progress="hidden",
+        timer.tick(tick, [video, library_seen], [jobs_panel, video, library, library_seen], show_progress="hidden",
                    concurrency_limit=None, api_visibility="private")
         upload.upload(ingest_upload, [upload], [ingest_note, video, library, tabs], api_name="ingest",
                       concurrency_limit=web.ingest_concurrency, concurrency_id="ingest", show_progress_on=[ingest_note])
@@ -290,8 +303,16 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
 
         # -- asking ----------------------------------------------------------------------
 
+        def show_player(current, start: float, still_at: float | None = None) -> str:
+            """The player at `start`, with the frame at `still_at` (default `start`) as its picture."""
+            record = record_or_none(current)
+            still = frame_at(longshot, record.id, start if still_at is None else still_at) if record and record.frames else None
+            return player_html(home, record, start, still)
+
         def pick_video(current, chat_by_video):
-            return chat_by_video.get(current, []), [], [], gr.update(value=[], visible=False), player_html(home, record_or_none(current))
+            record = record_or_none(current)
+            player = show_player(current, 0.0, record.duration / 3 if record else None)
+            return chat_by_video.get(current, []), [], [], gr.update(value=[], visible=False), player
 
         @shown
         def ask_video(current, text, chat_by_video):
@@ -310,8 +331,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
 
         def play_from(current, times, evt: gr.SelectData):
             index = evt.index if isinstance(evt.index, int) else evt.index[0]
-            start = times[index] if 0 <= index < len(times) else 0.0
-            return player_html(home, record_or_none(current), start)
+            return show_player(current, times[index] if 0 <= index < len(times) else 0.0)
 
         video.change(pick_video, [video, chats], [chatbot, gallery, frame_times, sketches, player], api_name="pick")
         ask_outputs = [chatbot, question, gallery, frame_times, sketches, chats]
@@ -336,7 +356,8 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             )
 
         def no_fact():
-            return "Click a fact to see the moments it came from.", [], gr.update(interactive=False, value="Delete this fact"), None
+            return ("Click a fact to see the moments it came from.", gr.update(value=[], visible=False),
+                    gr.update(interactive=False, value="Delete this fact"), None)
 
         @shown
         def show_fact(current, rows, evt: gr.SelectData):
@@ -344,7 +365,8 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             if fact_id is None:
                 return no_fact()
             text, views = fact_moments(longshot, current, fact_id)
-            return text, [(v.image, v.caption) for v in views], gr.update(interactive=True, value=f"Delete fact #{fact_id}"), fact_id
+            frames = gr.update(value=[(v.image, v.caption) for v in views], visible=True)
+            return text, frames, gr.update(interactive=True, value=f"Delete fact #{fact_id}"), fact_id
 
         @shown
         def remove_fact(current, fact_id):

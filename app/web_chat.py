@@ -7,7 +7,9 @@ agent appears as it happens and folds away once done.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
+from PIL import Image
 
 from app.answer import Answer, Evidence, Step
 from app.web_uploads import in_uploads
@@ -37,6 +40,7 @@ THINKING = "Searching the memories…"
 MAX_FRAMES = 8
 MAX_LISTED = 5
 FILE_ROUTE = "/gradio_api/file="
+BROWSER_PLAYS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".ogv", ".mkv"})  # containers browsers commonly play
 
 
 class QuestionError(LongshotError):
@@ -129,9 +133,9 @@ def answer_message(answer: Answer, record: VideoRecord | None = None) -> Message
     facts.append(f"{len(answer.trace)} steps, {answer.seconds:.1f} s")
     if answer.policy:
         facts.append(f"{answer.policy} policy")
-    parts.append(" · ".join(facts))
     if answer.evidence:
-        parts.append(f"Evidence: {moments_text(answer.evidence)}")
+        facts.append(f"evidence {moments_text(answer.evidence)}")
+    parts.append("<small>" + " · ".join(facts) + "</small>")
     if record is not None and record.status == "ingesting":
         parts.append(
             f"_Answered from the first {format_time(record.committed_until)} of {format_time(record.duration)}: "
@@ -182,7 +186,7 @@ def image_chat_stream(longshot: Any, image: Any, question: str) -> Iterator[tupl
 
 def _labelled(frame: np.ndarray, time: float) -> np.ndarray:
     """The frame with its time drawn in the top-left corner, so it is read even without the caption."""
-    return Canvas(frame).label((6, 6), format_time(time)).render()
+    return Canvas(frame).label((6, 6), format_time(time), size=max(14, frame.shape[1] // 20)).render()
 
 
 def _nearest_index(times: np.ndarray, time: float) -> int | None:
@@ -255,18 +259,46 @@ def all_evidence(answer: Answer) -> list[Evidence]:
     return items
 
 
-def player_html(home: Path, record: VideoRecord | None, start: float = 0.0) -> str:
-    """An HTML5 player on the library's copy of the video, starting at `start` seconds."""
+def frame_at(longshot: Any, video: str, time: float) -> FrameView | None:
+    """The stored frame nearest `time` seconds (unlabelled), or None before any frame is committed."""
+    store = longshot.frames(video)
+    index = _nearest_index(store.times, time)
+    if index is None:
+        return None
+    when = float(store.times[index])
+    return FrameView(store.get(index), when, format_time(when))
+
+
+def _data_uri(image: np.ndarray) -> str:
+    """A small JPEG inline in the page, so a still needs no file served."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def player_html(home: Path, record: VideoRecord | None, start: float = 0.0, still: FrameView | None = None) -> str:
+    """An HTML5 player on the library's copy of the video from `start` seconds, `still` as its poster.
+
+    Where the browser cannot play the file (not in the library, or a container such as AVI)
+    the still is shown instead, with a line that says why.
+    """
     if record is None:
         return '<div class="ls-player-empty">Pick a video to play it here. Click an evidence frame to jump to its moment.</div>'
     name = html.escape(record.name)
+    if still is not None:
+        picture = f'<img class="ls-player" src="{_data_uri(still.image)}" alt="{name} at {format_time(still.time)}">'
+        shown = f"{name} at {format_time(still.time)}"
+    else:
+        picture, shown = "", name
     if not in_uploads(home, record.path):
-        return (
-            f'<div class="ls-player-empty">{name} was ingested from outside the library '
-            "(from the command line), so the app does not serve its file. Upload it here to play it.</div>"
-        )
+        note = "it was ingested from the command line, so the app does not serve its file; upload it here to play it"
+        return picture + f'<div class="ls-player-caption">{shown}: {note}.</div>'
+    suffix = Path(record.path).suffix.lower()
+    if suffix not in BROWSER_PLAYS:
+        return picture + f'<div class="ls-player-caption">{shown} (browsers cannot play {html.escape(suffix)} files).</div>'
     src = FILE_ROUTE + quote(str(Path(record.path).resolve()))
+    poster = f' poster="{_data_uri(still.image)}"' if still is not None else ""
     return (
-        f'<video class="ls-player" src="{src}#t={start:.1f}" controls autoplay playsinline preload="metadata"></video>'
+        f'<video class="ls-player" src="{src}#t={start:.1f}"{poster} controls autoplay playsinline preload="metadata"></video>'
         f'<div class="ls-player-caption">▶ {name} from {format_time(start)}</div>'
     )

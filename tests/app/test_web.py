@@ -25,6 +25,7 @@ from app.web_chat import (
     answer_message,
     chat_stream,
     evidence_frames,
+    frame_at,
     player_html,
     sketch_images,
     step_message,
@@ -124,7 +125,7 @@ def test_a_link_out_of_the_uploads_folder_is_not_served(home, small_video):
     link.parent.mkdir(parents=True)
     link.symlink_to(small_video)
     assert not in_uploads(home, link)
-    assert "does not serve" in player_html(home, dataclasses.replace(_record(home), path=str(link)))
+    assert "does not serve its file" in player_html(home, dataclasses.replace(_record(home), path=str(link)))
 
 
 def _record(home: Path):
@@ -216,7 +217,7 @@ def test_evidence_frames_have_their_time_drawn_and_in_the_caption(library, video
 def test_answer_says_when_the_video_was_still_being_ingested(home):
     answer = Answer("the code is 4172", None, (3.0, 5.0), (), (), 0.5, policy="offline")
     text = answer_message(answer, _record(home))["content"]
-    assert text.startswith("**the code is 4172**") and "at 0:03–0:05" in text
+    assert text.startswith("**the code is 4172**") and "<small>at 0:03–0:05 ·" in text
     assert "first 0:06 of 0:12" in text and "still being ingested" in text
 
 
@@ -239,9 +240,20 @@ def test_sketches_are_loaded_and_missing_ones_skipped(tmp_path):
 
 
 def test_player_plays_the_library_copy_from_a_moment(library, parcel_id):
-    html = player_html(library.config.home, library.video(parcel_id), 4.0)
+    still = frame_at(library, parcel_id, 4.0)
+    html = player_html(library.config.home, library.video(parcel_id), 4.0, still)
     assert '<video class="ls-player"' in html and "/gradio_api/file=" in html and "#t=4.0" in html
     assert str(uploads_dir(library.config.home)) in html.replace("%2F", "/")
+    assert 'poster="data:image/jpeg;base64,' in html and "from 0:04" in html and still.time == 4.0
+
+
+def test_player_shows_the_frame_where_the_browser_cannot_play(library, parcel_id, video_id):
+    record = library.video(parcel_id)
+    avi = dataclasses.replace(record, path=str(Path(record.path).with_suffix(".avi")))
+    html = player_html(library.config.home, avi, 4.0, frame_at(library, parcel_id, 4.0))
+    assert "<video" not in html and '<img class="ls-player" src="data:image/jpeg' in html and "cannot play .avi" in html
+    outside = player_html(library.config.home, library.video(video_id), 21.0, frame_at(library, video_id, 21.0))
+    assert "<video" not in outside and "<img" in outside and "does not serve its file" in outside
 
 
 # -- the memory browser --------------------------------------------------------------------------
@@ -309,9 +321,10 @@ def test_app_ingests_an_upload_and_lists_it(client, small_video, library):
     assert any(row[0] == "parcel.mp4" for row in rows["data"])
 
 
-def test_app_rejects_a_non_video_with_a_message(client, not_a_video):
-    with pytest.raises(Exception, match="not a video"):
-        client.predict(handle_file(str(not_a_video)), api_name="/ingest")
+def test_app_rejects_a_non_video_with_a_message(client, not_a_video, library):
+    note, *_ = client.predict(handle_file(str(not_a_video)), api_name="/ingest")
+    assert note.startswith("✗ **Not ingested.**") and "holiday.mp4 was rejected: it is not a video" in note
+    assert not list(uploads_dir(library.config.home).rglob("holiday.mp4"))
 
 
 def test_app_rejects_an_oversized_upload(client, tmp_path):
