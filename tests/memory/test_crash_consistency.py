@@ -1,0 +1,109 @@
+"""Ingest killed with SIGKILL at seeded random moments: after every kill the catalogue passes SQLite's
+integrity and foreign-key checks, every committed frame and every saved index reads back, what is
+committed is exactly a prefix of what an uninterrupted run writes, and resuming gives that run's
+memory, facts included.
+
+(test_ingest_media.py kills one ingest once, after its first commit; here the moments are spread
+over the whole run, before the first commit, mid-batch and during the final index write.)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory.store import Library
+from tests.memory.ingest_support import snapshot, write_video
+from tests.memory.ingest_worker import IngestWorker
+from tests.memory.library_check import problems, temp_files
+from tests.synth import draw_text
+
+pytestmark = pytest.mark.slow
+
+KILLS = 8
+SEED = 20250808
+SECONDS, FPS, EVERY, SHOWN = 120, 2, 15, 6  # a notice every 15 s, on screen for 6 s
+SETTINGS = dict(models__speech="none", models__detector="none", models__image_embedding="none",
+                models__text_embedding="none", ingest__batch_frames=10, ingest__scales=(30.0, 60.0))
+RUN_TIMEOUT_S = 600.0
+
+
+def notice_frames() -> Iterator[np.ndarray]:
+    """A still view with numbered notices: OCR reads each, and each becomes a fact."""
+    view = np.full((180, 320, 3), (70, 90, 120), np.uint8)
+    for i in range(SECONDS * FPS):
+        t = i / FPS
+        k = int(t // EVERY)
+        yield draw_text(view, f"GATE {chr(65 + k)}{k} OPEN") if t % EVERY < SHOWN else view
+
+
+@pytest.fixture(scope="module")
+def notices(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("media") / "notices.mp4", notice_frames(), FPS)
+
+
+@pytest.fixture(scope="module")
+def reference(notices: Path, tmp_path_factory) -> tuple[Path, str, float]:
+    """An uninterrupted run in a child like the killed ones: its library, video id and ingest time."""
+    home = tmp_path_factory.mktemp("reference") / "home"
+    with IngestWorker(home, SETTINGS) as worker:
+        done = worker.ingest(notices, RUN_TIMEOUT_S)
+    assert done["outcome"] == "ok" and done["status"] == "ready", done
+    return home, done["video"], done["seconds"]
+
+
+def committed_prefix(expected: dict, record) -> dict:
+    """What the reference holds up to `record`'s last commit: the memory a killed run must show."""
+    until = record.committed_until + 1e-3
+    return {
+        "segments": [s for s in expected["segments"] if s[2] <= until],
+        "visual": expected["visual"][: record.frames],
+        "times": expected["frames"][1][: record.frames],
+    }
+
+
+def test_killed_anywhere_the_library_stays_whole_and_resumes_to_the_same_memory(notices, reference, tmp_path):
+    reference_home, video, seconds = reference
+    expected = snapshot(reference_home, video)
+    assert len(expected["facts"]) >= SECONDS // EVERY - 1  # the notices became facts
+    rng = random.Random(SEED)
+    delays = [rng.uniform(0.0, 1.0) * seconds for _ in range(KILLS)]
+    interrupted = []
+    for attempt, delay in enumerate(delays):
+        home = tmp_path / f"kill-{attempt}" / "home"
+        worker = IngestWorker(home, SETTINGS)
+        try:
+            worker.send(notices)
+            time.sleep(delay)
+        finally:
+            worker.kill()
+            worker.close()
+        where = f"killed {delay:.2f} s into a {seconds:.2f} s ingest"
+
+        assert problems(home, allow_orphan_folders=True) == [], where
+        library = Library(home)
+        records = library.videos()
+        library.close()
+        if records and records[0].status == "ready":
+            assert snapshot(home, video) == expected, where
+        else:
+            interrupted.append(records[0].committed_until if records else None)
+        if records:
+            now = snapshot(home, video)
+            prefix = committed_prefix(expected, records[0])
+            assert now["segments"] == prefix["segments"], where
+            assert now["visual"] == prefix["visual"], where
+            assert now["frames"][1][: records[0].frames] == prefix["times"], where
+
+        with IngestWorker(home, SETTINGS) as resumer:
+            resumed = resumer.ingest(notices, RUN_TIMEOUT_S)
+        assert resumed["outcome"] == "ok" and resumed["status"] == "ready", (where, resumed)
+        assert problems(home) == [] and temp_files(home) == [], where
+        assert snapshot(home, video) == expected, where
+    print(f"\nkilled {KILLS} ingests; {len(interrupted)} mid-way, committed up to: {interrupted}")
+    assert len(interrupted) >= KILLS // 2  # the kills did land inside the work
