@@ -21,6 +21,7 @@ import numpy as np
 
 from memory.episodic import EpisodicMemory, Segment
 from memory.frames import FrameRef, FrameStore
+from memory.lru import LruCache
 from memory.visual import VisualMemory
 
 Span = tuple[float, float]
@@ -66,11 +67,13 @@ class WorkingMemory:
         samples: int = 12,
         beam: int = 2,
         diversity: float = 0.3,
+        max_cached_videos: int = 4,
     ):
         """`text_to_image` embeds a query into the visual space (CLIP's text tower) when a model has one.
 
         `rounds` bounds the refinement; `samples` cells per window and round; `beam` windows kept
-        per round; `diversity` is MMR's weight on unlikeness (0: relevance only).
+        per round; `diversity` is MMR's weight on unlikeness (0: relevance only). The frame embeddings of
+        the last `max_cached_videos` videos are kept, and read again once their frame store grows.
         """
         self.episodic = episodic
         self.visual = visual
@@ -80,18 +83,28 @@ class WorkingMemory:
         self.samples = max(2, samples)
         self.beam = max(1, beam)
         self.diversity = diversity
+        self._vectors: LruCache[tuple[float, np.ndarray, np.ndarray]] = LruCache(max_cached_videos)
+
+    def frame_vectors(self, video: str, latest: float, until: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(times, embeddings) of the video's frames up to `until`, read from visual memory once per frame-store length."""
+        cached = self._vectors.get(video)
+        if cached is None or cached[0] != latest:
+            cached = (latest, *self.visual.vectors(video))
+            self._vectors.put(video, cached)
+        _, times, vectors = cached
+        visible = len(times) if until is None else int(np.searchsorted(times, until, side="right"))
+        return times[:visible], vectors[:visible]
 
     def select_frames(
         self, video: str, query: str, spans: Sequence[Span], budget: Budget = Budget(), until: float | None = None
     ) -> list[Pick]:
         """At most `budget.items` frames from `spans` (none after `until`), in time order."""
         store = self.frames(video)
-        times = store.times[: len(store)]
-        if until is not None:
-            times = times[times <= until]
+        stored = store.times[: len(store)]
+        times = stored if until is None else stored[stored <= until]
         if not len(times) or budget.items == 0:
             return []
-        relevance = _Relevance(self, video, query, times, until)
+        relevance = _Relevance(self, video, query, times, until, latest=float(stored[-1]))
         pool: set[int] = set()
         for start, end in _clip_spans(spans, float(times[0]), float(times[-1])):
             pool |= self._refine(times, relevance, start, end)
@@ -194,12 +207,12 @@ class _ScaleScores:
 class _Relevance:
     """Query relevance of the video's frames (up to `until`) and of cells of them, from text and pixels."""
 
-    def __init__(self, owner: WorkingMemory, video: str, query: str, times: np.ndarray, until: float | None):
+    def __init__(self, owner: WorkingMemory, video: str, query: str, times: np.ndarray, until: float | None, latest: float):
         scales = owner.episodic.scales(video)
         self.by_scale = [_ScaleScores(owner.episodic, video, query, s, until) for s in scales]
         self.base = self.by_scale[0] if self.by_scale else None
         self.text = self.base.at(times) if self.base else np.zeros(len(times))
-        vector_times, vectors = owner.visual.vectors(video, until=until)
+        vector_times, vectors = owner.frame_vectors(video, latest, until)
         self.vectors = vectors[_nearest(vector_times, times)] if len(vectors) else np.zeros((len(times), 1), np.float32)
         self.image = None
         if owner.text_to_image is not None and len(vectors):

@@ -165,3 +165,22 @@ def test_an_image_text_model_takes_part_in_relevance() -> None:
     best = max(picks, key=lambda p: p.score)
     assert best.frame.index == 777 and best.relevance == 0.0 and best.score == pytest.approx(0.5)
     assert all(p.score == 0.0 for p in blind)
+
+
+def test_frames_committed_later_are_seen(home: Path) -> None:
+    """Questions asked during ingest: the cached frame embeddings are read again once the store grows."""
+    video = make_video(home, {})
+    working = video.working()
+    assert working.select_frames(video.id, "late notice", [(0, SECONDS + 20)], Budget(k=2))  # caches the embeddings
+    times = np.arange(SECONDS, SECONDS + 20, dtype=np.float64)
+    late = [SegmentDraft(10.0, SECONDS, SECONDS + 10, 'On screen: "LATE NOTICE".', "LATE NOTICE"), SegmentDraft(10.0, SECONDS + 10, SECONDS + 20)]
+    with video.library.transaction() as conn:
+        video.episodic.add(conn, video.id, late)
+        video.visual.add(conn, video.id, list(range(SECONDS, SECONDS + 20)), times.tolist(), shot_vectors(seed=5)[:20], "test-vectors")
+    video.store.append(np.zeros((20, 8, 8, 3), np.uint8), times)
+    picks = working.select_frames(video.id, "late notice", [(0, SECONDS + 20)], Budget(k=2))
+    assert any(SECONDS <= p.time < SECONDS + 10 and p.relevance == pytest.approx(1.0) for p in picks)
+    seen_times, vectors = working.frame_vectors(video.id, float(times[-1]), None)
+    assert seen_times[-1] == times[-1] and np.allclose(vectors[-20:], shot_vectors(seed=5)[:20], atol=1e-6)
+    early_times, _ = working.frame_vectors(video.id, float(times[-1]), until=100.0)
+    assert early_times[-1] == 100.0
