@@ -174,7 +174,8 @@ def _weighted_lcs(words: list[str], weights: list[float], found: list[str]) -> f
 def option_matches(options: Sequence[str], evidence: Sequence[Evidence]) -> np.ndarray:
     """(options, evidence) matrix of `phrase_match` of each option (its quoted part, if any) in each evidence item."""
     queries = [search_query(o) for o in options]
-    return np.array([[phrase_match(query, item.text) for item in evidence] for query in queries]).reshape(len(options), len(evidence))
+    matrix = [[phrase_match(query, item.text) for item in evidence] for query in queries]
+    return np.array(matrix, dtype=np.float64).reshape(len(options), len(evidence))
 
 
 def score_options(options: Sequence[str], evidence: Sequence[Evidence], embedder=None) -> np.ndarray:

@@ -119,7 +119,8 @@ class WorkingMemory:
             t = float(times[index])
             segment = relevance.base_segment_at(t)
             start, end = (segment.start, segment.end) if segment else (t, t)
-            picks.append(Pick(t, start, end, float(scores[position]), float(relevance.text[index]), FrameRef(video, index, t), segment))
+            frame = FrameRef(video, index, t)
+            picks.append(Pick(t, start, end, float(scores[position]), float(relevance.text[index]), frame, segment))
         return picks
 
     def select_segments(

@@ -58,9 +58,10 @@ class OfflinePolicy:
         for action in self.plan(state):
             if (action.name, _key(action.args)) not in done:
                 return action
-        span = self.best_span(state)
-        if span is not None and not state.actions("inspect") and len(state.steps) < state.max_steps:
-            return Action("inspect", {"start": span[0], "end": span[1], "n": INSPECT_FRAMES, "query": search_query(state.question)})
+        moment = self.best_moment(state)
+        if moment is not None and not state.actions("inspect") and len(state.steps) < state.max_steps:
+            start, end, query = moment
+            return Action("inspect", {"start": start, "end": end, "n": INSPECT_FRAMES, "query": query})
         sketch = self.sketching.next_action(state) if self.sketching and not self.settled(state) else None
         return sketch or self.force_answer(state)
 
@@ -81,7 +82,8 @@ class OfflinePolicy:
         lookups = []
         if kind.kind in ("choice", "order") and state.scales:
             k = self.top_k if kind.kind == "order" else 3  # order needs an option's first moment, not just one
-            lookups = [Action("search_episodic", {"query": search_query(o), "scale": min(state.scales), "k": k}) for o in state.options]
+            finest = min(state.scales)
+            lookups = [Action("search_episodic", {"query": search_query(o), "scale": finest, "k": k}) for o in state.options]
         if not is_specific(query):
             return lookups
         room = state.max_steps - len(lookups) - 1
@@ -90,19 +92,24 @@ class OfflinePolicy:
         searches = [Action("search_episodic", {"query": query, "scale": s, "k": self.top_k}) for s in scales]
         return lookups + searches + semantic  # the options first: with few steps, they decide a choice
 
-    def best_span(self, state: AgentState) -> tuple[float, float] | None:
-        """Top hit of the scale whose scores are most peaked; without question searches, the best option's moment."""
+    def best_moment(self, state: AgentState) -> tuple[float, float, str] | None:
+        """The span worth a closer look and what to look for there.
+
+        The top hit of the scale whose scores for the question are most peaked; without
+        question searches, the moment that says an option best, looked at for that option.
+        """
         query = search_query(state.question)
-        per_scale = [(s.args["scale"], hits) for s, hits in state.actions("search_episodic") if s.args.get("query") == query and hits]
+        per_scale = [(s.args["scale"], hits) for s, hits in state.actions("search_episodic")
+                     if s.args.get("query") == query and hits]
         if per_scale:
             _, hits = min(per_scale, key=lambda pair: (normalised_entropy([h.score for h in pair[1]]), pair[0]))
             top = max(hits, key=lambda h: h.score)
-            return top.start, top.end
+            return top.start, top.end, query
         if state.options and state.evidence:
             matrix = option_matches(state.options, state.evidence)
-            best = np.unravel_index(int(matrix.argmax()), matrix.shape)[1]
+            option, best = np.unravel_index(int(matrix.argmax()), matrix.shape)
             if matrix.max() > 0:
-                return state.evidence[best].start, state.evidence[best].end
+                return state.evidence[best].start, state.evidence[best].end, search_query(state.options[option])
         return None
 
     # -- answering ------------------------------------------------------------------------
@@ -176,12 +183,13 @@ class OfflinePolicy:
         if not evidence or not terms:
             return Action("answer", {"text": ABSTAIN_TEXT})
         matched = [phrase_match(terms, e.text) for e in evidence]
-        order = sorted(range(len(evidence)), key=lambda i: (round(matched[i], 2), evidence[i].score, -(evidence[i].end - evidence[i].start)), reverse=True)
-        best = evidence[order[0]]
-        if matched[order[0]] < self.abstain_below:
+        first = max(range(len(evidence)), key=lambda i: (round(matched[i], 2), evidence[i].score, evidence[i].start - evidence[i].end))
+        best = evidence[first]
+        if matched[first] < self.abstain_below:
             return Action("answer", {"text": ABSTAIN_TEXT})
         sentence = best_sentence(terms, best.text)
-        text = f"At {format_time(best.start)}-{format_time(best.end)}: {sentence}" if when else f"{sentence} (at {format_time(best.start)})"
+        at = format_time(best.start)
+        text = f"At {at}-{format_time(best.end)}: {sentence}" if when else f"{sentence} (at {at})"
         return Action("answer", {"text": text, "evidence": [state.evidence.index(best)], "span": [best.start, best.end]})
 
 

@@ -94,7 +94,8 @@ def ask_with_memory(home: str, video: str, minutes: float, seed: int, root: str)
     for record in records:
         for action, seconds in record.pop("actions").items():
             by_action[action].append(seconds)
-    return {"records": records, "warmup_s": warmup, "seconds_by_action": {a: statistics.median(s) for a, s in by_action.items()}}
+    medians = {action: statistics.median(seconds) for action, seconds in by_action.items()}
+    return {"records": records, "warmup_s": warmup, "seconds_by_action": medians}
 
 
 def ask_without_memory(minutes: float, seed: int, root: str, frames: int) -> dict[str, Any]:
@@ -145,7 +146,8 @@ def answer_items(longshot: Longshot, video: str, items: Iterable[Item]) -> list[
     for item in items:
         started = time.perf_counter()
         answer = longshot.ask(video, item.question, item.options or None)
-        records.append({**_record(item, answer.choice, answer.span, time.perf_counter() - started), "actions": seconds_by_action(answer)})
+        record = _record(item, answer.choice, answer.span, time.perf_counter() - started)
+        records.append({**record, "actions": seconds_by_action(answer)})
     return records
 
 

@@ -81,7 +81,8 @@ def test_picks_fit_the_budget_in_time_order_with_timestamps(home: Path) -> None:
     for pick in picks:
         assert pick.frame.video == video.id and pick.frame.time == pick.time == video.store.times[pick.frame.index]
         assert pick.segment is not None and pick.segment.scale == SCALES[0] and pick.start <= pick.time <= pick.end
-    by_tokens = working.select_frames(video.id, "vault code", [(0, SECONDS)], Budget(k=8, max_tokens=600, tokens_per_item=256))
+    tokens = Budget(k=8, max_tokens=600, tokens_per_item=256)
+    by_tokens = working.select_frames(video.id, "vault code", [(0, SECONDS)], tokens)
     assert len(by_tokens) == 2
     assert working.select_frames(video.id, "vault code", [(0, SECONDS)], Budget(k=0)) == []
     assert working.select_frames(video.id, "vault code", [(5000, 6000)]) == []
@@ -173,14 +174,16 @@ def test_frames_committed_later_are_seen(home: Path) -> None:
     working = video.working()
     assert working.select_frames(video.id, "late notice", [(0, SECONDS + 20)], Budget(k=2))  # caches the embeddings
     times = np.arange(SECONDS, SECONDS + 20, dtype=np.float64)
-    late = [SegmentDraft(10.0, SECONDS, SECONDS + 10, 'On screen: "LATE NOTICE".', "LATE NOTICE"), SegmentDraft(10.0, SECONDS + 10, SECONDS + 20)]
+    late = [SegmentDraft(10.0, SECONDS, SECONDS + 10, 'On screen: "LATE NOTICE".', "LATE NOTICE"),
+            SegmentDraft(10.0, SECONDS + 10, SECONDS + 20)]
+    new_vectors = shot_vectors(seed=5)[:20]
     with video.library.transaction() as conn:
         video.episodic.add(conn, video.id, late)
-        video.visual.add(conn, video.id, list(range(SECONDS, SECONDS + 20)), times.tolist(), shot_vectors(seed=5)[:20], "test-vectors")
+        video.visual.add(conn, video.id, list(range(SECONDS, SECONDS + 20)), times.tolist(), new_vectors, "test-vectors")
     video.store.append(np.zeros((20, 8, 8, 3), np.uint8), times)
     picks = working.select_frames(video.id, "late notice", [(0, SECONDS + 20)], Budget(k=2))
     assert any(SECONDS <= p.time < SECONDS + 10 and p.relevance == pytest.approx(1.0) for p in picks)
     seen_times, vectors = working.frame_vectors(video.id, float(times[-1]), None)
-    assert seen_times[-1] == times[-1] and np.allclose(vectors[-20:], shot_vectors(seed=5)[:20], atol=1e-6)
+    assert seen_times[-1] == times[-1] and np.allclose(vectors[-20:], new_vectors, atol=1e-6)
     early_times, _ = working.frame_vectors(video.id, float(times[-1]), until=100.0)
     assert early_times[-1] == 100.0
