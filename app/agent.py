@@ -39,7 +39,7 @@ class AgentState:
 
     @property
     def seen(self) -> set[str]:
-        return {e.key for e in self.evidence}
+        return {identity(e) for e in self.evidence}
 
     def actions(self, name: str) -> list[tuple[Step, tuple[Evidence, ...]]]:
         """Earlier steps of one action, with everything each returned (repeats included)."""
@@ -90,9 +90,11 @@ class Agent:
                 state.invalid += 1
                 yield step
                 continue
-            fresh = tuple(e for e in observation.evidence if e.key not in state.seen)
-            repeated = len(observation.evidence) - len(fresh)
+            allowed = tuple(e for e in observation.evidence if ended_by(e, until))
+            fresh = unseen(allowed, state.seen)
+            repeated, late = len(allowed) - len(fresh), len(observation.evidence) - len(allowed)
             summary = observation.summary + (f" ({repeated} already seen, not repeated)" if repeated else "")
+            summary += f" ({late} after {format_time(until)}, dropped)" if late else ""
             state.evidence.extend(fresh)
             state.images = list(observation.images)
             state.invalid = 0
@@ -125,6 +127,26 @@ class Agent:
             text=args.text, choice=choice, span=span, evidence=evidence, trace=tuple(state.steps),
             seconds=time.perf_counter() - started, abstained=abstained, policy=self.policy.name, usage=dict(state.usage),
         )
+
+
+def identity(evidence: Evidence) -> str:
+    """What makes two evidence items the same: the key their tool gave, else what they say and when."""
+    return evidence.key or f"{evidence.kind}:{evidence.start:g}-{evidence.end:g}:{evidence.text}"
+
+
+def unseen(evidence: Sequence[Evidence], seen: set[str]) -> tuple[Evidence, ...]:
+    """The items not seen before, each once even when a tool returned it twice."""
+    fresh, known = [], set(seen)
+    for item in evidence:
+        if identity(item) not in known:
+            known.add(identity(item))
+            fresh.append(item)
+    return tuple(fresh)
+
+
+def ended_by(evidence: Evidence, until: float | None) -> bool:
+    """Whether an item, and every frame it points at, is over by `until` (the loop's own check, whatever a tool did)."""
+    return until is None or (evidence.end <= until and all(f.time <= until for f in evidence.frames))
 
 
 def describe(evidence: Evidence, index: int) -> str:
