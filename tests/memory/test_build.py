@@ -157,6 +157,7 @@ def long_notice_video(tmp_path_factory) -> Path:
     return make_video(tmp_path_factory.mktemp("media") / "two-notices.mp4", seconds=60, fps=5, texts=texts)
 
 
+@pytest.mark.slow
 def test_disk_full_mid_ingest_fails_typed_and_resumes_to_the_same_memory(home, models, long_notice_video, tmp_path, monkeypatch):
     armed = [False]
     ingest = ingestor(home, models, ingest__batch_frames=10)
@@ -183,6 +184,7 @@ def test_disk_full_mid_ingest_fails_typed_and_resumes_to_the_same_memory(home, m
     assert snapshot(home, video.id) == snapshot(reference, video.id)
 
 
+@pytest.mark.slow
 def test_disk_full_before_the_first_commit_leaves_nothing(home, models, notice_video, monkeypatch):
     ingest = ingestor(home, models)
     with full_disk(monkeypatch, [True]), pytest.raises(DiskFullError):
@@ -231,6 +233,7 @@ def test_vlm_captions_summaries_and_facts(home, notice_video):
     assert facts[0].start == 0.0 and facts[0].end == 45.0 and len(facts[0].segments) == len(base)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "reply, says",
     [
@@ -274,6 +277,7 @@ def test_vlm_facts_that_are_not_json_are_skipped_with_a_warning(home, notice_vid
 # -- progress, concurrency, the command line ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_progress_reports_every_stage_in_order(home, models, notice_video):
     events: list[IngestProgress] = []
     ingestor(home, models, ingest__batch_frames=20).ingest(notice_video, progress=events.append)
@@ -319,6 +323,7 @@ def test_cli_ingest_with_sample_fps_and_scales(home, notice_video):
     assert again.exit_code == 0 and "already in the library" in again.stdout
 
 
+@pytest.mark.slow
 def test_segments_keep_frames_nearest_to_their_grid_times(home, models, tmp_path):
     """29.97 fps: the frame nearest 30 s shows at 29.99 s, but belongs to the batch from 30 s on,
     and must not overwrite the segment before it."""
