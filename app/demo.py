@@ -67,7 +67,7 @@ SAMPLE_QUESTIONS = (
     "Which platform does the express to Northgate leave from?",
     "What was found at gate 12?",
 )
-SPOKEN_QUESTION = "What time does the cafe close?"
+SPOKEN_QUESTION = "What should you keep with you at all times?"
 SILENT_QUESTION = "Until when is lift B out of service?"
 FOOTAGE_QUESTIONS = ("What is said at the start?", "What text appears on screen?", "What happens at the end?")
 
@@ -77,7 +77,7 @@ def _font(size: int, bold: bool = True) -> ImageFont.ImageFont:
     return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
 
 
-def _backdrop(scene: Scene) -> Image.Image:
+def scene_backdrop(scene: Scene) -> Image.Image:
     """The still part of a scene: a vertical gradient, a title bar and a platform line."""
     width, height = SIZE
     top = np.array(scene.colour, dtype=np.float32)
@@ -158,7 +158,7 @@ def make_sample(folder: str | Path, scenes: Sequence[Scene] = SCENES, announceme
         block = 1024
         written = 0
         for scene in scenes:
-            backdrop = _backdrop(scene)
+            backdrop = scene_backdrop(scene)
             for i in range(round(scene.start * FPS), round(scene.end * FPS)):
                 frame = av.VideoFrame.from_ndarray(render_frame(scene, backdrop, i / FPS), format="rgb24")
                 frame.pts, frame.time_base = i, Fraction(1, FPS)

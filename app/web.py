@@ -71,6 +71,7 @@ CSS = """
 .ls-done .ls-bar > div {background: #10b981;}
 .ls-job-note {font-size: 12px; color: var(--body-text-color-subdued);}
 #ls-doctor td {overflow-wrap: anywhere;}
+#ls-sketches .thumbnail-item, #ls-image-sketches .thumbnail-item {aspect-ratio: 4 / 3;}
 .ls-player {width: 100%; max-height: 300px; border-radius: 10px; background: #000;}
 .ls-player-empty {padding: 28px 16px; text-align: center; color: var(--body-text-color-subdued);
                   border: 1px dashed var(--border-color-primary); border-radius: 10px; font-size: 14px;}
@@ -173,7 +174,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                             label="Evidence frames · click one to play the video from there", columns=3, height="auto",
                             object_fit="contain", allow_preview=False, elem_id="ls-evidence",
                         )
-                        sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height=220, visible=False,
+                        sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height="auto", visible=False,
                                               object_fit="contain", elem_id="ls-sketches")
 
             with gr.Tab("Library", id="library", elem_id="ls-tab-library"):
@@ -183,7 +184,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                             label=f"Upload a video (up to {web.max_upload_mb} MB); ingest starts at once",
                             file_types=sorted(VIDEO_SUFFIXES), elem_id="ls-upload", height=150,
                         )
-                        ingest_note = gr.Markdown("Progress and the result of an ingest appear here.", elem_id="ls-ingest-note",
+                        ingest_note = gr.Markdown("", elem_id="ls-ingest-note",
                                                   min_height=90, container=True, padding=True)
                     with gr.Column(scale=3):
                         library = gr.Dataframe(headers=LIBRARY_HEADERS, interactive=False, wrap=True, label="Library",
@@ -226,7 +227,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                     with gr.Column():
                         image_chat = gr.Chatbot(label="Steps and answer", height=360, feedback_options=None,
                                                 elem_id="ls-image-chat")
-                        image_sketches = gr.Gallery(label="Sketches", columns=2, height=300, object_fit="contain",
+                        image_sketches = gr.Gallery(label="Sketches the agent drew", columns=1, height="auto", object_fit="contain",
                                                     elem_id="ls-image-sketches")
 
             with gr.Tab("Status", id="status", elem_id="ls-tab-status"):
@@ -253,14 +254,16 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
         @shown
         def ingest_upload(file, progress=gr.Progress()):
             if not file:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                return
             source = Path(file)
             try:
                 path = accept_upload(home, source, source.name, web.max_upload_mb)
             except UploadRejectedError as err:  # said where the upload was made, and kept there
                 gr.Warning(str(err), title="Upload rejected")
-                return f"✗ **Not ingested.** {err}", gr.skip(), gr.skip(), gr.skip()
-            return follow_ingest(jobs.start(path), progress)
+                yield f"✗ **Not ingested.** {err}", gr.skip(), gr.skip(), gr.skip()
+                return
+            yield from follow_ingest(jobs.start(path), progress)
 
         @shown
         def resume_ingest(current, progress=gr.Progress()):
@@ -268,19 +271,26 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             if record is None:
                 raise gr.Error("Pick a video to resume first.")
             if record.status == "ready":
-                return f"**{record.name}** is already fully ingested.", gr.skip(), gr.skip(), gr.skip()
-            return follow_ingest(jobs.start(record.path), progress)
+                yield f"**{record.name}** is already fully ingested.", gr.skip(), gr.skip(), gr.skip()
+                return
+            yield from follow_ingest(jobs.start(record.path), progress)
 
         def follow_ingest(video_id, progress):
-            status = None
+            """Progress until the job ends; the video is picked as soon as it is in the library, so
+            questions can start on the part already watched."""
+            status, picked = None, False
             for status in jobs.follow(video_id, interval=POLL_SECONDS):
                 progress(status.fraction, desc=f"{status.name}: {status.describe()}")
+                if not picked and status.state == "running" and status.stage != "starting":
+                    picked = True
+                    picker, rows, _, _ = refresh_library(video_id)
+                    yield gr.skip(), picker, rows, gr.skip()
             if status is None or status.state == "failed":
                 raise gr.Error(f"Ingest failed: {status.error if status else 'the job disappeared'}")
             picker, rows, _, _ = refresh_library(video_id)
             warnings = "".join(f"\n- ⚠ {w}" for w in status.warnings)
             note = f"✓ **{status.name}**: {status.describe()}. Ask about it in the **Ask** tab.{warnings}"
-            return note, picker, rows, gr.Tabs(selected="ask")
+            yield note, picker, rows, gr.Tabs(selected="ask")
 
         @shown
         def forget_video(current):
@@ -387,7 +397,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
         @shown
         def ask_about_image(picture, text):
             for messages, answer in image_chat_stream(longshot, picture, text):
-                drawn = sketch_images(all_evidence(answer)) if answer is not None else gr.skip()
+                drawn = sketch_images(all_evidence(answer), timed=False) if answer is not None else gr.skip()
                 yield messages, drawn
 
         image_ask.click(ask_about_image, [image, image_question], [image_chat, image_sketches], api_name="ask_image",

@@ -39,6 +39,7 @@ ACTION_LABELS = {
 THINKING = "Searching the memories…"
 MAX_FRAMES = 8
 MAX_LISTED = 5
+LONG_ANSWER = 200  # characters
 FILE_ROUTE = "/gradio_api/file="
 BROWSER_PLAYS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".ogv", ".mkv"})  # containers browsers commonly play
 
@@ -126,7 +127,10 @@ def answer_message(answer: Answer, record: VideoRecord | None = None) -> Message
     """The answer first, then when in the video, then how it was reached."""
     letter = f"({answer.choice}) " if answer.choice else ""
     text = _plain(answer.text.strip() or "(no text)")
-    parts = [f"_{text}_" if answer.abstained else f"**{letter}{text}**"]
+    if answer.abstained:
+        parts = [f"_{text}_"]
+    else:  # a short answer stands out in bold; a long one (a page read aloud) stays readable
+        parts = [f"**{letter}{text}**" if len(text) <= LONG_ANSWER else f"{letter}{text}"]
     facts = []
     if answer.span:
         facts.append(f"at {span_text(*answer.span)}")
@@ -234,8 +238,10 @@ def moment_frames(longshot: Any, video: str, segments: Sequence[Any], limit: int
     return evidence_frames(longshot, video, items, limit)
 
 
-def sketch_images(evidence: Sequence[Evidence]) -> list[tuple[np.ndarray, str]]:
-    """The sketches the agent drew, as (picture, caption); a sketch whose file is gone is skipped."""
+def sketch_images(evidence: Sequence[Evidence], timed: bool = True) -> list[tuple[np.ndarray, str]]:
+    """The sketches the agent drew, as (picture, caption); a sketch whose file is gone is skipped.
+
+    `timed=False` leaves times out of the captions (a still image has none)."""
     found = []
     for item in evidence:
         if item.kind != "sketch" or not item.image_path or not Path(item.image_path).is_file():
@@ -244,7 +250,8 @@ def sketch_images(evidence: Sequence[Evidence]) -> list[tuple[np.ndarray, str]]:
             image = Canvas.open(item.image_path).render()
         except LongshotError:
             continue
-        found.append((image, f"{span_text(item.start, item.end)} · {_clip(item.text, 80)}"))
+        text = _clip(item.text, 80)
+        found.append((image, f"{span_text(item.start, item.end)} · {text}" if timed else text))
     return found
 
 

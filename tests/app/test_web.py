@@ -38,7 +38,7 @@ from perception.errors import NotAVideoError
 from perception.vlm import format_time
 from tests.synth import make_video
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow  # the tests that need the ingested session library or a running server
 
 PARCEL = "PARCEL 5531 READY"
 
@@ -141,6 +141,7 @@ def _record(home: Path):
 # -- ingest jobs -----------------------------------------------------------------------------
 
 
+@slow
 def test_job_reports_progress_and_ends_done(library, jobs, parcel_id):
     status = jobs.status(parcel_id)
     assert status.state == "done" and status.fraction == 1.0 and status.total == pytest.approx(12.0, abs=0.5)
@@ -151,6 +152,7 @@ def test_job_reports_progress_and_ends_done(library, jobs, parcel_id):
     assert jobs.wait(again, timeout=60).already_done
 
 
+@slow
 def test_job_refuses_a_non_video_at_once(jobs, not_a_video):
     with pytest.raises(NotAVideoError):
         jobs.start(not_a_video)
@@ -164,6 +166,7 @@ def test_job_status_reads_like_a_sentence():
     assert JobStatus("v", "a.mp4", "queued", "queued", 0, 10).describe().startswith("waiting")
 
 
+@slow
 def test_library_lists_videos_newest_first_with_their_state(library, jobs, parcel_id, video_id):
     choices = video_choices(library, jobs)
     assert choices[0][1] == parcel_id and "parcel.mp4" in choices[0][0] and "ready" in choices[0][0]
@@ -175,6 +178,7 @@ def test_library_lists_videos_newest_first_with_their_state(library, jobs, parce
 # -- the chat ----------------------------------------------------------------------------------
 
 
+@slow
 def test_chat_streams_steps_as_tool_messages_then_the_answer(library, video_id):
     states = list(chat_stream(library, video_id, "What is the vault code?", []))
     first, _ = states[0]
@@ -189,18 +193,21 @@ def test_chat_streams_steps_as_tool_messages_then_the_answer(library, video_id):
     assert all(a is None for _, a in states[:-1])
 
 
+@slow
 def test_chat_keeps_the_history_of_earlier_questions(library, video_id):
     history = [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "reply"}]
     final, _ = list(chat_stream(library, video_id, "When is GATE B7 CLOSED shown?", history))[-1]
     assert final[:2] == history and final[2]["content"] == "When is GATE B7 CLOSED shown?"
 
 
+@slow
 @pytest.mark.parametrize(("video", "question", "message"), [(None, "what?", "pick a video"), ("x", "  ", "type a question")])
 def test_chat_refuses_what_it_cannot_ask(library, video, question, message):
     with pytest.raises(QuestionError, match=message):
         next(chat_stream(library, video, question, []))
 
 
+@slow
 def test_evidence_frames_have_their_time_drawn_and_in_the_caption(library, video_id):
     answer = library.ask(video_id, "What is the vault code?")
     frames = evidence_frames(library, video_id, all_evidence(answer))
@@ -221,6 +228,7 @@ def test_answer_says_when_the_video_was_still_being_ingested(home):
     assert "first 0:06 of 0:12" in text and "still being ingested" in text
 
 
+@slow
 def test_video_text_is_shown_as_text_not_markup(library, video_id):
     step = next(s for s in library.ask(video_id, "What is the vault code?").trace if s.evidence)
     hostile = dataclasses.replace(step, summary="<img src=x onerror=alert(1)>")
@@ -231,14 +239,17 @@ def test_sketches_are_loaded_and_missing_ones_skipped(tmp_path):
     picture = np.zeros((40, 60, 3), dtype=np.uint8)
     picture[10:30, 10:50] = (255, 0, 0)
     Image.fromarray(picture).save(tmp_path / "sketch.png")
-    found = sketch_images([
+    found_evidence = [
         Evidence("sketch", 1.0, 1.0, "ocr: 2 lines", 1.0, image_path=str(tmp_path / "sketch.png")),
         Evidence("sketch", 2.0, 2.0, "gone", 1.0, image_path=str(tmp_path / "missing.png")),
         Evidence("frame", 3.0, 3.0, "not a sketch", 1.0),
-    ])
+    ]
+    found = sketch_images(found_evidence)
     assert len(found) == 1 and np.array_equal(found[0][0], picture) and found[0][1] == "0:01 · ocr: 2 lines"
+    assert sketch_images(found_evidence[:1], timed=False)[0][1] == "ocr: 2 lines"
 
 
+@slow
 def test_player_plays_the_library_copy_from_a_moment(library, parcel_id):
     still = frame_at(library, parcel_id, 4.0)
     html = player_html(library.config.home, library.video(parcel_id), 4.0, still)
@@ -247,6 +258,7 @@ def test_player_plays_the_library_copy_from_a_moment(library, parcel_id):
     assert 'poster="data:image/jpeg;base64,' in html and "from 0:04" in html and still.time == 4.0
 
 
+@slow
 def test_player_shows_the_frame_where_the_browser_cannot_play(library, parcel_id, video_id):
     record = library.video(parcel_id)
     avi = dataclasses.replace(record, path=str(Path(record.path).with_suffix(".avi")))
@@ -259,6 +271,7 @@ def test_player_shows_the_frame_where_the_browser_cannot_play(library, parcel_id
 # -- the memory browser --------------------------------------------------------------------------
 
 
+@slow
 def test_timeline_rows_per_scale_and_figure(library, video_id):
     base = timeline_rows(library, video_id, "10.0")
     assert [row[1] for row in base] == ["0:00", "0:10", "0:20", "0:30", "0:40", "0:50"]
@@ -269,6 +282,7 @@ def test_timeline_rows_per_scale_and_figure(library, video_id):
     assert labels == ["0:10 segments", "0:30 segments", "facts"]
 
 
+@slow
 def test_entities_and_facts_with_their_moments(library, video_id):
     assert "VAULT CODE 4172" in [row[0] for row in entity_rows(library, video_id)]
     row = next(r for r in fact_rows(library, video_id) if "4172" in r[3])
@@ -277,6 +291,7 @@ def test_entities_and_facts_with_their_moments(library, video_id):
     assert "4172" in text and frames and all(20 <= f.time < 30 for f in frames)
 
 
+@slow
 def test_deleting_a_fact_removes_it_and_its_orphan_entity(library, parcel_id):
     rows = fact_rows(library, parcel_id)
     fact = next(r for r in rows if "5531" in r[3])
@@ -307,6 +322,7 @@ def client(app_url) -> Client:
     return Client(app_url, verbose=False, analytics_enabled=False)
 
 
+@slow
 def test_app_binds_to_localhost_and_serves_only_the_uploads_folder(app_url, library, notices_video):
     assert app_url.startswith("http://127.0.0.1:")
     catalogue = Path(library.config.home) / "catalogue.sqlite"
@@ -314,6 +330,7 @@ def test_app_binds_to_localhost_and_serves_only_the_uploads_folder(app_url, libr
         assert httpx.get(f"{app_url}gradio_api/file={path}").status_code == 403
 
 
+@slow
 def test_app_ingests_an_upload_and_lists_it(client, small_video, library):
     note, picker, rows = client.predict(handle_file(str(small_video)), api_name="/ingest")
     assert "parcel.mp4" in note and ("already in the library" in note or "done in" in note)
@@ -321,12 +338,14 @@ def test_app_ingests_an_upload_and_lists_it(client, small_video, library):
     assert any(row[0] == "parcel.mp4" for row in rows["data"])
 
 
+@slow
 def test_app_rejects_a_non_video_with_a_message(client, not_a_video, library):
     note, *_ = client.predict(handle_file(str(not_a_video)), api_name="/ingest")
     assert note.startswith("✗ **Not ingested.**") and "holiday.mp4 was rejected: it is not a video" in note
     assert not list(uploads_dir(library.config.home).rglob("holiday.mp4"))
 
 
+@slow
 def test_app_rejects_an_oversized_upload(client, tmp_path):
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0" * (2 * 2**20))
@@ -334,6 +353,7 @@ def test_app_rejects_an_oversized_upload(client, tmp_path):
         client.predict(handle_file(str(big)), api_name="/ingest")
 
 
+@slow
 def test_app_sanitises_a_path_traversal_name(app_url, library, small_video):
     with small_video.open("rb") as handle:
         uploaded = httpx.post(f"{app_url}gradio_api/upload", files={"files": ("../../../../tmp/evil.mp4", handle, "video/mp4")})
@@ -352,6 +372,7 @@ def _call(app_url: str, api_name: str, data: list) -> str:
     return httpx.get(f"{app_url}gradio_api/call/{api_name}/{event}", timeout=120).text
 
 
+@slow
 def test_app_refuses_a_server_path_that_was_not_uploaded(app_url, notices_video, library):
     before = sorted(uploads_dir(library.config.home).rglob("*"))
     stream = _call(app_url, "ingest", [{"path": str(notices_video), "meta": {"_type": "gradio.FileData"}}])
@@ -364,6 +385,7 @@ def _text(message: dict) -> str:
     return " ".join(part.get("text", "") for part in content) if isinstance(content, list) else str(content)
 
 
+@slow
 def test_app_streams_the_steps_then_the_answer_and_evidence(client, video_id):
     job = client.submit(video_id, "What is the vault code?", api_name="/ask")
     while not job.done():
@@ -379,11 +401,13 @@ def test_app_streams_the_steps_then_the_answer_and_evidence(client, video_id):
     assert gallery and all(item["caption"][0].isdigit() and Path(item["image"]).is_file() for item in gallery)
 
 
+@slow
 def test_app_reports_an_unknown_video_in_the_page(client):
     with pytest.raises(Exception, match="no video 'nonexistent'"):
         client.predict("nonexistent", "What is shown?", api_name="/ask")
 
 
+@slow
 def test_app_memory_browser_and_status(client, video_id):
     title, _plot, _scale, timeline, entities, facts, *_ = client.predict(video_id, api_name="/memory")
     assert "notices.mp4" in title
