@@ -79,12 +79,12 @@ class Agent:
                 action = self.policy.force_answer(state) if forced else self.policy.next_action(state)
                 args = validate(action)
                 if isinstance(args, AnswerArgs):
-                    yield self._answer(state, args, forced, started)
+                    yield self._answer(state, args, forced, started, t0)
                     return
                 observation = self.toolbox.run(args, question, until, state.evidence)
             except (ModelOutputError, ToolArgumentError, LongshotError) as err:
                 if forced:  # even the forced answer failed: answer from the evidence alone
-                    yield self._answer(state, AnswerArgs(text=ABSTAIN_TEXT), True, started, error=str(err))
+                    yield self._answer(state, AnswerArgs(text=ABSTAIN_TEXT), True, started, t0, error=str(err))
                     return
                 step = self._record(state, action.name, action.args, f"error: {err}", t0, error=str(err))
                 state.invalid += 1
@@ -107,22 +107,26 @@ class Agent:
         state.hits.append(hits)
         return step
 
-    def _answer(self, state: AgentState, args: AnswerArgs, forced: bool, started: float, error: str | None = None) -> Answer:
+    def _answer(
+        self, state: AgentState, args: AnswerArgs, forced: bool, started: float, t0: float, error: str | None = None
+    ) -> Answer:
+        """The answer, its evidence and span (none for an abstention), and the step that records it (from `t0`)."""
         choice = (args.choice or "").strip().upper() or None
         if choice is not None and choice not in LETTERS[: len(state.options)]:
             choice = None
+        abstained = args.text.strip() == ABSTAIN_TEXT and choice is None
         cited = [state.evidence[i] for i in args.evidence if 0 <= i < len(state.evidence)]
         evidence = tuple(cited or sorted(state.evidence, key=lambda e: -e.score)[:5])
         timed = [e for e in evidence if e.kind != "sketch" or e.frames]  # a sketch of a still image has no moment
         span = tuple(args.span) if args.span else ((timed[0].start, timed[0].end) if timed else None)
+        span = None if abstained else span
         evidence += tuple(e for e in state.evidence if e.kind == "sketch" and e not in evidence)  # kept for showing
         if span is not None and state.until is not None:
             span = (min(span[0], state.until), min(span[1], state.until))
         summary = ("forced: " if forced else "") + (f"({choice}) " if choice else "") + args.text[:120]
         if error:
             summary += f" [error: {error}]"
-        self._record(state, "answer", args.model_dump(), summary, time.perf_counter())
-        abstained = args.text.strip() == ABSTAIN_TEXT and choice is None
+        self._record(state, "answer", args.model_dump(), summary, t0)
         return Answer(
             text=args.text, choice=choice, span=span, evidence=evidence, trace=tuple(state.steps),
             seconds=time.perf_counter() - started, abstained=abstained, policy=self.policy.name, usage=dict(state.usage),

@@ -84,7 +84,7 @@ class OfflinePolicy:
             k = self.top_k if kind.kind == "order" else 3  # order needs an option's first moment, not just one
             finest = min(state.scales)
             lookups = [Action("search_episodic", {"query": search_query(o), "scale": finest, "k": k}) for o in state.options]
-        if not is_specific(query):
+        if lookups and not is_specific(query):  # the options carry what there is to look for
             return lookups
         room = state.max_steps - len(lookups) - 1
         semantic = [Action("search_semantic", {"query": query, "k": self.top_k})] if room >= 2 else []

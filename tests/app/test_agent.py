@@ -46,6 +46,7 @@ def test_offline_order_question(library, video_id):
 def test_offline_abstains_on_what_the_video_does_not_hold(library, video_id):
     answer = library.ask(video_id, "What colour is the giraffe's umbrella?")
     assert answer.abstained and answer.text == ABSTAIN_TEXT
+    assert answer.span is None, "an abstention points at no moment (a 'when' judge must not credit it)"
 
 
 def assert_nothing_after(answer: Answer, until: float) -> None:
