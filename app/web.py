@@ -43,7 +43,7 @@ from app.web_memory import (
     timeline_figure,
     timeline_rows,
 )
-from app.web_uploads import VIDEO_SUFFIXES, UploadRejectedError, accept_upload, uploads_dir
+from app.web_uploads import VIDEO_SUFFIXES, UploadRejectedError, accept_upload, discard_upload, uploads_dir
 from perception.config import WebConfig
 from perception.errors import LongshotError
 from perception.vlm import format_time
@@ -298,7 +298,8 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             if record is None:
                 raise gr.Error("Pick a video to forget first.")
             longshot.forget(record.id)
-            gr.Info(f"Forgot {record.name} and all its memories.")
+            discard_upload(home, record.path)
+            gr.Info(f"Forgot {record.name}, its memories and the library's copy of the file.")
             picker, rows, panel, seen = refresh_library(None)
             return picker, rows, panel, seen
 

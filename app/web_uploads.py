@@ -106,3 +106,11 @@ def in_uploads(home: Path, path: str | Path) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def discard_upload(home: Path, path: str | Path) -> None:
+    """Delete the library's copy of an uploaded video (its hash folder); a file elsewhere is left alone."""
+    if in_uploads(home, path):
+        folder = Path(path).resolve().parent
+        if folder.parent == uploads_dir(home):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -416,3 +416,12 @@ def test_app_memory_browser_and_status(client, video_id):
     assert any("4172" in str(row[3]) for row in facts["data"])
     status, doctor = client.predict(api_name="/status")
     assert "Library home" in status and {row[0] for row in doctor["data"]} >= {"ocr", "speech", "text_embedding"}
+
+
+@slow
+def test_app_forgets_a_video_and_its_uploaded_copy(client, library, parcel_id):
+    copy = Path(library.video(parcel_id).path)
+    assert copy.is_file()
+    client.predict(parcel_id, api_name="/forget")
+    assert parcel_id not in [r.id for r in library.videos()]
+    assert not copy.exists() and not copy.parent.exists() and uploads_dir(library.config.home).is_dir()
