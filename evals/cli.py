@@ -66,12 +66,13 @@ def bench_ask(
     frames: Annotated[int, typer.Option(help="Frames the no-memory baseline samples uniformly.")] = 32,
     seed: int = 0,
     root: Annotated[Path | None, typer.Option(help="Where the needle set and its library are kept.")] = None,
+    torch_threads: Annotated[int | None, typer.Option(help="torch intra-op threads while answering (default: torch's).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Latency (median, p95), peak RSS and accuracy of the offline policy on a needle memory, against no memory."""
     from evals.bench import ask
 
-    _emit(ask.run(minutes=minutes, frames=frames, seed=seed, root=root), as_json, ask.report)
+    _emit(ask.run(minutes=minutes, frames=frames, seed=seed, root=root, torch_threads=torch_threads), as_json, ask.report)
 
 
 @bench.command("ingest")
