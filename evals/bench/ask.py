@@ -40,19 +40,26 @@ BARS = {"when": 0.8, "choice+order": 0.9}  # the issue's bars: "when" spans over
 AUDIO_WINDOW_S = 4.0  # audio the baseline transcribes around each sampled frame
 
 
-def run(minutes: float = 30, frames: int = 32, seed: int = 0, root: str | Path | None = None) -> dict[str, Any]:
-    """Build (or reuse) the needle set and its library, then time both ways of answering."""
+def run(
+    minutes: float = 30, frames: int = 32, seed: int = 0, root: str | Path | None = None, torch_threads: int | None = None
+) -> dict[str, Any]:
+    """Build (or reuse) the needle set and its library, then time both ways of answering.
+
+    `torch_threads` sets torch's intra-op threads in the answering processes (default: torch's
+    own choice, one per core); on a busy machine one thread embeds a short query many times faster.
+    """
     root = Path(root) if root is not None else CACHE_DIR / "ask"
     needle = build_needle(_needle_folder(root, minutes, seed), minutes=minutes, seed=seed)
     home = root / "home"
     ingest = measure_in_child(ingest_needle, str(needle.video), str(home))
-    memory = measure_in_child(ask_with_memory, str(home), ingest["video"], minutes, seed, str(root))
-    blind = measure_in_child(ask_without_memory, minutes, seed, str(root), frames)
+    memory = measure_in_child(ask_with_memory, str(home), ingest["video"], minutes, seed, str(root), torch_threads)
+    blind = measure_in_child(ask_without_memory, minutes, seed, str(root), frames, torch_threads)
     return {
         "video_minutes": needle.duration / 60,
         "questions": len(needle.items),
         "ingest_s": ingest["seconds"],
         "ingest_reused": ingest["already_done"],
+        "torch_threads": memory["torch_threads"],
         "memory": _side(memory),
         "baseline": {**_side(blind), "frames": frames, "look_s": blind["look_s"]},
         "bars": BARS,
@@ -82,8 +89,9 @@ def ingest_needle(video: str, home: str) -> dict[str, Any]:
     return {"seconds": result.seconds, "already_done": result.already_done, "video": result.video.id}
 
 
-def ask_with_memory(home: str, video: str, minutes: float, seed: int, root: str) -> dict[str, Any]:
+def ask_with_memory(home: str, video: str, minutes: float, seed: int, root: str, threads: int | None = None) -> dict[str, Any]:
     """Every question through the offline policy on the ingested memory, timed one by one."""
+    threads = _threads(threads)
     needle = build_needle(_needle_folder(Path(root), minutes, seed), minutes=minutes, seed=seed)
     longshot = Longshot(home=home)
     started = time.perf_counter()
@@ -95,11 +103,12 @@ def ask_with_memory(home: str, video: str, minutes: float, seed: int, root: str)
         for action, seconds in record.pop("actions").items():
             by_action[action].append(seconds)
     medians = {action: statistics.median(seconds) for action, seconds in by_action.items()}
-    return {"records": records, "warmup_s": warmup, "seconds_by_action": medians}
+    return {"records": records, "warmup_s": warmup, "seconds_by_action": medians, "torch_threads": threads}
 
 
-def ask_without_memory(minutes: float, seed: int, root: str, frames: int) -> dict[str, Any]:
+def ask_without_memory(minutes: float, seed: int, root: str, frames: int, threads: int | None = None) -> dict[str, Any]:
     """Look at `frames` uniformly sampled moments (OCR, and speech around each), then answer every question from them."""
+    _threads(threads)
     needle = build_needle(_needle_folder(Path(root), minutes, seed), minutes=minutes, seed=seed)
     started = time.perf_counter()
     models = Models(load_config())
@@ -181,6 +190,15 @@ def _record(item: Item, choice: str | None, span, seconds: float) -> dict[str, A
             "span": list(span) if span else None, "seconds": seconds}
 
 
+def _threads(threads: int | None) -> int:
+    """Set torch's intra-op threads when asked; the number in use."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
 def _needle_folder(root: Path, minutes: float, seed: int) -> Path:
     return root / f"needle-{minutes:g}min-seed{seed}"
 
@@ -193,6 +211,7 @@ def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
     rows = {
         "video": f"{figures['video_minutes']:.0f} min needle set, {figures['questions']} questions",
         "ingest": "reused" if figures["ingest_reused"] else f"{figures['ingest_s']:.0f} s",
+        "torch threads": figures["torch_threads"],
     }
     for kind in sorted(set(memory["accuracy"]) | set(baseline["accuracy"])):
         rows[f"accuracy {kind} (memory / {baseline['frames']} frames)"] = (
