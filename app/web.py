@@ -71,6 +71,7 @@ CSS = """
 .ls-done .ls-bar > div {background: #10b981;}
 .ls-job-note {font-size: 12px; color: var(--body-text-color-subdued);}
 #ls-doctor td {overflow-wrap: anywhere;}
+#ls-timeline td, #ls-facts td, #ls-entities td, #ls-library td, #ls-doctor td {font-family: var(--font);}
 #ls-sketches .thumbnail-item, #ls-image-sketches .thumbnail-item {aspect-ratio: 4 / 3;}
 .ls-player {width: 100%; max-height: 300px; border-radius: 10px; background: #000;}
 .ls-player-empty {padding: 28px 16px; text-align: center; color: var(--body-text-color-subdued);
@@ -172,9 +173,9 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                         player = gr.HTML(player_html(home, None), elem_id="ls-player")
                         gallery = gr.Gallery(
                             label="Evidence frames · click one to play the video from there", columns=3, height="auto",
-                            object_fit="contain", allow_preview=False, elem_id="ls-evidence",
+                            object_fit="contain", allow_preview=False, fit_columns=False, elem_id="ls-evidence",
                         )
-                        sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height="auto", visible=False,
+                        sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height="auto", fit_columns=False, visible=False,
                                               object_fit="contain", elem_id="ls-sketches")
 
             with gr.Tab("Library", id="library", elem_id="ls-tab-library"):
@@ -202,19 +203,16 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                 timeline = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, wrap=True, max_height=360,
                                         label="Timeline", elem_id="ls-timeline",
                                         column_widths=["7%", "7%", "7%", "45%", "17%", "17%"])
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2):
-                        entities = gr.Dataframe(headers=ENTITY_HEADERS, interactive=False, wrap=True, max_height=360,
-                                                label="Entities", elem_id="ls-entities",
-                                                column_widths=["32%", "14%", "22%", "12%", "20%"])
-                    with gr.Column(scale=3):
-                        facts = gr.Dataframe(headers=FACT_HEADERS, interactive=False, wrap=True, max_height=360,
-                                             label="Facts · click one to see where it came from", elem_id="ls-facts",
-                                             column_widths=["6%", "17%", "9%", "25%", "11%", "9%", "9%", "14%"])
+                facts = gr.Dataframe(headers=FACT_HEADERS, interactive=False, wrap=True, max_height=360,
+                                     label="Facts · click one to see where it came from", elem_id="ls-facts",
+                                     column_widths=["5%", "15%", "9%", "33%", "10%", "9%", "6%", "13%"])
                 fact_text = gr.Markdown("Click a fact to see the moments it came from.", elem_id="ls-fact-text")
-                moments = gr.Gallery(label="Moments of the fact", columns=4, height=220, allow_preview=False,
-                                     object_fit="contain", elem_id="ls-moments", visible=False)
+                moments = gr.Gallery(label="Moments of the fact", columns=5, height=280, allow_preview=False,
+                                     fit_columns=False, object_fit="contain", elem_id="ls-moments", visible=False)
                 delete = gr.Button("Delete this fact", variant="stop", interactive=False, elem_id="ls-delete-fact")
+                entities = gr.Dataframe(headers=ENTITY_HEADERS, interactive=False, wrap=True, max_height=300,
+                                        label="Entities", elem_id="ls-entities",
+                                        column_widths=["34%", "12%", "16%", "10%", "28%"])
 
             with gr.Tab("Image questions", id="image", elem_id="ls-tab-image"):
                 gr.Markdown("Ask about a still image. The agent may draw on it (boxes, marks, crops, text it read) "

@@ -17,8 +17,8 @@ from app.web_chat import FrameView, moment_frames  # noqa: E402
 from perception.vlm import format_time  # noqa: E402
 
 TIMELINE_HEADERS = ["Scale", "Start", "End", "Caption", "On screen", "Speech"]
-ENTITY_HEADERS = ["Entity", "Kind", "Seen", "Segments", "Also called"]
-FACT_HEADERS = ["Id", "Subject", "Relation", "Object", "When", "Source", "Confidence", "Moments"]
+ENTITY_HEADERS = ["Entity", "Kind", "Seen", "Sightings", "Also called"]
+FACT_HEADERS = ["Id", "Subject", "Relation", "Object", "When", "Source", "Conf.", "Moments"]
 LANE_COLOURS = ("#4f46e5", "#0891b2", "#059669", "#d97706", "#db2777")
 ALL_SCALES = "all"
 

@@ -107,8 +107,14 @@ def test_upload_ingest_ask_and_see_the_evidence(page, app_url, media, tmp_path):
     page.locator("#ls-player", has_text=f"Megamind.avi at {second}").wait_for(timeout=30_000)
     assert page.locator("#ls-player img").get_attribute("src").startswith("data:image/jpeg;base64,")
 
+    # The memory browser: the timeline, facts from the speech, a fact's moments, and deleting it.
     page.get_by_role("tab", name="Memory").click()
     page.locator("#ls-tab-memory h3", has_text="Megamind.avi").wait_for(timeout=60_000)
     page.locator("#ls-timeline-plot img").wait_for(timeout=60_000)
-    assert "said" in page.locator("#ls-facts").inner_text()  # facts from the speech, with their moments
+    assert "said" in page.locator("#ls-facts").inner_text()
+    page.locator("#ls-facts [data-testid=cell-0-1]").click()
+    page.locator("#ls-moments img").first.wait_for(timeout=60_000)
+    page.locator("#ls-delete-fact", has_text="Delete fact #").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "web-memory.png"), full_page=True)
+    page.locator("#ls-delete-fact").click()
+    page.get_by_text("Deleted fact #").first.wait_for(timeout=30_000)
