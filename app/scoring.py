@@ -189,14 +189,18 @@ def score_options(options: Sequence[str], evidence: Sequence[Evidence], embedder
         return np.zeros(0)
     if not evidence:
         return np.zeros(len(options))
-    matrix = option_matches(options, evidence)
-    weights = np.array([max(e.score, 0.0) for e in evidence])
-    scores = (matrix * (1.0 + 0.05 * weights)).max(axis=1)
+    scores = best_support(option_matches(options, evidence), evidence)
     if embedder is not None:
         text_vectors = embedder.embed([e.text for e in evidence])
         option_vectors = embedder.embed(list(options))
         scores += 0.01 * (option_vectors @ text_vectors.T).max(axis=1)
     return scores
+
+
+def best_support(matrix: np.ndarray, evidence: Sequence[Evidence]) -> np.ndarray:
+    """Each option's best match in an (options, evidence) matrix, a match in stronger evidence a little ahead."""
+    strength = np.array([max(e.score, 0.0) for e in evidence])
+    return (matrix * (1.0 + 0.05 * strength)).max(axis=1, initial=0.0)
 
 
 def best_sentence(query: str, text: str) -> str:

@@ -24,6 +24,7 @@ from app.answer import ABSTAIN_TEXT, Evidence
 from app.scoring import (
     QUESTION_FRAME,
     best_sentence,
+    best_support,
     classify,
     is_specific,
     option_matches,
@@ -130,8 +131,7 @@ class OfflinePolicy:
         if not evidence:
             return Action("answer", {"text": ABSTAIN_TEXT})
         matrix = option_matches(state.options, evidence)
-        strength = np.array([max(e.score, 0.0) for e in evidence])
-        scores = (matrix * (1.0 + 0.05 * strength)).max(axis=1)
+        scores = best_support(matrix, evidence)
         if scores.max() < self.abstain_below:
             return Action("answer", {"text": ABSTAIN_TEXT})
         tied = np.flatnonzero(scores >= scores.max() - TIE)
