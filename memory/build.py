@@ -234,7 +234,7 @@ class _Run:
             self._pipeline(reader, store)
             self._finish(store)
         except Exception as err:
-            self._fail(err)
+            self._fail(err, store)
             raise
         finally:
             if reader is not None:
@@ -505,17 +505,34 @@ class _Run:
         self.owner.library.update_video(conn, self.video_id, **fields)
         self.record = replace(self.record, **fields)
 
-    def _fail(self, err: Exception) -> None:
-        """Mark a registered video failed (it resumes on the next ingest); leave no trace of one that never committed."""
-        library = self.owner.library
+    def _fail(self, err: Exception, store: FrameStore | None) -> None:
+        """Mark a registered video failed (it resumes on the next ingest) and give back the frames stored
+        past its last commit (on a full disk they are the space the user needs); leave no trace of a
+        video that never committed."""
         try:
             if self.owner.registered(self.video_id) is None:
-                shutil.rmtree(library.video_dir(self.video_id), ignore_errors=True)
+                shutil.rmtree(self.owner.library.video_dir(self.video_id), ignore_errors=True)
                 return
+        except LongshotError:
+            log.exception("could not look up %s after its ingest failed", self.video_id)
+            return
+        recorded = self._mark_failed(err)
+        try:
+            if store is not None:
+                store.truncate(self.record.frames)
+        except LongshotError as cleanup:  # the next ingest truncates again
+            log.warning("could not drop the uncommitted frames of %s: %s", self.video_id, cleanup)
+        if not recorded and not self._mark_failed(err):  # the frames given back may have made room
+            log.error("could not record the failure of %s; it shows as ingesting until ingested again", self.video_id)
+
+    def _mark_failed(self, err: Exception) -> bool:
+        library = self.owner.library
+        try:
             with library.transaction() as conn:
                 library.update_video(conn, self.video_id, status="failed", error=str(err) or type(err).__name__)
         except LongshotError:
-            log.exception("could not record the failure of %s", self.video_id)
+            return False
+        return True
 
     # -- helpers ----------------------------------------------------------------------------
 

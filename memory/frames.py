@@ -325,11 +325,12 @@ class FrameStore:
         self._headers.pop(first, None)
 
     def _drop_bundles_from(self, count: int) -> None:
-        """Delete bundles past frame `count`; rewrite the one that straddles it, shorter."""
+        """Delete bundles past frame `count`; rewrite the one that straddles it, shorter (last, so that
+        on a full disk the deletions have made room for it)."""
         beyond = [first for first in self._starts if first + self._bundles[first] > count]
         if not beyond:
             return
-        for first in beyond:
+        for first in reversed(beyond):
             size = self._bundles.pop(first)
             self._headers.pop(first, None)
             path = self.root / bundle_name(first, size)

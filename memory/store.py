@@ -157,6 +157,18 @@ def _is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "database or disk is full" in str(exc)
 
 
+def _is_io_error(exc: BaseException) -> bool:
+    """SQLite's word for a write it could not make, such as the shared-memory file of a WAL on a full disk."""
+    return isinstance(exc, sqlite3.OperationalError) and "disk I/O error" in str(exc)
+
+
+def _no_space_at(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free == 0
+    except OSError:
+        return False
+
+
 def _is_locked(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and (
         "database is locked" in str(exc) or "database is busy" in str(exc)
@@ -175,6 +187,8 @@ class Library:
         except OSError as exc:
             raise self._storage_error(exc, f"cannot create the library home {self.home}") from exc
         self._local = threading.local()
+        if self.connect().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # no write: a library on a full disk still opens, to read and to forget videos
         with self.transaction() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -285,7 +299,7 @@ class Library:
                 conn.execute("COMMIT")
 
     def _storage_error(self, exc: BaseException, what: str) -> StorageError:
-        if _is_disk_full(exc):
+        if _is_disk_full(exc) or (_is_io_error(exc) and _no_space_at(self.home)):
             return DiskFullError(
                 f"{what}: no space left on the disk holding {self.home}; "
                 "free some space or move the library home (LONGSHOT_HOME)"
