@@ -3,7 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast install clean
+SYSTEM_PACKAGES := ffmpeg chromium espeak-ng fonts-dejavu-core sqlite3
+
+.PHONY: demo test test-fast install system clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,10 +16,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# Debian packages the tests and the demo use (ffmpeg, a browser, a speech synthesiser);
+# installed when missing and apt-get can run, otherwise named so you can install them.
+system:
+	@missing=""; for tool in ffmpeg chromium espeak-ng; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+		else echo "missing system tools:$$missing (Debian: apt-get install $(SYSTEM_PACKAGES))"; fi; \
+	fi
+
+demo: system $(STAMP)
 	$(VENV)/bin/longshot demo
 
-test: $(STAMP)
+test: system $(STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
