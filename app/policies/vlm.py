@@ -6,7 +6,7 @@ from app.agent import AgentState, describe
 from app.policies.offline import OfflinePolicy
 from app.prompts import FORCE, context_prompt, system_prompt, user_prompt
 from app.toolbox import Action, action_schemas
-from perception.errors import LongshotError, ModelOutputError
+from perception.errors import LongshotError, ModelOutputError, VLMError
 from perception.vlm import ImagePart, Message, parse_json_reply
 
 
@@ -14,15 +14,27 @@ class VLMPolicy:
     name = "vlm"
 
     def __init__(self, vlm, fallback: OfflinePolicy, tools: list[dict] | None = None):
-        """`fallback` answers from the evidence when the model cannot be made to answer."""
+        """`fallback` answers from the evidence when the model cannot be made to answer, and takes
+        over the question when the endpoint fails (down, 5xx after retries, timed out)."""
         self.vlm = vlm
         self.fallback = fallback
         self.system = system_prompt(tools if tools is not None else action_schemas())
+        self.unreachable = False
 
     def next_action(self, state: AgentState) -> Action:
-        return self._ask(state, force=False)
+        if self.unreachable:
+            return self.fallback.next_action(state)
+        try:
+            return self._ask(state, force=False)
+        except VLMError:
+            # The client has already retried and waited its bounded time: asking again each round
+            # would repeat that wait for nothing. The error becomes this round's step.
+            self.unreachable = True
+            raise
 
     def force_answer(self, state: AgentState) -> Action:
+        if self.unreachable:
+            return self.fallback.force_answer(state)
         try:
             action = self._ask(state, force=True)
             if action.name == "answer":
