@@ -34,6 +34,7 @@ from memory.compose import SegmentEvidence, merge_captions, offline_caption, vlm
 from memory.episodic import EpisodicMemory, SegmentDraft
 from memory.extract import offline_candidates, vlm_candidates
 from memory.frames import FrameCache, FrameStore
+from memory.heap import release_large_allocations
 from memory.prefetch import prefetch
 from memory.screen_text import ScreenText
 from memory.semantic import Candidate, SemanticMemory
@@ -104,6 +105,7 @@ class Ingestor:
         self.episodic = EpisodicMemory(library, models.text_embedder if models.available("text_embedding") else None)
         self.semantic = SemanticMemory(library, self.episodic.embedder)
         self.visual = VisualMemory(library)
+        release_large_allocations()
 
     def ingest(self, path: str | Path, progress: ProgressFn | None = None) -> IngestResult:
         path = Path(path).expanduser()
@@ -268,6 +270,9 @@ class _Run:
         if not self.info.has_audio:
             self.roles.discard("speech")
         self._load_models()
+        # Asked for once: Models re-raises one stored error when CLIP is missing, and every raise
+        # lengthens that error's traceback, keeping each caller's frame (and its frames) alive.
+        self.image_embedder = self.models.image_embedder
         self.screen_text = ScreenText(self.models.ocr, threshold) if "ocr" in self.roles else None
         stages = ["decode"] + [s for s, role in (("ocr", "ocr"), ("speech", "speech"), ("detect", "detector")) if role in self.roles]
         self.positions = {stage: self.record.committed_until for stage in [*stages, "commit"]}
@@ -330,7 +335,7 @@ class _Run:
             if not len(batch):
                 empty = np.zeros((0, self.pixels.dim), np.float32)
                 return _Stored(indices, empty, empty)
-            embedder = self.models.image_embedder
+            embedder = self.image_embedder
             embeddings = embedder.embed_images(batch.frames)
             pixels = embeddings if embedder.name == self.pixels.name else self.pixels.embed_images(batch.frames)
         with self._lock:
@@ -403,8 +408,7 @@ class _Run:
         with self._timed("commit"), library.transaction() as conn:
             if self.existing is None and not self._registered:
                 library.upsert_video(conn, self.record)
-            base = episodic.add(conn, self.video_id, drafts)
-            episodic.add(conn, self.video_id, parents)
+            base = episodic.add(conn, self.video_id, [*drafts, *parents])[: len(drafts)]  # one embedder call
             with self._timed("semantic", inner_of="commit"):
                 candidates = []
                 for segment, item, extra in zip(base, evidence, vlm_facts):
@@ -412,7 +416,7 @@ class _Run:
                     candidates += [replace(c, segment_id=segment.id) for c in extra]
                 self.owner.semantic.consolidate(conn, self.video_id, candidates)
             self.owner.visual.add(
-                conn, self.video_id, list(stored.indices), batch.times, stored.embeddings, self.models.image_embedder.name
+                conn, self.video_id, list(stored.indices), batch.times, stored.embeddings, self.image_embedder.name
             )
             self._commit_progress(conn, committed_until=span.end, frames=stored.indices.stop)
         self._registered = True
