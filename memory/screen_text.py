@@ -117,7 +117,7 @@ class ScreenText:
             return True  # small enough to read outright
         scale = self.gate_side / width
         small = cv2.resize(band, (self.gate_side, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
-        return bool(self.ocr.read(small))
+        return any(len(box.text.strip()) >= MIN_CHARS for box in self.ocr.read(small))  # not a lone mark: "■", "|"
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
