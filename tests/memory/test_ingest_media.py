@@ -65,6 +65,15 @@ def test_real_videos_ingest_at_every_scale(offline, media, name, heard):
         assert offline.semantic.facts(video.id)
 
 
+def test_box_mp4_ingests_every_frame_its_decoder_presents(offline, media):
+    """box.mp4's one bad slice is concealed by the decoder and its 456th packet is cut by the edit
+    list (see tests/perception/test_video.py): nothing to skip, all 15.2 s ingested."""
+    result = offline.ingest(media / "video" / "box.mp4")
+    assert result.video.status == "ready" and result.skipped_frames == 0
+    assert result.video.frames == 16 and result.video.duration == pytest.approx(15.18, abs=0.01)
+    assert not any("skipped" in w or "truncated" in w for w in result.warnings)
+
+
 @pytest.fixture(scope="module")
 def needle_video(tmp_path_factory, media) -> tuple[Path, str]:
     clip, transcript = librivox(media, READING)
