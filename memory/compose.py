@@ -24,6 +24,8 @@ SUMMARY_PROMPT = (
     "keeping names, numbers and on-screen text exactly:\n{children}"
 )
 MAX_CAPTION_CHARS = 600
+SCENE_CHANGES = "Scene changes"
+NOTHING = "No text, speech"
 
 
 @dataclass(frozen=True)
@@ -54,21 +56,28 @@ def offline_caption(evidence: SegmentEvidence) -> str:
     if evidence.scene_changes:
         shown = ", ".join(format_time(t) for t in evidence.scene_changes[:3])
         more = len(evidence.scene_changes) - 3
-        parts.append(f"Scene changes at {shown}" + (f" and {more} more." if more > 0 else "."))
-    return clip(" ".join(parts)) if parts else f"No text, speech or known objects at {span_text(evidence.start, evidence.end)}."
+        parts.append(f"{SCENE_CHANGES} at {shown}" + (f" and {more} more." if more > 0 else "."))
+    return clip(" ".join(parts)) if parts else f"{NOTHING} or known objects at {span_text(evidence.start, evidence.end)}."
 
 
 def merge_captions(captions: Sequence[str]) -> str:
-    """Extractive summary of children: their distinct sentences in order, bounded in length."""
+    """Extractive summary of children: what they read, heard and saw, each sentence once and in
+    order, then how many of them show scene changes; bounded in length. What was said and shown
+    comes first, so clipping a long span drops scene changes, never those words."""
     seen: set[str] = set()
     kept: list[str] = []
+    changing = 0
     for caption in captions:
-        for sentence in re.split(r"(?<=[.!?])\s+", caption.strip()):
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", caption.strip()) if s]
+        changing += any(s.startswith(SCENE_CHANGES) for s in sentences)
+        for sentence in sentences:
             key = sentence.lower()
-            if sentence and key not in seen and not sentence.startswith("No text, speech"):
+            if key not in seen and not sentence.startswith((SCENE_CHANGES, NOTHING)):
                 seen.add(key)
                 kept.append(sentence)
-    return clip(" ".join(kept)) if kept else "No text, speech or known objects."
+    if changing:
+        kept.append(f"{SCENE_CHANGES} in {changing} of {len(captions)} parts.")
+    return clip(" ".join(kept)) if kept else f"{NOTHING} or known objects."
 
 
 def clip(text: str, limit: int = MAX_CAPTION_CHARS) -> str:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from memory.build import IngestProgress, Ingestor
+from memory.compose import merge_captions
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache
 from memory.store import Library
@@ -335,3 +336,12 @@ def test_segments_keep_frames_nearest_to_their_grid_times(home, models, tmp_path
     base = ingest.episodic.segments(video.id, scale=10)
     assert NOTICE in base[2].ocr_text and len(base[2].keyframes) == 3
     assert np.all(np.diff(ingest.frame_store(video).times) > 0)
+
+
+def test_parent_captions_put_what_was_said_and_shown_before_scene_changes():
+    children = [f"Scene changes at {i}:00, {i}:01, {i}:02 and 9 more." for i in range(40)]
+    children += ['Speech: the vault code is 4172. Thank you.', 'On screen: "EXIT". Speech: Thank you.', "No text, speech or known objects at 7:00-7:10."]
+    assert merge_captions(children) == (
+        'Speech: the vault code is 4172. Thank you. On screen: "EXIT". Speech: Thank you. Scene changes in 40 of 43 parts.'
+    )
+    assert merge_captions(["No text, speech or known objects at 0:00-0:10."]) == "No text, speech or known objects."
