@@ -156,7 +156,7 @@ class Models:
                     return RoleStatus(role, spec.backend, spec.model, client.base_url, True, "")
                 found = self._loaded.get(role)
                 if isinstance(found, ModelUnavailableError):
-                    raise found
+                    raise _fresh(found)
                 return RoleStatus(role, spec.backend, spec.model, self._locate(role).source, True, "")
             except ModelUnavailableError as err:
                 reason = err.reason + (f"; {err.hint}" if err.hint else "")
@@ -168,12 +168,12 @@ class Models:
                 try:
                     self._loaded[role] = self._load(role)
                 except ModelUnavailableError as err:
-                    self._loaded[role] = err
+                    self._loaded[role] = _fresh(err)
                     if role == "image_embedding":
-                        log.warning("image embedding falls back to pixel features: %s", err)
+                        log.warning("image embedding falls back to pixel features: %s", self._loaded[role])
             outcome = self._loaded[role]
         if isinstance(outcome, ModelUnavailableError):
-            raise outcome
+            raise _fresh(outcome)
         return outcome
 
     def _load(self, role: str) -> Any:
@@ -193,11 +193,19 @@ class Models:
                 try:
                     self._found[role] = _BACKENDS[role][spec.backend].locate(spec.model)
                 except ModelUnavailableError as err:
-                    self._found[role] = err
+                    self._found[role] = _fresh(err)
             found = self._found[role]
         if isinstance(found, ModelUnavailableError):
-            raise found
+            raise _fresh(found)
         return found
+
+
+def _fresh(err: ModelUnavailableError) -> ModelUnavailableError:
+    """A new error like `err`, with no traceback. A remembered error must hold no frames (a frame
+    keeps its callers alive), and raising one instance again and again would chain every caller's
+    frames onto its traceback: each question's locals kept for good, about a megabyte a question
+    when CLIP is absent, since image_embedder is asked on every question."""
+    return ModelUnavailableError(err.role, err.reason, err.hint)
 
 
 def _decoder_status(backend: str, module_name: str) -> RoleStatus:
