@@ -56,17 +56,27 @@ class ModelSpec:
 @dataclass(frozen=True)
 class _Backend:
     locate: Callable[[str], Any]  # cheap: finds the weights or raises ModelUnavailableError
-    load: Callable[[Any, str], Any]  # (what locate found, device) -> the model
+    load: Callable[[Any, str, int], Any]  # (what locate found, device, CPU threads) -> the model
 
 
 _BACKENDS: dict[str, dict[str, _Backend]] = {
-    "ocr": {"rapidocr": _Backend(locate_ocr_models, lambda found, device: RapidOCR(found))},
-    "speech": {"faster-whisper": _Backend(locate_whisper, lambda found, device: WhisperSpeech(found, device=device))},
-    "text_embedding": {
-        "sentence-transformers": _Backend(locate_sentence_model, lambda found, device: SentenceEmbedder(found, device=device))
+    "ocr": {"rapidocr": _Backend(locate_ocr_models, lambda found, device, threads: RapidOCR(found, threads=threads))},
+    "speech": {
+        "faster-whisper": _Backend(
+            locate_whisper, lambda found, device, threads: WhisperSpeech(found, device=device, cpu_threads=threads)
+        )
     },
-    "image_embedding": {"open_clip": _Backend(locate_clip_weights, lambda found, device: ClipEmbedder(found, device=device))},
-    "detector": {"ultralytics": _Backend(locate_yolo_weights, lambda found, device: YoloDetector(found, device=device))},
+    "text_embedding": {
+        "sentence-transformers": _Backend(
+            locate_sentence_model, lambda found, device, threads: SentenceEmbedder(found, device=_torch(device, threads))
+        )
+    },
+    "image_embedding": {
+        "open_clip": _Backend(locate_clip_weights, lambda found, device, threads: ClipEmbedder(found, device=_torch(device, threads)))
+    },
+    "detector": {
+        "ultralytics": _Backend(locate_yolo_weights, lambda found, device, threads: YoloDetector(found, device=_torch(device, threads)))
+    },
     "vlm": {},  # perception.vlm builds its client and checks the rest of the spec
 }
 _VLM_BACKENDS = ("openai",)
@@ -184,7 +194,7 @@ class Models:
             from perception.vlm import vlm_from_spec
 
             return vlm_from_spec(self.config.models.vlm, self.config.vlm)
-        return _BACKENDS[role][spec.backend].load(self._locate(role), self.device)
+        return _BACKENDS[role][spec.backend].load(self._locate(role), self.device, self.config.models.cpu_threads)
 
     def _locate(self, role: str) -> Any:
         with self._locks[role]:
@@ -198,6 +208,14 @@ class Models:
         if isinstance(found, ModelUnavailableError):
             raise _fresh(found)
         return found
+
+
+def _torch(device: str, threads: int) -> str:
+    """Cap torch's CPU threads (a process-wide setting) before a torch model loads; the device, unchanged."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    return device
 
 
 def _fresh(err: ModelUnavailableError) -> ModelUnavailableError:

@@ -79,7 +79,7 @@ def locate_ocr_models(model: str) -> OcrModels:
 class RapidOCR:
     """Reads text lines from RGB frames; thread-safe (calls are serialised on one engine)."""
 
-    def __init__(self, models: OcrModels, min_score: float = 0.5):
+    def __init__(self, models: OcrModels, min_score: float = 0.5, threads: int = 1):
         Engine = require("rapidocr", ROLE, INSTALL_HINT).RapidOCR
         self.name = f"rapidocr:{models.version}"
         self.models = models
@@ -91,6 +91,8 @@ class RapidOCR:
             # Capping the long side keeps frames as they are and bounds big photos.
             "Det.limit_type": "max",
             "Det.limit_side_len": 960,
+            "EngineConfig.onnxruntime.intra_op_num_threads": max(1, threads),
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "Det.model_path": str(models.detector),
             "Rec.model_path": str(models.recogniser),
         }

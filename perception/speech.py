@@ -68,7 +68,7 @@ def locate_whisper(model: str) -> WhisperWeights:
 class WhisperSpeech:
     """Transcribes mono audio into utterances with times on the caller's clock."""
 
-    def __init__(self, weights: WhisperWeights, device: str = "cpu", cpu_threads: int = 2):
+    def __init__(self, weights: WhisperWeights, device: str = "cpu", cpu_threads: int = 1):
         WhisperModel = require("faster_whisper", ROLE, INSTALL_HINT).WhisperModel
         kind, _, index = device.partition(":")
         kind = "cuda" if kind == "cuda" else "cpu"  # CTranslate2 runs on CUDA or the CPU, not on mps
