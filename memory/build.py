@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -102,10 +103,17 @@ class Ingestor:
         self.models = models
         self.config = config
         self.cache = cache
-        self.episodic = EpisodicMemory(library, models.text_embedder if models.available("text_embedding") else None)
-        self.semantic = SemanticMemory(library, self.episodic.embedder)
         self.visual = VisualMemory(library)
         release_large_allocations()
+
+    @cached_property
+    def episodic(self) -> EpisodicMemory:
+        """Loaded on first use, so a bad path fails at once rather than after loading a model."""
+        return EpisodicMemory(self.library, self.models.text_embedder if self.models.available("text_embedding") else None)
+
+    @cached_property
+    def semantic(self) -> SemanticMemory:
+        return SemanticMemory(self.library, self.episodic.embedder)
 
     def ingest(self, path: str | Path, progress: ProgressFn | None = None) -> IngestResult:
         path = Path(path).expanduser()
