@@ -43,6 +43,7 @@ from app.web_memory import (
     timeline_figure,
     timeline_rows,
 )
+from app.web_limits import UPLOAD_WINDOW_S, upload_quota
 from app.web_uploads import VIDEO_SUFFIXES, UploadRejectedError, accept_upload, discard_upload, uploads_dir
 from perception.config import WebConfig
 from perception.errors import LongshotError
@@ -140,7 +141,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
         except LongshotError:
             return None
 
-    with gr.Blocks(title="Longshot", analytics_enabled=False) as app:
+    with gr.Blocks(title="Longshot", analytics_enabled=False, delete_cache=(UPLOAD_WINDOW_S, UPLOAD_WINDOW_S)) as app:
         chats = gr.State({})  # video id -> chat messages, for this browser tab
         frame_times = gr.State([])  # time of each evidence frame shown, for click-to-play
         library_seen = gr.State(None)  # what the picker last showed, so the timer updates it only on change
@@ -416,12 +417,14 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
 
 
 def launch_options(longshot: Any, web: WebConfig | None = None) -> dict[str, Any]:
-    """launch() arguments that make the app safe: files from the uploads folder only, bounded uploads."""
+    """launch() arguments that make the app safe: files from the uploads folder only, uploads bounded in
+    size and in number per hour (web_limits)."""
     uploads = uploads_dir(longshot.config.home)
     uploads.mkdir(parents=True, exist_ok=True)
     return {
         "allowed_paths": [str(uploads)],
         "max_file_size": f"{(web or longshot.config.web).max_upload_mb}mb",
+        "app_kwargs": {"middleware": [upload_quota((web or longshot.config.web).max_upload_mb)]},
         "show_error": True,
         "footer_links": ["api"],
         "theme": theme(),

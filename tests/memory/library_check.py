@@ -7,6 +7,7 @@ folder, every committed frame readable, every saved index loadable and whole.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -88,3 +89,18 @@ def _video_problems(library: Library, record) -> list[str]:
 def temp_files(home: Path) -> list[Path]:
     """Files an interrupted atomic write may leave: they must not outlive a failed ingest."""
     return sorted(p for p in Path(home).rglob("*") if p.is_file() and p.name.endswith(".tmp"))
+
+
+def library_state(home: Path) -> dict:
+    """A library's contents, to compare before and after something that must not write: every table's
+    rows (a logical dump, so page reuse does not count) and every file under videos/."""
+    conn = sqlite3.connect(f"file:{Path(home) / 'catalogue.sqlite'}?mode=ro", uri=True)
+    try:
+        dump = hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+        counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+                  for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    files = {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted((Path(home) / "videos").rglob("*")) if p.is_file()}
+    return {"dump": dump, "counts": counts, "files": files}
