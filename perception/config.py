@@ -174,11 +174,36 @@ def _apply(config: Config, flat: Mapping[str, Any], source: str) -> Config:
         hints = _hints(type(current))
         if rest not in hints:
             raise ConfigError(f"unknown configuration key '{dotted}' (from {source})")
-        sections.setdefault(head, {})[rest] = _coerce(dotted, raw, hints[rest], source)
+        sections.setdefault(head, {})[rest] = _within_limits(dotted, _coerce(dotted, raw, hints[rest], source), source)
     changes = dict(top)
     for head, values in sections.items():
         changes[head] = dataclasses.replace(getattr(config, head), **values)
     return dataclasses.replace(config, **changes)
+
+
+LIMITS: dict[str, tuple[float, float]] = {
+    # Inclusive bounds of the numeric settings. A value outside is refused here, by name, instead of
+    # failing later deep inside ingest or a question (division by zero, infinite loops, ValueErrors).
+    "vlm.timeout_s": (0.001, 86400), "vlm.max_retries": (0, 100), "vlm.backoff_s": (0, 3600),
+    "vlm.max_images": (0, 1000), "vlm.max_tokens": (1, 10**7), "vlm.temperature": (0, 10),
+    "ingest.sample_fps": (0.001, 1000), "ingest.batch_frames": (1, 100_000), "ingest.segment_seconds": (0.1, 86400),
+    "ingest.scales": (0.1, 10**7), "ingest.frame_max_side": (16, 16384), "ingest.jpeg_quality": (1, 100),
+    "ingest.bundle_frames": (1, 99_999), "ingest.ocr_change_threshold": (1e-6, 1), "ingest.max_file_gb": (0.001, 10**9),
+    "frames.frame_cache_mb": (0, 10**7),
+    "agent.max_steps": (0, 1000), "agent.max_invalid": (0, 1000), "agent.inspect_frames": (1, 256),
+    "agent.search_top_k": (1, 1000), "agent.abstain_below": (0, 1),
+    "web.port": (0, 65535), "web.max_upload_mb": (1, 10**7), "web.ingest_concurrency": (1, 64), "web.ask_concurrency": (1, 1024),
+}
+
+
+def _within_limits(key: str, value: Any, source: str) -> Any:
+    low, high = LIMITS.get(key, (None, None))
+    if low is None:
+        return value
+    for item in value if isinstance(value, tuple) else (value,):
+        if not low <= item <= high:
+            raise ConfigError(f"configuration key '{key}' must be between {low:g} and {high:g}, got {item!r} (from {source})")
+    return value
 
 
 def _hints(cls: type) -> dict[str, Any]:
