@@ -91,6 +91,25 @@ def bench_ingest(
     _emit(ingest.run(lengths), as_json, ingest.report)
 
 
+@bench.command("soak")
+@guarded
+def bench_soak(
+    minutes: Annotated[float, typer.Option(help="How long to run.")] = 20,
+    askers: Annotated[int, typer.Option(help="Threads asking questions while one thread ingests.")] = 3,
+    every: Annotated[float, typer.Option(help="Seconds between lines of the RSS table.")] = 10,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mixed ingest and questions in a temporary library: throughput, errors, RSS over time and its slope."""
+    import sys
+
+    from evals.bench import soak
+
+    settings = load_config(config)
+    figures = soak.run(minutes=minutes, askers=askers, every=every, config=settings, out=sys.stderr if as_json else None)
+    _emit(figures, as_json, soak.report)
+
+
 evaluate = typer.Typer(help="Evaluate on a benchmark (`longshot eval --dataset NAME --root PATH`), or re-render a report.")
 cli.add_typer(evaluate, name="eval")
 
