@@ -187,13 +187,32 @@ class Library:
         except OSError as exc:
             raise self._storage_error(exc, f"cannot create the library home {self.home}") from exc
         self._local = threading.local()
-        if self.connect().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            return  # no write: a library on a full disk still opens, to read and to forget videos
-        with self.transaction() as conn:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Written only when new or older: a library on a full disk still opens, to read and to forget videos.
+        if self.connect().execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            with self.transaction() as conn:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._remove_orphan_folders()
+
+    def _remove_orphan_folders(self) -> None:
+        """Delete the video folders that have no catalogue row and no ingest running: what an ingest
+        killed before its first commit leaves behind (one that fails cleans up after itself)."""
+        try:
+            names = [entry.name for entry in os.scandir(self.home / "videos") if entry.is_dir() and _ID.fullmatch(entry.name)]
+        except OSError:
+            return
+        if not names:
+            return
+        known = {row[0] for row in self.connect().execute("SELECT id FROM videos")}
+        for name in set(names) - known:
+            try:
+                with self.ingest_lock(name, wait=False):  # an ingest under way holds it: its folder stays
+                    if self.connect().execute("SELECT 1 FROM videos WHERE id = ?", (name,)).fetchone() is None:
+                        shutil.rmtree(self.video_dir(name), ignore_errors=True)
+            except (VideoBusyError, OSError):
+                continue
 
     # -- connections and transactions -------------------------------------------------
 

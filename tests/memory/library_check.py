@@ -31,8 +31,25 @@ def integrity(home: Path) -> list[str]:
     return ([] if found == ["ok"] else [f"integrity_check: {found[:5]}"]) + broken
 
 
-def problems(home: Path, allow_orphan_folders: bool = False) -> list[str]:
-    """Every way the library at `home` breaks its promises; empty when it keeps them all."""
+def orphan_folders(home: Path) -> list[str]:
+    """Video folders with no catalogue row, read without opening a Library (which removes them)."""
+    home = Path(home)
+    folders = {p.name for p in (home / "videos").iterdir() if p.is_dir()} if (home / "videos").is_dir() else set()
+    if not folders or not (home / "catalogue.sqlite").exists():
+        return sorted(folders)
+    conn = sqlite3.connect(f"file:{home / 'catalogue.sqlite'}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = {row[0] for row in conn.execute("SELECT id FROM videos")}
+    except sqlite3.OperationalError:  # killed before the schema was written
+        rows = set()
+    finally:
+        conn.close()
+    return sorted(folders - rows)
+
+
+def problems(home: Path) -> list[str]:
+    """Every way the library at `home` breaks its promises, as a fresh process opening it finds it;
+    empty when it keeps them all."""
     home = Path(home)
     if not (home / "catalogue.sqlite").exists():
         return []
@@ -40,9 +57,7 @@ def problems(home: Path, allow_orphan_folders: bool = False) -> list[str]:
     library = Library(home)
     try:
         records = {record.id: record for record in library.videos()}
-        folders = {p.name for p in (home / "videos").iterdir() if p.is_dir()}
-        if not allow_orphan_folders:
-            found += [f"folder videos/{name} has no catalogue row" for name in sorted(folders - set(records))]
+        found += [f"folder videos/{name} has no catalogue row" for name in orphan_folders(home)]
         for record in records.values():
             found += _video_problems(library, record)
     finally:
