@@ -426,6 +426,7 @@ def launch_options(longshot: Any, web: WebConfig | None = None) -> dict[str, Any
         "max_file_size": f"{(web or longshot.config.web).max_upload_mb}mb",
         "app_kwargs": {"middleware": [upload_quota((web or longshot.config.web).max_upload_mb)]},
         "show_error": True,
+        "state_session_capacity": 50,  # old sessions' state is dropped, so a flood of clients cannot grow memory
         "footer_links": ["api"],
         "theme": theme(),
         "css": CSS,
