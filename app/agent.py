@@ -16,7 +16,7 @@ import numpy as np
 
 from app.answer import ABSTAIN_TEXT, Answer, Evidence, Step
 from app.toolbox import Action, AnswerArgs, Toolbox, validate
-from perception.errors import LongshotError, ModelOutputError, ToolArgumentError
+from perception.errors import LongshotError
 from perception.vlm import format_time
 
 LETTERS = "ABCDEFGHIJ"
@@ -82,7 +82,7 @@ class Agent:
                     yield self._answer(state, args, forced, started, t0)
                     return
                 observation = self.toolbox.run(args, question, until, state.evidence)
-            except (ModelOutputError, ToolArgumentError, LongshotError) as err:
+            except LongshotError as err:  # invalid replies and arguments included: an error step, never a crash
                 if forced:  # even the forced answer failed: answer from the evidence alone
                     yield self._answer(state, AnswerArgs(text=ABSTAIN_TEXT), True, started, t0, error=str(err))
                     return
