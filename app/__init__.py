@@ -4,4 +4,4 @@ from app.answer import Answer, Evidence, Step
 from app.api import Longshot
 from memory.frames import FrameCache, FrameRef, FrameStore
 
-__all__ = ["Longshot", "Answer", "Evidence", "Step", "FrameCache", "FrameRef", "FrameStore"]
+__all__ = ["Answer", "Evidence", "FrameCache", "FrameRef", "FrameStore", "Longshot", "Step"]

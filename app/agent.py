@@ -17,7 +17,7 @@ import numpy as np
 from app.answer import ABSTAIN_TEXT, Answer, Evidence, Step
 from app.toolbox import Action, AnswerArgs, Toolbox, validate
 from perception.errors import LongshotError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -64,7 +64,11 @@ class Agent:
         self.max_invalid = max_invalid
 
     def run(
-        self, question: str, options: Sequence[str] = (), until: float | None = None, duration: float | None = None,
+        self,
+        question: str,
+        options: Sequence[str] = (),
+        until: float | None = None,
+        duration: float | None = None,
         images: Sequence[tuple[np.ndarray, str]] = (),
     ) -> Iterator[Step | Answer]:
         """Yield each step as it happens, then the answer. `images` (with captions) are shown in the first round."""
@@ -100,8 +104,17 @@ class Agent:
             state.invalid = 0
             yield self._record(state, action.name, action.args, summary, t0, evidence=fresh, hits=observation.evidence)
 
-    def _record(self, state: AgentState, name: str, args: dict[str, Any], summary: str, t0: float, error: str | None = None,
-                evidence: tuple[Evidence, ...] = (), hits: tuple[Evidence, ...] = ()) -> Step:
+    def _record(
+        self,
+        state: AgentState,
+        name: str,
+        args: dict[str, Any],
+        summary: str,
+        t0: float,
+        error: str | None = None,
+        evidence: tuple[Evidence, ...] = (),
+        hits: tuple[Evidence, ...] = (),
+    ) -> Step:
         step = Step(len(state.steps), name, dict(args), summary, time.perf_counter() - t0, error, evidence)
         state.steps.append(step)
         state.hits.append(hits)
@@ -128,8 +141,15 @@ class Agent:
             summary += f" [error: {error}]"
         self._record(state, "answer", args.model_dump(), summary, t0)
         return Answer(
-            text=args.text, choice=choice, span=span, evidence=evidence, trace=tuple(state.steps),
-            seconds=time.perf_counter() - started, abstained=abstained, policy=self.policy.name, usage=dict(state.usage),
+            text=args.text,
+            choice=choice,
+            span=span,
+            evidence=evidence,
+            trace=tuple(state.steps),
+            seconds=time.perf_counter() - started,
+            abstained=abstained,
+            policy=self.policy.name,
+            usage=dict(state.usage),
         )
 
 
@@ -155,5 +175,9 @@ def ended_by(evidence: Evidence, until: float | None) -> bool:
 
 def describe(evidence: Evidence, index: int) -> str:
     """One line per evidence item, as policies and prompts show it."""
-    when = format_time(evidence.start) if evidence.start == evidence.end else f"{format_time(evidence.start)}-{format_time(evidence.end)}"
+    when = (
+        format_time(evidence.start)
+        if evidence.start == evidence.end
+        else f"{format_time(evidence.start)}-{format_time(evidence.end)}"
+    )
     return f"[{index}] {evidence.kind} {when} (score {evidence.score:.2f}): {evidence.text}"

@@ -105,8 +105,9 @@ class Longshot:
         yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
 
     def policy(self) -> OfflinePolicy | VLMPolicy:
-        offline = OfflinePolicy(self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k,
-                                self._offline_sketching())
+        offline = OfflinePolicy(
+            self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k, self._offline_sketching()
+        )
         if self.models.available("vlm"):
             return VLMPolicy(self.models.vlm, offline)
         return offline
@@ -114,18 +115,26 @@ class Longshot:
     def _toolbox(self, video: str | None) -> Toolbox:
         store = self.frames(video) if video else None
         return Toolbox(
-            video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image(),
+            video,
+            self.episodic,
+            self.semantic,
+            self.visual,
+            self.working,
+            store,
+            self._text_to_image(),
             Sketcher(self._sketch_folder(), self.models, store=store, video=video),
         )
 
-    def ask_image(self, image: str | Path | np.ndarray | Image.Image, question: str,
-                  options: Sequence[str] | None = None) -> Answer:
+    def ask_image(
+        self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
+    ) -> Answer:
         """Answer a question about one image; its sketches are saved under <home>/sketches/."""
         *_, answer = self.ask_image_stream(image, question, options)
         return answer
 
-    def ask_image_stream(self, image: str | Path | np.ndarray | Image.Image, question: str,
-                         options: Sequence[str] | None = None) -> Iterator[Step | Answer]:
+    def ask_image_stream(
+        self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
+    ) -> Iterator[Step | Answer]:
         """Yield each step, then the `Answer`. The image is checked now: ImageError before any step."""
         pixels, _ = load_image(image)
         sketcher = Sketcher(self._sketch_folder(), self.models, image=pixels)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from perception.config import load_config
 from perception.errors import LongshotError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Answer questions about long videos and images.")
 
@@ -117,8 +117,16 @@ def tqdm_progress(name: str):
             bar = bars.get(stage)
             if bar is None:
                 bar = bars[stage] = tqdm(
-                    total=event.total, initial=done, desc=stage, unit="s", unit_scale=False, position=position,
-                    leave=True, file=sys.stderr, bar_format=STAGE_BAR, mininterval=0.5,
+                    total=event.total,
+                    initial=done,
+                    desc=stage,
+                    unit="s",
+                    unit_scale=False,
+                    position=position,
+                    leave=True,
+                    file=sys.stderr,
+                    bar_format=STAGE_BAR,
+                    mininterval=0.5,
                 )
             bar.update(done - bar.n)
         if event.stage == "done":
@@ -164,12 +172,17 @@ def memory(
     if as_json:
         from dataclasses import asdict
 
-        typer.echo(json.dumps({
-            "video": asdict(record),
-            "timeline": {str(s): [asdict(x) for x in segs] for s, segs in timeline.items()},
-            "entities": [asdict(e) for e in entities],
-            "facts": [asdict(f) for f in facts],
-        }, default=str))
+        typer.echo(
+            json.dumps(
+                {
+                    "video": asdict(record),
+                    "timeline": {str(s): [asdict(x) for x in segs] for s, segs in timeline.items()},
+                    "entities": [asdict(e) for e in entities],
+                    "facts": [asdict(f) for f in facts],
+                },
+                default=str,
+            )
+        )
         return
     typer.secho(f"{record.name}  ({record.id}, {format_time(record.duration)}, {record.status})", bold=True)
     for scale, segments in timeline.items():
@@ -178,7 +191,9 @@ def memory(
             typer.echo(f"  {format_time(segment.start):>8}-{format_time(segment.end):<8} {segment.caption}")
     typer.secho(f"\n== entities ({len(entities)})", bold=True)
     for entity in entities:
-        typer.echo(f"  {entity.name} [{entity.kind}] x{entity.count}  {format_time(entity.first_seen)}-{format_time(entity.last_seen)}")
+        typer.echo(
+            f"  {entity.name} [{entity.kind}] x{entity.count}  {format_time(entity.first_seen)}-{format_time(entity.last_seen)}"
+        )
     typer.secho(f"\n== facts ({len(facts)})", bold=True)
     for fact in facts:
         moments = ", ".join(f"#{s}" for s in fact.segments)
@@ -206,7 +221,11 @@ def ask(
         if hasattr(item, "trace"):
             answer = item
         elif not as_json:
-            typer.secho(f"  step {item.index}: {item.action} {json.dumps(item.args)} -> {item.summary} ({item.seconds:.2f} s)", dim=True, err=True)
+            typer.secho(
+                f"  step {item.index}: {item.action} {json.dumps(item.args)} -> {item.summary} ({item.seconds:.2f} s)",
+                dim=True,
+                err=True,
+            )
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))
         return

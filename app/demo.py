@@ -97,7 +97,12 @@ def render_frame(scene: Scene, backdrop: Image.Image, t: float) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     width, height = SIZE
     clock = 9 * 3600 + 14 * 60 + int(t)
-    draw.text((width - 112, 12), f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}", font=_font(18, bold=False), fill=(235, 238, 245))
+    draw.text(
+        (width - 112, 12),
+        f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}",
+        font=_font(18, bold=False),
+        fill=(235, 238, 245),
+    )
     x = int((t - scene.start) / (scene.end - scene.start) * (width - 40))
     draw.rectangle((x, height - 34, x + 40, height - 18), fill=(230, 200, 60))
     if scene.notice_at[0] <= t < scene.notice_at[1]:
@@ -137,7 +142,9 @@ def soundtrack(seconds: float, announcements: Sequence[Announcement], folder: Pa
     return track
 
 
-def make_sample(folder: str | Path, scenes: Sequence[Scene] = SCENES, announcements: Sequence[Announcement] = ANNOUNCEMENTS) -> tuple[Path, bool]:
+def make_sample(
+    folder: str | Path, scenes: Sequence[Scene] = SCENES, announcements: Sequence[Announcement] = ANNOUNCEMENTS
+) -> tuple[Path, bool]:
     """Write the sample video (H.264 + AAC MP4) into `folder`; its path and whether it speaks.
 
     The same inputs give the same bytes, so the library recognises the sample on a second run.
@@ -202,7 +209,9 @@ def run_demo(longshot: Any, video: Path | None = None, serve: bool = False) -> N
     for question in questions:
         typer.secho(f"\nQ: {question}", fg=typer.colors.CYAN, bold=True)
         print_answer(longshot.ask(record.id, question))
-    typer.secho("\nOpen the web app on this library to ask your own questions, see the evidence frames and browse the memory:", bold=True)
+    typer.secho(
+        "\nOpen the web app on this library to ask your own questions, see the evidence frames and browse the memory:", bold=True
+    )
     web = longshot.config.web
     typer.echo(f"  longshot serve --home {home}    (then open http://{web.host}:{web.port})")
     if serve:

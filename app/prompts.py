@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.answer import ABSTAIN_TEXT
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 SYSTEM = """You answer questions about a video (or an image) by calling tools over its memories.
 Each turn, reply with exactly one JSON object and nothing else:

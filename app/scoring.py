@@ -22,14 +22,87 @@ import numpy as np
 from app.answer import Evidence
 
 STOPWORDS = frozenset(
-    "a an the is are was were be been to of in on at for and or what which who when where how does do did "
-    "it this that these those video said shown show says say screen notice words word phrase first comes come "
-    "earlier later before after last time moment with by from as".split()
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "what",
+        "which",
+        "who",
+        "when",
+        "where",
+        "how",
+        "does",
+        "do",
+        "did",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "video",
+        "said",
+        "shown",
+        "show",
+        "says",
+        "say",
+        "screen",
+        "notice",
+        "words",
+        "word",
+        "phrase",
+        "first",
+        "comes",
+        "come",
+        "earlier",
+        "later",
+        "before",
+        "after",
+        "last",
+        "time",
+        "moment",
+        "with",
+        "by",
+        "from",
+        "as",
+    ]
 )
 # Words of a question's frame ("which of these notices is shown on screen?"), not of what it asks about.
 QUESTION_FRAME = STOPWORDS | frozenset(
-    "notices phrases options following one ones happens happen appears appear occurs occur heard spoken "
-    "seen displayed written mentioned".split()
+    [
+        "notices",
+        "phrases",
+        "options",
+        "following",
+        "one",
+        "ones",
+        "happens",
+        "happen",
+        "appears",
+        "appear",
+        "occurs",
+        "occur",
+        "heard",
+        "spoken",
+        "seen",
+        "displayed",
+        "written",
+        "mentioned",
+    ]
 )
 _WHEN = re.compile(r"^\s*(when|at what (time|point|moment)|what time)\b", re.I)
 _ORDER_FIRST = re.compile(r"\b(first|earlier|before)\b", re.I)
@@ -52,9 +125,13 @@ class QuestionKind:
 
 
 def classify(question: str, options: Sequence[str] | None) -> QuestionKind:
-    if options and len(options) >= 2 and (_ORDER_FIRST.search(question) or _ORDER_LAST.search(question)):
-        if re.search(r"\b(which|what)\b.*\b(comes?|happens?|appears?|is said|is shown|occurs?)\b", question, re.I):
-            return QuestionKind("order", latest=bool(_ORDER_LAST.search(question)) and not _ORDER_FIRST.search(question))
+    if (
+        options
+        and len(options) >= 2
+        and (_ORDER_FIRST.search(question) or _ORDER_LAST.search(question))
+        and re.search(r"\b(which|what)\b.*\b(comes?|happens?|appears?|is said|is shown|occurs?)\b", question, re.I)
+    ):
+        return QuestionKind("order", latest=bool(_ORDER_LAST.search(question)) and not _ORDER_FIRST.search(question))
     if options:
         return QuestionKind("choice")
     if _WHEN.search(question):

@@ -30,7 +30,7 @@ from app.answer import Evidence
 from app.toolbox import Observation, Sketch
 from memory.frames import FrameRef, FrameStore
 from perception.errors import DiskFullError, StorageError, ToolArgumentError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 from sketchpad import Canvas, ToolContext, run_tool
 
 IMAGE = "image"
@@ -84,8 +84,15 @@ def nearest_frame(store: FrameStore, seconds: float, count: int) -> int:
 class Sketcher:
     """Runs `sketch` actions for one question (a video's frames, or one image) and saves each sketch."""
 
-    def __init__(self, folder: Path, models: Any, *, store: FrameStore | None = None, video: str | None = None,
-                 image: np.ndarray | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        models: Any,
+        *,
+        store: FrameStore | None = None,
+        video: str | None = None,
+        image: np.ndarray | None = None,
+    ):
         """`folder`: where this question's sketches go; `models`: what the model-backed tools use (Models)."""
         self.folder = Path(folder)
         self.models = models
@@ -109,14 +116,19 @@ class Sketcher:
         where = "the image" if ref is None else f"frame {ref.index} at {format_time(ref.time)}"
         when = ref.time if ref is not None else 0.0
         evidence = SketchEvidence(
-            "sketch", when, when, f"{args.tool} on {where}: {result.summary}", _relevance(ref, seen),
-            (ref,) if ref is not None else (), key=f"sketch:{self.folder.name}:{self.count}",
-            image_path=str(path), data=result.data,
+            "sketch",
+            when,
+            when,
+            f"{args.tool} on {where}: {result.summary}",
+            _relevance(ref, seen),
+            (ref,) if ref is not None else (),
+            key=f"sketch:{self.folder.name}:{self.count}",
+            image_path=str(path),
+            data=result.data,
         )
         width, height = result.canvas.size
         caption = f"sketch {self.count}: {args.tool} on {where} ({width}x{height} px)"
-        return Observation(f"sketch {self.count} ({args.tool} on {where}): {result.summary}", (evidence,),
-                           ((pixels, caption),))
+        return Observation(f"sketch {self.count} ({args.tool} on {where}): {result.summary}", (evidence,), ((pixels, caption),))
 
     def _frame(self, args: Sketch, until: float | None) -> tuple[int | str, FrameRef | None]:
         """The canvas key and the frame an action names; ToolArgumentError when it names none there is."""

@@ -22,7 +22,7 @@ from memory.semantic import SemanticMemory
 from memory.visual import VisualMemory
 from memory.working import Budget, WorkingMemory
 from perception.errors import ModelUnavailableError, ToolArgumentError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 from sketchpad import TOOLS, tool_schemas
 
 
@@ -70,13 +70,21 @@ class Sketch(_Args):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_sketchpad_tools)
 
     frame: int | Literal["image"] | None = Field(
-        default=None, description="a frame index (frames are captioned 'frame N'), or 'image' for the question's image")
-    time: float | None = Field(default=None, ge=0, allow_inf_nan=False,
-                               description="seconds into the video: sketch on the nearest frame (instead of frame)")
+        default=None, description="a frame index (frames are captioned 'frame N'), or 'image' for the question's image"
+    )
+    time: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="seconds into the video: sketch on the nearest frame (instead of frame)",
+    )
     tool: str = Field(min_length=1, max_length=40)
     args: dict[str, Any] = Field(default_factory=dict, description="the tool's arguments, as its entry in 'tools' says")
-    restart: bool = Field(default=False, description="draw on the clean frame instead of its latest sketch (after a "
-                                                     "crop, coordinates are the crop's until you restart)")
+    restart: bool = Field(
+        default=False,
+        description="draw on the clean frame instead of its latest sketch (after a "
+        "crop, coordinates are the crop's until you restart)",
+    )
 
     @field_validator("frame", mode="before")
     @classmethod
@@ -124,7 +132,9 @@ class Observation:
 
 def action_schemas() -> list[dict[str, Any]]:
     """JSON schema of every action, for prompts."""
-    return [{"name": name, "description": text, "parameters": model.model_json_schema()} for name, (model, text) in ACTIONS.items()]
+    return [
+        {"name": name, "description": text, "parameters": model.model_json_schema()} for name, (model, text) in ACTIONS.items()
+    ]
 
 
 def validate(action: Action) -> _Args:
@@ -172,9 +182,14 @@ class Toolbox:
         hits = self.episodic.search(self._video(), args.query, scale=args.scale, k=args.k, until=until)
         evidence = tuple(
             Evidence(
-                "segment", h.segment.start, h.segment.end, _segment_text(h.segment), h.score,
+                "segment",
+                h.segment.start,
+                h.segment.end,
+                _segment_text(h.segment),
+                h.score,
                 tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes),
-                key=f"segment:{h.segment.id}", scale=h.segment.scale,
+                key=f"segment:{h.segment.id}",
+                scale=h.segment.scale,
             )
             for h in hits
         )
@@ -194,16 +209,29 @@ class Toolbox:
             # No image-text model: text-to-frame search goes through the segments' text.
             hits = self.episodic.search(self._video(), args.query, scale=min(self.scales(), default=None), k=args.k, until=until)
             evidence = tuple(
-                Evidence("frame", h.segment.start, h.segment.end, _segment_text(h.segment), h.score,
-                         tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes[:1]),
-                         key=f"frame:{h.segment.keyframes[0]}" if h.segment.keyframes else f"segment:{h.segment.id}")
+                Evidence(
+                    "frame",
+                    h.segment.start,
+                    h.segment.end,
+                    _segment_text(h.segment),
+                    h.score,
+                    tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes[:1]),
+                    key=f"frame:{h.segment.keyframes[0]}" if h.segment.keyframes else f"segment:{h.segment.id}",
+                )
                 for h in hits
             )
             return Observation(f"{len(evidence)} frames (through captions: no image-text model)", evidence)
         hits = self.visual.search(self._video(), self.text_to_image(args.query), k=args.k, until=until)
         evidence = tuple(
-            Evidence("frame", h.time, h.time, f"frame at {format_time(h.time)}", h.score,
-                     (FrameRef(h.video, h.index, h.time),), key=f"frame:{h.index}")
+            Evidence(
+                "frame",
+                h.time,
+                h.time,
+                f"frame at {format_time(h.time)}",
+                h.score,
+                (FrameRef(h.video, h.index, h.time),),
+                key=f"frame:{h.index}",
+            )
             for h in hits
         )
         return Observation(f"{len(evidence)} frames", evidence)
@@ -211,14 +239,27 @@ class Toolbox:
     def _inspect(self, args: Inspect, question, until, seen) -> Observation:
         if args.end < args.start:
             raise ToolArgumentError("inspect: end must not be before start")
-        picks = self.working.select_frames(self._video(), args.query or question, [(args.start, args.end)], Budget(k=args.n), until=until)
+        picks = self.working.select_frames(
+            self._video(), args.query or question, [(args.start, args.end)], Budget(k=args.n), until=until
+        )
         evidence, images = [], []
         for pick in picks:
             text = _segment_text(pick.segment) if pick.segment else ""
-            evidence.append(Evidence("frame", pick.start, pick.end, text or f"frame at {format_time(pick.time)}", pick.score,
-                                     (pick.frame,), key=f"frame:{pick.frame.index}"))
+            evidence.append(
+                Evidence(
+                    "frame",
+                    pick.start,
+                    pick.end,
+                    text or f"frame at {format_time(pick.time)}",
+                    pick.score,
+                    (pick.frame,),
+                    key=f"frame:{pick.frame.index}",
+                )
+            )
             images.append((self.store.get(pick.frame.index), f"frame {pick.frame.index} at {format_time(pick.time)}"))
-        return Observation(f"{len(picks)} frames between {format_time(args.start)} and {format_time(args.end)}", tuple(evidence), tuple(images))
+        return Observation(
+            f"{len(picks)} frames between {format_time(args.start)} and {format_time(args.end)}", tuple(evidence), tuple(images)
+        )
 
     def _sketch(self, args: Sketch, question, until, seen) -> Observation:
         if self.sketcher is None:

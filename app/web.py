@@ -30,6 +30,7 @@ from app.web_chat import (
 )
 from app.web_jobs import IngestJobs
 from app.web_library import DOCTOR_HEADERS, LIBRARY_HEADERS, doctor_rows, jobs_html, library_rows, video_choices
+from app.web_limits import UPLOAD_WINDOW_S, upload_quota
 from app.web_memory import (
     ENTITY_HEADERS,
     FACT_HEADERS,
@@ -43,11 +44,10 @@ from app.web_memory import (
     timeline_figure,
     timeline_rows,
 )
-from app.web_limits import UPLOAD_WINDOW_S, upload_quota
 from app.web_uploads import VIDEO_SUFFIXES, UploadRejectedError, accept_upload, discard_upload, uploads_dir
 from perception.config import WebConfig
 from perception.errors import LongshotError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,9 @@ def shown(fn: Callable) -> Callable:
 def theme() -> gr.themes.Base:
     """A calm theme with local fonts only: the app must look right with no network."""
     return gr.themes.Soft(
-        primary_hue="indigo", secondary_hue="sky", neutral_hue="slate",
+        primary_hue="indigo",
+        secondary_hue="sky",
+        neutral_hue="slate",
         font=["Inter", "DejaVu Sans", "ui-sans-serif", "system-ui", "sans-serif"],
         font_mono=["DejaVu Sans Mono", "ui-monospace", "monospace"],
     )
@@ -150,9 +152,16 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
         with gr.Row(elem_id="ls-header"):
             gr.Markdown(INTRO, elem_id="ls-intro")
             # Custom values pass through: the library checks every id or name, and API clients can name any video.
-            video = gr.Dropdown(label="Video", choices=[], value=None, scale=0, min_width=360, elem_id="ls-video",
-                                allow_custom_value=True,
-                                info="The video the questions and the memory browser are about.")
+            video = gr.Dropdown(
+                label="Video",
+                choices=[],
+                value=None,
+                scale=0,
+                min_width=360,
+                elem_id="ls-video",
+                allow_custom_value=True,
+                info="The video the questions and the memory browser are about.",
+            )
         jobs_panel = gr.HTML("", elem_id="ls-jobs")
         timer = gr.Timer(POLL_SECONDS)
 
@@ -161,78 +170,145 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5):
                         chatbot = gr.Chatbot(
-                            label="Chat", height=600, elem_id="ls-chat", feedback_options=None, buttons=["copy"],
+                            label="Chat",
+                            height=600,
+                            elem_id="ls-chat",
+                            feedback_options=None,
+                            buttons=["copy"],
                             placeholder="Ask about the picked video. Each step the agent takes appears here as it happens.",
                         )
                         with gr.Row():
                             question = gr.Textbox(
-                                show_label=False, scale=6, elem_id="ls-question", submit_btn=False,
+                                show_label=False,
+                                scale=6,
+                                elem_id="ls-question",
+                                submit_btn=False,
                                 placeholder="e.g. What code is shown on screen?  When does the speaker mention the gate?",
                             )
                             ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="ls-ask")
                     with gr.Column(scale=4):
                         player = gr.HTML(player_html(home, None), elem_id="ls-player")
                         gallery = gr.Gallery(
-                            label="Evidence frames · click one to play the video from there", columns=3, height="auto",
-                            object_fit="contain", allow_preview=False, fit_columns=False, elem_id="ls-evidence",
+                            label="Evidence frames · click one to play the video from there",
+                            columns=3,
+                            height="auto",
+                            object_fit="contain",
+                            allow_preview=False,
+                            fit_columns=False,
+                            elem_id="ls-evidence",
                         )
-                        sketches = gr.Gallery(label="Sketches the agent drew", columns=3, height="auto", fit_columns=False, visible=False,
-                                              object_fit="contain", elem_id="ls-sketches")
+                        sketches = gr.Gallery(
+                            label="Sketches the agent drew",
+                            columns=3,
+                            height="auto",
+                            fit_columns=False,
+                            visible=False,
+                            object_fit="contain",
+                            elem_id="ls-sketches",
+                        )
 
             with gr.Tab("Library", id="library", elem_id="ls-tab-library"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
                         upload = gr.File(
                             label=f"Upload a video (up to {web.max_upload_mb} MB); ingest starts at once",
-                            file_types=sorted(VIDEO_SUFFIXES), elem_id="ls-upload", height=150,
+                            file_types=sorted(VIDEO_SUFFIXES),
+                            elem_id="ls-upload",
+                            height=150,
                         )
-                        ingest_note = gr.Markdown("", elem_id="ls-ingest-note",
-                                                  min_height=90, container=True, padding=True)
+                        ingest_note = gr.Markdown("", elem_id="ls-ingest-note", min_height=90, container=True, padding=True)
                     with gr.Column(scale=3):
-                        library = gr.Dataframe(headers=LIBRARY_HEADERS, interactive=False, wrap=True, label="Library",
-                                               elem_id="ls-library", max_height=360,
-                                               column_widths=["34%", "10%", "20%", "12%", "24%"])
+                        library = gr.Dataframe(
+                            headers=LIBRARY_HEADERS,
+                            interactive=False,
+                            wrap=True,
+                            label="Library",
+                            elem_id="ls-library",
+                            max_height=360,
+                            column_widths=["34%", "10%", "20%", "12%", "24%"],
+                        )
                         with gr.Row():
                             resume = gr.Button("Resume the picked video's ingest", size="sm")
                             forget = gr.Button("Forget the picked video", size="sm", variant="stop")
 
             with gr.Tab("Memory", id="memory", elem_id="ls-tab-memory"):
                 memory_title = gr.Markdown("")
-                timeline_plot = gr.Plot(label="Timeline: segments at each scale, and the moments facts come from",
-                                        elem_id="ls-timeline-plot")
+                timeline_plot = gr.Plot(
+                    label="Timeline: segments at each scale, and the moments facts come from", elem_id="ls-timeline-plot"
+                )
                 scale = gr.Radio(label="Segments at", choices=[], elem_id="ls-scale")
-                timeline = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, wrap=True, max_height=360,
-                                        label="Timeline", elem_id="ls-timeline",
-                                        column_widths=["7%", "7%", "7%", "45%", "17%", "17%"])
-                facts = gr.Dataframe(headers=FACT_HEADERS, interactive=False, wrap=True, max_height=360,
-                                     label="Facts · click one to see where it came from", elem_id="ls-facts",
-                                     column_widths=["5%", "15%", "9%", "33%", "10%", "9%", "6%", "13%"])
+                timeline = gr.Dataframe(
+                    headers=TIMELINE_HEADERS,
+                    interactive=False,
+                    wrap=True,
+                    max_height=360,
+                    label="Timeline",
+                    elem_id="ls-timeline",
+                    column_widths=["7%", "7%", "7%", "45%", "17%", "17%"],
+                )
+                facts = gr.Dataframe(
+                    headers=FACT_HEADERS,
+                    interactive=False,
+                    wrap=True,
+                    max_height=360,
+                    label="Facts · click one to see where it came from",
+                    elem_id="ls-facts",
+                    column_widths=["5%", "15%", "9%", "33%", "10%", "9%", "6%", "13%"],
+                )
                 fact_text = gr.Markdown("Click a fact to see the moments it came from.", elem_id="ls-fact-text")
-                moments = gr.Gallery(label="Moments of the fact", columns=5, height=280, allow_preview=False,
-                                     fit_columns=False, object_fit="contain", elem_id="ls-moments", visible=False)
+                moments = gr.Gallery(
+                    label="Moments of the fact",
+                    columns=5,
+                    height=280,
+                    allow_preview=False,
+                    fit_columns=False,
+                    object_fit="contain",
+                    elem_id="ls-moments",
+                    visible=False,
+                )
                 delete = gr.Button("Delete this fact", variant="stop", interactive=False, elem_id="ls-delete-fact")
-                entities = gr.Dataframe(headers=ENTITY_HEADERS, interactive=False, wrap=True, max_height=300,
-                                        label="Entities", elem_id="ls-entities",
-                                        column_widths=["34%", "12%", "16%", "10%", "28%"])
+                entities = gr.Dataframe(
+                    headers=ENTITY_HEADERS,
+                    interactive=False,
+                    wrap=True,
+                    max_height=300,
+                    label="Entities",
+                    elem_id="ls-entities",
+                    column_widths=["34%", "12%", "16%", "10%", "28%"],
+                )
 
             with gr.Tab("Image questions", id="image", elem_id="ls-tab-image"):
-                gr.Markdown("Ask about a still image. The agent may draw on it (boxes, marks, crops, text it read) "
-                            "and shows each step and the sketches it drew.")
+                gr.Markdown(
+                    "Ask about a still image. The agent may draw on it (boxes, marks, crops, text it read) "
+                    "and shows each step and the sketches it drew."
+                )
                 with gr.Row(equal_height=False):
                     with gr.Column():
                         image = gr.Image(type="numpy", label="Image", height=360, elem_id="ls-image")
                         image_question = gr.Textbox(label="Question", elem_id="ls-image-question")
                         image_ask = gr.Button("Ask about the image", variant="primary", elem_id="ls-image-ask")
                     with gr.Column():
-                        image_chat = gr.Chatbot(label="Steps and answer", height=360, feedback_options=None,
-                                                elem_id="ls-image-chat")
-                        image_sketches = gr.Gallery(label="Sketches the agent drew", columns=1, height="auto", object_fit="contain",
-                                                    elem_id="ls-image-sketches")
+                        image_chat = gr.Chatbot(
+                            label="Steps and answer", height=360, feedback_options=None, elem_id="ls-image-chat"
+                        )
+                        image_sketches = gr.Gallery(
+                            label="Sketches the agent drew",
+                            columns=1,
+                            height="auto",
+                            object_fit="contain",
+                            elem_id="ls-image-sketches",
+                        )
 
             with gr.Tab("Status", id="status", elem_id="ls-tab-status"):
                 status_text = gr.Markdown("")
-                doctor = gr.Dataframe(headers=DOCTOR_HEADERS, interactive=False, wrap=True, label="Models (longshot doctor)",
-                                      elem_id="ls-doctor", column_widths=["13%", "15%", "18%", "8%", "46%"])
+                doctor = gr.Dataframe(
+                    headers=DOCTOR_HEADERS,
+                    interactive=False,
+                    wrap=True,
+                    label="Models (longshot doctor)",
+                    elem_id="ls-doctor",
+                    column_widths=["13%", "15%", "18%", "8%", "46%"],
+                )
 
         # -- library, ingest and the picker --------------------------------------------
 
@@ -251,7 +327,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             return panel, picker, library_rows(longshot, jobs), choices
 
         @shown
-        def ingest_upload(file, progress=gr.Progress()):
+        def ingest_upload(file, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
             if not file:
                 yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 return
@@ -265,7 +341,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             yield from follow_ingest(jobs.start(path), progress)
 
         @shown
-        def resume_ingest(current, progress=gr.Progress()):
+        def resume_ingest(current, progress=gr.Progress()):  # noqa: B008
             record = record_or_none(current)
             if record is None:
                 raise gr.Error("Pick a video to resume first.")
@@ -302,12 +378,32 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             picker, rows, panel, seen = refresh_library(None)
             return picker, rows, panel, seen
 
-        timer.tick(tick, [video, library_seen], [jobs_panel, video, library, library_seen], show_progress="hidden",
-                   concurrency_limit=None, api_visibility="private")
-        upload.upload(ingest_upload, [upload], [ingest_note, video, library, tabs], api_name="ingest",
-                      concurrency_limit=web.ingest_concurrency, concurrency_id="ingest", show_progress_on=[ingest_note])
-        resume.click(resume_ingest, [video], [ingest_note, video, library, tabs], api_name="resume",
-                     concurrency_limit=web.ingest_concurrency, concurrency_id="ingest", show_progress_on=[ingest_note])
+        timer.tick(
+            tick,
+            [video, library_seen],
+            [jobs_panel, video, library, library_seen],
+            show_progress="hidden",
+            concurrency_limit=None,
+            api_visibility="private",
+        )
+        upload.upload(
+            ingest_upload,
+            [upload],
+            [ingest_note, video, library, tabs],
+            api_name="ingest",
+            concurrency_limit=web.ingest_concurrency,
+            concurrency_id="ingest",
+            show_progress_on=[ingest_note],
+        )
+        resume.click(
+            resume_ingest,
+            [video],
+            [ingest_note, video, library, tabs],
+            api_name="resume",
+            concurrency_limit=web.ingest_concurrency,
+            concurrency_id="ingest",
+            show_progress_on=[ingest_note],
+        )
         forget.click(forget_video, [video], [video, library, jobs_panel, library_seen], api_name="forget")
         app.load(refresh_library, [video], [video, library, jobs_panel, library_seen], api_name="library")
 
@@ -335,8 +431,12 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                 frames = evidence_frames(longshot, current, found)
                 drawn = sketch_images(found)
                 yield (
-                    messages, "", [(f.image, f.caption) for f in frames], [f.time for f in frames],
-                    gr.update(value=drawn, visible=bool(drawn)), {**chat_by_video, current: messages},
+                    messages,
+                    "",
+                    [(f.image, f.caption) for f in frames],
+                    [f.time for f in frames],
+                    gr.update(value=drawn, visible=bool(drawn)),
+                    {**chat_by_video, current: messages},
                 )
 
         def play_from(current, times, evt: gr.SelectData):
@@ -358,16 +458,27 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
             if record is None:
                 empty = gr.update(choices=[], value=None)
                 return "Pick a video to browse its memory.", None, empty, [], [], [], *no_fact()
-            title = (f"### {record.name}\n{format_time(record.duration)} · {record.status} · "
-                     f"{format_time(record.committed_until)} ingested · id `{record.id}`")
+            title = (
+                f"### {record.name}\n{format_time(record.duration)} · {record.status} · "
+                f"{format_time(record.committed_until)} ingested · id `{record.id}`"
+            )
             return (
-                title, timeline_figure(longshot, record.id), gr.update(choices=scale_choices(longshot, record.id), value="all"),
-                timeline_rows(longshot, record.id), entity_rows(longshot, record.id), fact_rows(longshot, record.id), *no_fact(),
+                title,
+                timeline_figure(longshot, record.id),
+                gr.update(choices=scale_choices(longshot, record.id), value="all"),
+                timeline_rows(longshot, record.id),
+                entity_rows(longshot, record.id),
+                fact_rows(longshot, record.id),
+                *no_fact(),
             )
 
         def no_fact():
-            return ("Click a fact to see the moments it came from.", gr.update(value=[], visible=False),
-                    gr.update(interactive=False, value="Delete this fact"), None)
+            return (
+                "Click a fact to see the moments it came from.",
+                gr.update(value=[], visible=False),
+                gr.update(interactive=False, value="Delete this fact"),
+                None,
+            )
 
         @shown
         def show_fact(current, rows, evt: gr.SelectData):
@@ -387,8 +498,12 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
 
         memory_outputs = [memory_title, timeline_plot, scale, timeline, entities, facts, fact_text, moments, delete, picked_fact]
         video.change(load_memory, [video], memory_outputs, api_name="memory")
-        scale.change(shown(lambda current, chosen: timeline_rows(longshot, current, chosen) if current else []),
-                     [video, scale], [timeline], api_visibility="private")
+        scale.change(
+            shown(lambda current, chosen: timeline_rows(longshot, current, chosen) if current else []),
+            [video, scale],
+            [timeline],
+            api_visibility="private",
+        )
         facts.select(show_fact, [video, facts], [fact_text, moments, delete, picked_fact], api_name="fact")
         delete.click(remove_fact, [video, picked_fact], memory_outputs, api_name="delete_fact")
 
@@ -400,8 +515,15 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None) -> 
                 drawn = sketch_images(all_evidence(answer), timed=False) if answer is not None else gr.skip()
                 yield messages, drawn
 
-        image_ask.click(ask_about_image, [image, image_question], [image_chat, image_sketches], api_name="ask_image",
-                        concurrency_limit=web.ask_concurrency, concurrency_id="ask", show_progress="minimal")
+        image_ask.click(
+            ask_about_image,
+            [image, image_question],
+            [image_chat, image_sketches],
+            api_name="ask_image",
+            concurrency_limit=web.ask_concurrency,
+            concurrency_id="ask",
+            show_progress="minimal",
+        )
 
         @shown
         def load_status():
@@ -443,7 +565,11 @@ def serve(longshot: Any, web: WebConfig | None = None, open_browser: bool = Fals
     app = build_app(longshot, IngestJobs(longshot, web.ingest_concurrency), web)
     app.queue(max_size=64, default_concurrency_limit=web.ask_concurrency)
     _, url, _ = app.launch(
-        server_name=web.host, server_port=web.port, inbrowser=open_browser, prevent_thread_lock=not block,
-        quiet=not block, **launch_options(longshot, web),
+        server_name=web.host,
+        server_port=web.port,
+        inbrowser=open_browser,
+        prevent_thread_lock=not block,
+        quiet=not block,
+        **launch_options(longshot, web),
     )
     return app, url

@@ -24,7 +24,7 @@ from app.web_uploads import in_uploads
 from memory.frames import FrameRef
 from memory.store import VideoRecord
 from perception.errors import LongshotError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 from sketchpad import Canvas
 
 # Plain symbols only: a browser without a colour-emoji font draws emoji as empty boxes.
@@ -120,17 +120,20 @@ def step_message(step: Step) -> Message:
 
 
 def pending_message() -> Message:
-    return {"role": "assistant", "content": "The agent is choosing its next step.", "metadata": {"title": THINKING, "status": "pending"}}
+    return {
+        "role": "assistant",
+        "content": "The agent is choosing its next step.",
+        "metadata": {"title": THINKING, "status": "pending"},
+    }
 
 
 def answer_message(answer: Answer, record: VideoRecord | None = None) -> Message:
     """The answer first, then when in the video, then how it was reached."""
     letter = f"({answer.choice}) " if answer.choice else ""
     text = _plain(answer.text.strip() or "(no text)")
-    if answer.abstained:
-        parts = [f"_{text}_"]
-    else:  # a short answer stands out in bold; a long one (a page read aloud) stays readable
-        parts = [f"**{letter}{text}**" if len(text) <= LONG_ANSWER else f"{letter}{text}"]
+    # A short answer stands out in bold; a long one (a page read aloud) stays readable.
+    bold = f"**{letter}{text}**" if len(text) <= LONG_ANSWER else f"{letter}{text}"
+    parts = [f"_{text}_" if answer.abstained else bold]
     facts = []
     if answer.span:
         facts.append(f"at {span_text(*answer.span)}")
@@ -148,8 +151,12 @@ def answer_message(answer: Answer, record: VideoRecord | None = None) -> Message
     return {"role": "assistant", "content": "\n\n".join(parts)}
 
 
-def chat_turns(stream: Iterator[Step | Answer], question: str, history: Sequence[Message],
-               record: Callable[[], VideoRecord | None] = lambda: None) -> Iterator[tuple[list[Message], Answer | None]]:
+def chat_turns(
+    stream: Iterator[Step | Answer],
+    question: str,
+    history: Sequence[Message],
+    record: Callable[[], VideoRecord | None] = lambda: None,
+) -> Iterator[tuple[list[Message], Answer | None]]:
     """The chat after each item of an agent's stream: the question, the steps so far and a
     pending line, then the answer (`record` is read once the answer is in, to say how much
     of a still-ingesting video it saw)."""
@@ -171,7 +178,9 @@ def _question(question: str | None) -> str:
     return question
 
 
-def chat_stream(longshot: Any, video: str | None, question: str, history: Sequence[Message]) -> Iterator[tuple[list[Message], Answer | None]]:
+def chat_stream(
+    longshot: Any, video: str | None, question: str, history: Sequence[Message]
+) -> Iterator[tuple[list[Message], Answer | None]]:
     """A question about a video, as chat states (see `chat_turns`)."""
     if not video:
         raise QuestionError("pick a video first (or upload one in the Library tab)")
@@ -231,8 +240,14 @@ def moment_frames(longshot: Any, video: str, segments: Sequence[Any], limit: int
     """The keyframes of some segments (a fact's sightings), labelled with their times."""
     times = longshot.frames(video).times
     items = [
-        Evidence("segment", s.start, s.end, s.caption, 1.0,
-                 tuple(FrameRef(video, i, float(times[i])) for i in s.keyframes if 0 <= i < len(times)))
+        Evidence(
+            "segment",
+            s.start,
+            s.end,
+            s.caption,
+            1.0,
+            tuple(FrameRef(video, i, float(times[i])) for i in s.keyframes if 0 <= i < len(times)),
+        )
         for s in segments
     ]
     return evidence_frames(longshot, video, items, limit)

@@ -20,16 +20,25 @@ from typing import Any
 from memory.build import IngestProgress
 from memory.store import content_hash
 from perception.errors import LongshotError
+from perception.timefmt import format_time
 from perception.video import probe
-from perception.vlm import format_time
 
 log = logging.getLogger(__name__)
 
 STAGE_WORDS = {
-    "queued": "waiting", "starting": "loading models", "decode": "decoding frames", "store": "storing frames",
-    "embed": "embedding frames", "ocr": "reading on-screen text", "speech": "transcribing speech",
-    "detect": "detecting objects", "caption": "captioning segments", "rollup": "summarising coarser scales",
-    "semantic": "consolidating facts", "commit": "saving", "done": "finishing",
+    "queued": "waiting",
+    "starting": "loading models",
+    "decode": "decoding frames",
+    "store": "storing frames",
+    "embed": "embedding frames",
+    "ocr": "reading on-screen text",
+    "speech": "transcribing speech",
+    "detect": "detecting objects",
+    "caption": "captioning segments",
+    "rollup": "summarising coarser scales",
+    "semantic": "consolidating facts",
+    "commit": "saving",
+    "done": "finishing",
 }
 
 
@@ -148,8 +157,15 @@ class IngestJobs:
             self._set(video, state="failed", error=f"unexpected {type(err).__name__}: {err}")
             return
         self._set(
-            video, state="done", stage="done", done=result.video.duration, total=result.video.duration,
-            elapsed=result.seconds, eta=None, already_done=result.already_done, warnings=result.warnings,
+            video,
+            state="done",
+            stage="done",
+            done=result.video.duration,
+            total=result.video.duration,
+            elapsed=result.seconds,
+            eta=None,
+            already_done=result.already_done,
+            warnings=result.warnings,
         )
 
     def _progress(self, video: str, event: IngestProgress) -> None:

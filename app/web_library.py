@@ -8,7 +8,7 @@ from typing import Any
 
 from app.web_jobs import IngestJobs, JobStatus
 from memory.store import VideoRecord
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 LIBRARY_HEADERS = ["Video", "Length", "Status", "Size", "Id"]
 DOCTOR_HEADERS = ["Role", "Backend", "Model", "Available", "Source or reason"]

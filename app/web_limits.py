@@ -60,8 +60,12 @@ class UploadQuota:
 
 def upload_quota(max_upload_mb: float) -> Middleware:
     """The middleware with the app's budget: UPLOADS_PER_WINDOW uploads and a few of the largest per window."""
-    return Middleware(UploadQuota, max_uploads=UPLOADS_PER_WINDOW,
-                      max_bytes=int(UPLOAD_BYTES_PER_WINDOW_IN_FILES * max_upload_mb * 2**20), window_s=UPLOAD_WINDOW_S)
+    return Middleware(
+        UploadQuota,
+        max_uploads=UPLOADS_PER_WINDOW,
+        max_bytes=int(UPLOAD_BYTES_PER_WINDOW_IN_FILES * max_upload_mb * 2**20),
+        window_s=UPLOAD_WINDOW_S,
+    )
 
 
 def _content_length(scope: dict, fallback: int) -> int:
@@ -75,12 +79,23 @@ def _content_length(scope: dict, fallback: int) -> int:
 
 
 async def _refuse(send: Any, wait: float, uploads: int, size: int, window_s: float) -> None:
-    body = json.dumps({"detail": (
-        f"Too many uploads: this server takes {uploads} uploads or {size / 2**20:.0f} MB per "
-        f"{window_s / 60:.0f} minutes; try again in {wait / 60:.0f} minutes"
-    )}).encode()
-    await send({"type": "http.response.start", "status": 429, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(int(wait)).encode()),
-    ]})
+    body = json.dumps(
+        {
+            "detail": (
+                f"Too many uploads: this server takes {uploads} uploads or {size / 2**20:.0f} MB per "
+                f"{window_s / 60:.0f} minutes; try again in {wait / 60:.0f} minutes"
+            )
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(int(wait)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

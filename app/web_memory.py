@@ -9,12 +9,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # the web app draws off-screen, in worker threads
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from app.web_chat import FrameView, moment_frames  # noqa: E402
-from perception.vlm import format_time  # noqa: E402
+from app.web_chat import FrameView, moment_frames
+from perception.timefmt import format_time
 
 TIMELINE_HEADERS = ["Scale", "Start", "End", "Caption", "On screen", "Speech"]
 ENTITY_HEADERS = ["Entity", "Kind", "Seen", "Sightings", "Also called"]
@@ -25,16 +25,13 @@ ALL_SCALES = "all"
 
 def scale_choices(longshot: Any, video: str) -> list[tuple[str, str]]:
     """("every scale", "all") then one choice per stored scale, finest first."""
-    return [("every scale", ALL_SCALES)] + [
-        (f"{format_time(s)} segments", str(s)) for s in longshot.episodic.scales(video)
-    ]
+    return [("every scale", ALL_SCALES)] + [(f"{format_time(s)} segments", str(s)) for s in longshot.episodic.scales(video)]
 
 
 def timeline_rows(longshot: Any, video: str, scale: str | float | None = None) -> list[list[str]]:
     chosen = None if scale in (None, "", ALL_SCALES) else float(scale)
     return [
-        [format_time(s.scale), format_time(s.start), format_time(s.end), s.caption,
-         s.ocr_text.replace("\n", "; "), s.speech_text]
+        [format_time(s.scale), format_time(s.start), format_time(s.end), s.caption, s.ocr_text.replace("\n", "; "), s.speech_text]
         for s in longshot.episodic.segments(video, scale=chosen)
     ]
 
@@ -53,8 +50,14 @@ def timeline_figure(longshot: Any, video: str) -> Figure:
         axes.broken_barh(spans, (row - 0.35, 0.7), facecolors=colour, edgecolors="white", linewidth=1.5, alpha=0.85)
     if facts:
         row = len(scales)
-        axes.broken_barh([(f.start, max(f.end - f.start, 0.5)) for f in facts], (row - 0.25, 0.5),
-                         facecolors="#f43f5e", edgecolors="white", linewidth=1, alpha=0.6)
+        axes.broken_barh(
+            [(f.start, max(f.end - f.start, 0.5)) for f in facts],
+            (row - 0.25, 0.5),
+            facecolors="#f43f5e",
+            edgecolors="white",
+            linewidth=1,
+            alpha=0.6,
+        )
     if record.status == "ingesting":
         axes.axvline(record.committed_until, color="#64748b", linestyle="--", linewidth=1)
         axes.text(record.committed_until, -0.6, " ingested so far", color="#64748b", fontsize=8, va="bottom")
@@ -86,10 +89,18 @@ def fact_rows(longshot: Any, video: str) -> list[list[Any]]:
     for fact in longshot.semantic.facts(video):
         _, segments = longshot.semantic.trace(fact.id)
         moments = ", ".join(f"{format_time(s.start)}–{format_time(s.end)}" for s in segments)
-        rows.append([
-            fact.id, fact.subject, fact.relation, fact.object, f"{format_time(fact.start)}–{format_time(fact.end)}",
-            fact.source, round(fact.confidence, 2), moments,
-        ])
+        rows.append(
+            [
+                fact.id,
+                fact.subject,
+                fact.relation,
+                fact.object,
+                f"{format_time(fact.start)}–{format_time(fact.end)}",
+                fact.source,
+                round(fact.confidence, 2),
+                moments,
+            ]
+        )
     return rows
 
 

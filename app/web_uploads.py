@@ -64,9 +64,7 @@ def check_upload(source: Path, name: str, max_mb: float) -> VideoInfo:
         )
     suffix = Path(name).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
-        raise UploadRejectedError(
-            f"{name} does not look like a video file; expected one of {', '.join(sorted(VIDEO_SUFFIXES))}"
-        )
+        raise UploadRejectedError(f"{name} does not look like a video file; expected one of {', '.join(sorted(VIDEO_SUFFIXES))}")
     try:
         return probe(source)
     except MediaError as err:

@@ -78,7 +78,9 @@ def bench_ask(
 @bench.command("ingest")
 @guarded
 def bench_ingest(
-    minutes: Annotated[str, typer.Option(help="Needle video lengths in minutes, each ingested in a process of its own.")] = "10,60",
+    minutes: Annotated[
+        str, typer.Option(help="Needle video lengths in minutes, each ingested in a process of its own.")
+    ] = "10,60",
     as_json: JsonOption = False,
 ) -> None:
     """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor."""
@@ -118,16 +120,25 @@ cli.add_typer(evaluate, name="eval")
 @guarded
 def eval_run(
     ctx: typer.Context,
-    dataset: Annotated[str | None, typer.Option(help="Benchmark: needle, videomme, egoschema, mlvu, lvbench, "
-                                                     "longvideobench, nextqa, jsonl, sketchpad, blink_depth, ...")] = None,
-    root: Annotated[Path | None, typer.Option(help="The benchmark as downloaded (the needle set: where to build it, "
-                                                   "default <home>/datasets/needle).")] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Benchmark: needle, videomme, egoschema, mlvu, lvbench, "
+            "longvideobench, nextqa, jsonl, sketchpad, blink_depth, ..."
+        ),
+    ] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option(help="The benchmark as downloaded (the needle set: where to build it, default <home>/datasets/needle)."),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N items.")] = None,
     executor: Annotated[str, typer.Option(help="local (a process pool) or ray.")] = "local",
     workers: Annotated[int, typer.Option(help="Worker processes or Ray actors; each loads the models once.")] = 1,
     address: Annotated[str | None, typer.Option(help="An existing Ray cluster (with --executor ray).")] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default eval-runs/<dataset>); a rerun resumes it.")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", "-O", help="Dataset option KEY=VALUE, e.g. minutes=5; repeat.")] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-O", help="Dataset option KEY=VALUE, e.g. minutes=5; repeat.")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Draw the progress bar.")] = True,
     home: HomeOption = None,
     config: ConfigOption = None,
@@ -149,9 +160,16 @@ def eval_run(
             raise ConfigError(f"--root is needed: the folder where {dataset} was downloaded")
         root = settings.home / "datasets" / "needle"
     summary = run_eval(
-        get_dataset(dataset, root, **options), out or Path("eval-runs") / key, settings,
-        executor=executor, workers=workers, address=address, limit=limit,
-        dataset_key=key, dataset_options=options, progress=progress,
+        get_dataset(dataset, root, **options),
+        out or Path("eval-runs") / key,
+        settings,
+        executor=executor,
+        workers=workers,
+        address=address,
+        limit=limit,
+        dataset_key=key,
+        dataset_options=options,
+        progress=progress,
     )
     _print_summary(summary, out or Path("eval-runs") / key)
 
@@ -189,7 +207,9 @@ def _print_summary(summary: dict, folder: Path) -> None:
     typer.echo(f"report: {folder / REPORT_NAME}")
     errors = summary["counts"]["errors"]
     if errors:
-        typer.secho(f"{errors} items failed (see the report); run the same command again to retry them", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"{errors} items failed (see the report); run the same command again to retry them", fg=typer.colors.RED, err=True
+        )
         raise typer.Exit(1)
 
 

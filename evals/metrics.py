@@ -38,9 +38,33 @@ _NEGATED = re.compile(
 )
 # Words that follow a chosen "A" but never the article "a": "A because ...", "A is correct".
 _AFTER_CHOICE = {
-    "because", "since", "as", "which", "and", "but", "so", "given", "based", "according", "here", "from", "with",
-    "is", "was", "seems", "looks", "appears", "would", "should", "could", "must", "matches", "fits", "describes",
-    "correctly", "also",
+    "because",
+    "since",
+    "as",
+    "which",
+    "and",
+    "but",
+    "so",
+    "given",
+    "based",
+    "according",
+    "here",
+    "from",
+    "with",
+    "is",
+    "was",
+    "seems",
+    "looks",
+    "appears",
+    "would",
+    "should",
+    "could",
+    "must",
+    "matches",
+    "fits",
+    "describes",
+    "correctly",
+    "also",
 }
 _THINK = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
 _WRAPPERS = " \t\n()[]{}*_.:`'\"“”"

@@ -177,16 +177,18 @@ def build_needle(
     media_root = Path(media).expanduser() if media is not None else MEDIA
     footage = _resolve_footage(clips, media_root)
     out = Path(out_dir).expanduser()
-    params = _as_json({
-        "format": FORMAT,
-        "minutes": float(minutes),
-        "seed": int(seed),
-        "notices": list(notices),
-        "footage": [{"path": str(p), "bytes": p.stat().st_size} for p in footage],
-        "speech": [asdict(s) for s in SPEECH],
-        "fps": FPS,
-        "size": [WIDTH, HEIGHT],
-    })
+    params = _as_json(
+        {
+            "format": FORMAT,
+            "minutes": float(minutes),
+            "seed": int(seed),
+            "notices": list(notices),
+            "footage": [{"path": str(p), "bytes": p.stat().st_size} for p in footage],
+            "speech": [asdict(s) for s in SPEECH],
+            "fps": FPS,
+            "size": [WIDTH, HEIGHT],
+        }
+    )
     cached = _load_manifest(out, params)
     if cached is not None:
         duration, events = cached
@@ -255,7 +257,9 @@ def plan_events(duration: float, speech: Sequence[_Clip], notices: Sequence[str]
         segment = 1 + rng.randint(math.ceil(i * width), math.ceil((i + 1) * width) - 1)
         room = SEGMENT_SECONDS - seconds - 2 * EDGE_MARGIN
         if room < 0:
-            raise MediaError(f"{source or phrase!r} lasts {seconds:.1f} s; a needle must fit a {SEGMENT_SECONDS} s segment with margins")
+            raise MediaError(
+                f"{source or phrase!r} lasts {seconds:.1f} s; a needle must fit a {SEGMENT_SECONDS} s segment with margins"
+            )
         start = round(segment * SEGMENT_SECONDS + EDGE_MARGIN + math.floor(rng.uniform(0, room) * 10) / 10, 1)
         events.append(NeedleEvent(f"event-{i + 1:02d}", kind, start, round(start + seconds, 3), text, phrase, source))
     return tuple(events)
@@ -265,7 +269,7 @@ def plan_events(duration: float, speech: Sequence[_Clip], notices: Sequence[str]
 
 
 def needle_items(events: Sequence[NeedleEvent], video: Path, seed: int) -> Iterator[Item]:
-    """"When", multiple-choice and order questions whose answers follow from where the needles were put."""
+    """ "When", multiple-choice and order questions whose answers follow from where the needles were put."""
     rng = random.Random(f"{seed}:questions")
     ordered = sorted(events, key=lambda e: e.start)
     for event in ordered:
@@ -346,7 +350,7 @@ def _digit_variants(token: str) -> list[str]:
             chars[a], chars[b] = chars[b], chars[a]
             found.append("".join(chars))
         return [v for v in found if v != token]
-    return [token[: i] + d + token[i + 1 :] for i in digits for d in "0123456789" if d != token[i]]
+    return [token[:i] + d + token[i + 1 :] for i in digits for d in "0123456789" if d != token[i]]
 
 
 def _word_variants(token: str) -> list[str]:

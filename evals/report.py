@@ -72,7 +72,8 @@ def build_summary(records: Sequence[dict[str, Any]], run: Mapping[str, Any]) -> 
     summary = summarise(results, info, blind=blind)
     vlm = run["settings"]["models"]["vlm"]
     summary["baselines"]["blind"]["source"] = (
-        f"the VLM ({vlm}) asked with the question and options only" if vlm != "none"
+        f"the VLM ({vlm}) asked with the question and options only"
+        if vlm != "none"
         else "options scored against the question text alone (the offline scorer, no video)"
     )
     summary.update(
@@ -98,7 +99,7 @@ def _latency(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     if not len(seconds):
         return None
     return {
-        "count": int(len(seconds)),
+        "count": len(seconds),
         "mean": float(seconds.mean()),
         "p50": float(np.percentile(seconds, 50)),
         "p90": float(np.percentile(seconds, 90)),
@@ -152,7 +153,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def fraction(entry: Mapping[str, Any] | None, counted: bool = True) -> str:
-    """"70.6% (12/17)" for a run's entry, "70.6%" for an expected one (counted=False), "n/a" for none."""
+    """ "70.6% (12/17)" for a run's entry, "70.6%" for an expected one (counted=False), "n/a" for none."""
     if not entry or entry.get("accuracy") is None:
         return "n/a"
     if counted:
@@ -182,15 +183,26 @@ def render_markdown(summary: Mapping[str, Any], plots: Sequence[tuple[str, str]]
         "",
         "## Overall",
         "",
-        *_table(["", ""], [
-            ["Accuracy", fraction(overall(summary))],
-            *([[f"Macro accuracy over {summary['macro']['over']} ({summary['macro']['values']} values)",
-                f"{summary['macro']['accuracy']:.1%}"]] if summary["macro"] else []),
-            ["Abstained (no choice)", str(counts["abstained"])],
-            ["Errors (counted as wrong; a rerun retries them)", str(counts["errors"])],
-            ["Items with a span to find", str(counts["with_span"])],
-            ["Items with nothing to score", str(counts["unscored"])],
-        ]),
+        *_table(
+            ["", ""],
+            [
+                ["Accuracy", fraction(overall(summary))],
+                *(
+                    [
+                        [
+                            f"Macro accuracy over {summary['macro']['over']} ({summary['macro']['values']} values)",
+                            f"{summary['macro']['accuracy']:.1%}",
+                        ]
+                    ]
+                    if summary["macro"]
+                    else []
+                ),
+                ["Abstained (no choice)", str(counts["abstained"])],
+                ["Errors (counted as wrong; a rerun retries them)", str(counts["errors"])],
+                ["Items with a span to find", str(counts["with_span"])],
+                ["Items with nothing to score", str(counts["unscored"])],
+            ],
+        ),
         "",
         "## Baselines on the same items",
         "",
@@ -200,10 +212,13 @@ def render_markdown(summary: Mapping[str, Any], plots: Sequence[tuple[str, str]]
         blind = baselines["blind"]["buckets"].get(key, {})
         expected = baselines["random"]["expected"]["buckets"].get(key, {})
         lines += ["", f"## Accuracy by {key}", ""]
-        lines += _table([key, "Longshot", "Blind", "Random (expected)"], [
-            [value, fraction(entry), fraction(blind.get(value)), fraction(expected.get(value), counted=False)]
-            for value, entry in values.items()
-        ])
+        lines += _table(
+            [key, "Longshot", "Blind", "Random (expected)"],
+            [
+                [value, fraction(entry), fraction(blind.get(value)), fraction(expected.get(value), counted=False)]
+                for value, entry in values.items()
+            ],
+        )
     lines += _spans(summary["spans"]) + _latency_lines(summary) + _usage_lines(summary["usage"])
     if summary["errors"]:
         lines += ["", "## Errors", "", *_table(["Item", "Error"], [[e["id"], e["error"][:200]] for e in summary["errors"]])]
@@ -224,8 +239,10 @@ def _baselines(summary: Mapping[str, Any]) -> list[str]:
     ]
     if not summary["macro"]:
         return _table(["Run", "Accuracy"], [[name, accuracy] for name, accuracy, _ in rows])
-    return _table(["Run", "Accuracy", f"Macro over {summary['macro']['over']}"],
-                  [[name, accuracy, _macro(entry)] for name, accuracy, entry in rows])
+    return _table(
+        ["Run", "Accuracy", f"Macro over {summary['macro']['over']}"],
+        [[name, accuracy, _macro(entry)] for name, accuracy, entry in rows],
+    )
 
 
 def _macro(entry: Mapping[str, Any]) -> str:
@@ -248,19 +265,27 @@ def _latency_lines(summary: Mapping[str, Any]) -> list[str]:
     latency, ingest = summary["latency"], summary["ingest"]
     rows = []
     if latency:
-        rows += [[f"Per item, {name}", f"{latency[key]:.2f}"] for name, key in
-                 (("mean", "mean"), ("median", "p50"), ("90th percentile", "p90"), ("max", "max"))]
+        rows += [
+            [f"Per item, {name}", f"{latency[key]:.2f}"]
+            for name, key in (("mean", "mean"), ("median", "p50"), ("90th percentile", "p90"), ("max", "max"))
+        ]
     if ingest["videos"]:
-        rows.append([f"Ingest, all videos ({ingest['videos']}; {ingest['already_in_library']} already in the library)",
-                     f"{ingest['seconds']:.1f}"])
+        rows.append(
+            [
+                f"Ingest, all videos ({ingest['videos']}; {ingest['already_in_library']} already in the library)",
+                f"{ingest['seconds']:.1f}",
+            ]
+        )
     return ["", "## Latency", "", *_table(["", "Seconds"], rows)] if rows else []
 
 
 def _usage_lines(usage: Mapping[str, Mapping[str, int]]) -> list[str]:
     if not any(value for values in usage.values() for value in values.values()):
         return []
-    rows = [[name, str(values.get("prompt_tokens", 0)), str(values.get("completion_tokens", 0))]
-            for name, values in (("Longshot", usage["run"]), ("Blind", usage["blind"]))]
+    rows = [
+        [name, str(values.get("prompt_tokens", 0)), str(values.get("completion_tokens", 0))]
+        for name, values in (("Longshot", usage["run"]), ("Blind", usage["blind"]))
+    ]
     return ["", "## VLM tokens", "", *_table(["Run", "Prompt", "Completion"], rows)]
 
 

@@ -20,7 +20,7 @@ import json
 import sys
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ def _claim_folder(
         "executor": executor,
         "workers": workers,
         "limit": limit,
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path = out / RUN_NAME
     if path.exists():
@@ -149,7 +149,7 @@ def _settings(config: Config, section: str) -> dict[str, Any]:
 
 
 def _differences(old: Any, new: Any, where: str = "") -> list[str]:
-    """"settings.agent.max_steps: 8 -> 3" for each leaf that differs between two JSON trees."""
+    """ "settings.agent.max_steps: 8 -> 3" for each leaf that differs between two JSON trees."""
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new))
         return [d for key in keys for d in _differences(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))]
@@ -159,12 +159,20 @@ def _differences(old: Any, new: Any, where: str = "") -> list[str]:
 class _Schedule:
     """The two-stage pipeline over one executor, writing each finished item and drawing progress."""
 
-    def __init__(self, pending: list[Item], finished: Mapping[str, dict[str, Any]], log: ResultsLog, total: int,
-                 name: str, progress: bool):
+    def __init__(
+        self, pending: list[Item], finished: Mapping[str, dict[str, Any]], log: ResultsLog, total: int, name: str, progress: bool
+    ):
         self.log = log
         self.scored = [r["correct"] for r in finished.values() if r.get("correct") is not None]
-        self.bar = tqdm(total=total, initial=total - len(pending), desc=name, unit="item", file=sys.stderr,
-                        disable=not progress, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total,
+            initial=total - len(pending),
+            desc=name,
+            unit="item",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
         self.ingested = 0
         self.videos: dict[str, list[Item]] = {}
         self.ready: deque[tuple[Item, str | None, float | None]] = deque()

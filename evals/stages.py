@@ -77,8 +77,12 @@ def answer_item(longshot: Longshot, item: Item, video_id: str | None, ingest_sec
         else:
             answer = longshot.ask(video_id, item.question, item.options or None)
     except Exception as err:  # recorded on the item; a rerun tries it again
-        return {**record, **Result(item, error=_describe(err)).to_dict(), "video_id": video_id,
-                "latency_s": time.perf_counter() - started}
+        return {
+            **record,
+            **Result(item, error=_describe(err)).to_dict(),
+            "video_id": video_id,
+            "latency_s": time.perf_counter() - started,
+        }
     latency = time.perf_counter() - started
     result = Result(item, choice=answer.choice or _choice_in(answer.text, item), span=answer.span, text=answer.text)
     return {

@@ -123,7 +123,9 @@ class Ingestor:
             raise UnreadableVideoError(f"{path} is not a file; give the path of a video file.")
         limit = self.config.ingest.max_file_gb
         if path.stat().st_size > limit * 1e9:
-            raise UnreadableVideoError(f"{path} is larger than ingest.max_file_gb ({limit:g} GB); raise that setting to ingest it")
+            raise UnreadableVideoError(
+                f"{path} is larger than ingest.max_file_gb ({limit:g} GB); raise that setting to ingest it"
+            )
         claimed = probe(path)  # a file that is not a video fails here, before anything is written
         video_id = content_hash(path)
         with self.library.ingest_lock(video_id):
@@ -142,17 +144,32 @@ class Ingestor:
         ingest = self.config.ingest
         now = time.time()
         return VideoRecord(
-            id=video_id, name=path.name, path=str(path.resolve()), size_bytes=path.stat().st_size,
-            duration=info.duration, fps=info.fps, width=info.width, height=info.height, has_audio=info.has_audio,
-            status="ingesting", committed_until=0.0, frames=0, sample_fps=ingest.sample_fps,
-            settings=self._settings(info), error=None, created=now, updated=now,
+            id=video_id,
+            name=path.name,
+            path=str(path.resolve()),
+            size_bytes=path.stat().st_size,
+            duration=info.duration,
+            fps=info.fps,
+            width=info.width,
+            height=info.height,
+            has_audio=info.has_audio,
+            status="ingesting",
+            committed_until=0.0,
+            frames=0,
+            sample_fps=ingest.sample_fps,
+            settings=self._settings(info),
+            error=None,
+            created=now,
+            updated=now,
         )
 
     def _settings(self, info: VideoInfo) -> dict:
         ingest = self.config.ingest
         return {
             "segment_seconds": ingest.segment_seconds,
-            "scales": sorted(s for s in ingest.scales if ingest.segment_seconds < s <= max(info.duration, ingest.segment_seconds)),
+            "scales": sorted(
+                s for s in ingest.scales if ingest.segment_seconds < s <= max(info.duration, ingest.segment_seconds)
+            ),
             "frame_max_side": ingest.frame_max_side,
             "batch_frames": ingest.batch_frames,
             "ocr_change_threshold": ingest.ocr_change_threshold,
@@ -163,9 +180,13 @@ class Ingestor:
     def frame_store(self, record: VideoRecord) -> FrameStore:
         ingest = self.config.ingest
         return FrameStore(
-            self.library.video_dir(record.id) / "frames", record.id, self.cache, source=Path(record.path),
+            self.library.video_dir(record.id) / "frames",
+            record.id,
+            self.cache,
+            source=Path(record.path),
             max_side=int(record.settings.get("frame_max_side", ingest.frame_max_side)),
-            jpeg_quality=ingest.jpeg_quality, bundle_frames=ingest.bundle_frames,
+            jpeg_quality=ingest.jpeg_quality,
+            bundle_frames=ingest.bundle_frames,
         )
 
 
@@ -201,7 +222,13 @@ class _Run:
     """One pass over one video, from its last commit to its end."""
 
     def __init__(
-        self, owner: Ingestor, video_id: str, record: VideoRecord | None, path: Path, claimed: VideoInfo, progress: ProgressFn | None
+        self,
+        owner: Ingestor,
+        video_id: str,
+        record: VideoRecord | None,
+        path: Path,
+        claimed: VideoInfo,
+        progress: ProgressFn | None,
     ):
         self.owner = owner
         self.video_id = video_id
@@ -261,8 +288,13 @@ class _Run:
         if self.screen_text is not None:
             self.counters.update(ocr_looks=self.screen_text.looks, ocr_reads=self.screen_text.reads)
         return IngestResult(
-            self.record, False, self.existing.committed_until if self.existing else 0.0, skipped,
-            time.perf_counter() - self.started, {k: v for k, v in self.timings.items() if v}, tuple(self.warnings),
+            self.record,
+            False,
+            self.existing.committed_until if self.existing else 0.0,
+            skipped,
+            time.perf_counter() - self.started,
+            {k: v for k, v in self.timings.items() if v},
+            tuple(self.warnings),
             dict(self.counters),
         )
 
@@ -282,14 +314,16 @@ class _Run:
         # lengthens that error's traceback, keeping each caller's frame (and its frames) alive.
         self.image_embedder = self.models.image_embedder
         self.screen_text = ScreenText(self.models.ocr, threshold) if "ocr" in self.roles else None
-        stages = ["decode"] + [s for s, role in (("ocr", "ocr"), ("speech", "speech"), ("detect", "detector")) if role in self.roles]
-        self.positions = {stage: self.record.committed_until for stage in [*stages, "commit"]}
+        stages = ["decode"] + [
+            s for s, role in (("ocr", "ocr"), ("speech", "speech"), ("detect", "detector")) if role in self.roles
+        ]
+        self.positions = dict.fromkeys([*stages, "commit"], self.record.committed_until)
 
     def _load_models(self) -> None:
         """Load the models this run uses up front, so stage times are the work alone."""
         with self._timed("load"):
             for role in ("ocr", "speech", "detector"):
-                if role in self.roles and self._guarded(role, lambda: self._model(role), None) is None:
+                if role in self.roles and self._guarded(role, lambda role=role: self._model(role), None) is None:
                     self.roles.discard(role)
             if self.owner.episodic.embedder is not None:
                 self.owner.episodic.embedder.embed(["warm up"])
@@ -398,7 +432,9 @@ class _Run:
                 inside = np.flatnonzero(segment == j)
                 if inside.size:
                     middle = inside[inside.size // 2]
-                    detections = self._guarded("detector", lambda: self._model("detector").detect(batch.frames[middle]), [])
+                    detections = self._guarded(
+                        "detector", lambda middle=middle: self._model("detector").detect(batch.frames[middle]), []
+                    )
                     found.append((float(batch.times[middle]), tuple(d.label for d in detections)))
         self._advance("detect", span.end)
         return found
@@ -443,7 +479,8 @@ class _Run:
         for j, (start, end) in enumerate(span.segments):
             evidence.append(
                 SegmentEvidence(
-                    start=start, end=end,
+                    start=start,
+                    end=end,
                     ocr_lines=_unique(line for i in np.flatnonzero(segment == j) for line in lines[i]),
                     speech=tuple(u.text.strip() for u, k in zip(speech, said) if k == j and u.text.strip()),
                     objects=_unique(label for (_, labels), k in zip(objects, seen) if k == j for label in labels),
@@ -461,8 +498,13 @@ class _Run:
                 "caption", item.start, lambda: vlm_caption(self.models.vlm, batch.frames[keys], batch.times[keys], item), caption
             )
         return SegmentDraft(
-            scale=self.segment_seconds, start=item.start, end=item.end, caption=caption,
-            ocr_text="\n".join(item.ocr_lines), speech_text=" ".join(item.speech), objects=item.objects,
+            scale=self.segment_seconds,
+            start=item.start,
+            end=item.end,
+            caption=caption,
+            ocr_text="\n".join(item.ocr_lines),
+            speech_text=" ".join(item.speech),
+            objects=item.objects,
             keyframes=tuple(indices.start + int(k) for k in keys),
         )
 
@@ -499,10 +541,14 @@ class _Run:
         keyframes = [k for c in group for k in c.keyframes]
         picks = np.linspace(0, len(keyframes) - 1, min(KEYFRAMES_PER_SEGMENT, len(keyframes))).astype(int) if keyframes else []
         return SegmentDraft(
-            scale=scale, start=start, end=end, caption=caption,
+            scale=scale,
+            start=start,
+            end=end,
+            caption=caption,
             ocr_text="\n".join(_unique(line for c in group for line in c.ocr_text.splitlines())),
             speech_text=" ".join(c.speech_text for c in group if c.speech_text),
-            objects=_unique(o for c in group for o in c.objects), keyframes=tuple(keyframes[i] for i in picks),
+            objects=_unique(o for c in group for o in c.objects),
+            keyframes=tuple(keyframes[i] for i in picks),
         )
 
     def _finish(self, store: FrameStore) -> None:
@@ -513,7 +559,7 @@ class _Run:
         self._report("done")
 
     def _commit_progress(self, conn, committed_until: float, frames: int, status: str = "ingesting") -> None:
-        fields = dict(committed_until=committed_until, frames=frames, status=status, error=None)
+        fields = {"committed_until": committed_until, "frames": frames, "status": status, "error": None}
         self.owner.library.update_video(conn, self.video_id, **fields)
         self.record = replace(self.record, **fields)
 
@@ -634,7 +680,9 @@ def _joined(parts: Sequence[FrameBatch]) -> FrameBatch:
     if not parts:
         return FrameBatch(np.zeros((0, 1, 1, 3), np.uint8), np.zeros(0, np.float64), np.zeros(0, np.int64))
     return FrameBatch(
-        np.concatenate([p.frames for p in parts]), np.concatenate([p.times for p in parts]), np.concatenate([p.indices for p in parts])
+        np.concatenate([p.frames for p in parts]),
+        np.concatenate([p.times for p in parts]),
+        np.concatenate([p.indices for p in parts]),
     )
 
 

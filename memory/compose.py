@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perception.vlm import ImagePart, Message, format_time
+from perception.timefmt import format_time
+from perception.vlm import ImagePart, Message
 
 CAPTION_PROMPT = (
     "You are watching {span} of a video. Describe what happens in one or two factual sentences: "

@@ -169,7 +169,7 @@ class EpisodicMemory:
             row = existing[key]
             if row is None:
                 conn.execute(
-                    "INSERT INTO segments(video, scale, start, \"end\", caption, ocr_text, speech_text, objects, "
+                    'INSERT INTO segments(video, scale, start, "end", caption, ocr_text, speech_text, objects, '
                     "keyframes, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (video, *key, *_content(draft), vectors[key]),
                 )
@@ -231,9 +231,7 @@ class EpisodicMemory:
 
     def scales(self, video: str) -> list[float]:
         """The scales (segment lengths in seconds) stored for a video, finest first."""
-        rows = self.library.connect().execute(
-            "SELECT DISTINCT scale FROM segments WHERE video = ? ORDER BY scale", (video,)
-        )
+        rows = self.library.connect().execute("SELECT DISTINCT scale FROM segments WHERE video = ? ORDER BY scale", (video,))
         return [row[0] for row in rows]
 
     def search(
@@ -261,7 +259,11 @@ class EpisodicMemory:
 
     def _committed(self, video: str, scale: float | None) -> _Corpus:
         return committed_view(
-            self.library, self._corpora, (video, scale), video, MEMORY,
+            self.library,
+            self._corpora,
+            (video, scale),
+            video,
+            MEMORY,
             lambda conn, revision: self._load(conn, video, scale, revision),
         )
 

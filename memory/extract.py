@@ -27,7 +27,7 @@ _keyphrases = yake.KeywordExtractor(lan="en", n=3, top=MAX_KEYPHRASES, dedupLim=
 
 
 def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candidate]:
-    span = dict(start=evidence.start, end=evidence.end, segment_id=segment_id)
+    span = {"start": evidence.start, "end": evidence.end, "segment_id": segment_id}
     found: list[Candidate] = []
     for line in evidence.ocr_lines:
         name = _subject_of(line)
@@ -49,13 +49,21 @@ def vlm_candidates(vlm, caption: str, evidence: SegmentEvidence, segment_id: int
         raise ModelOutputError("VLM facts reply has no 'facts' list")
     found = []
     for fact in facts[:8]:
-        if not isinstance(fact, dict) or not all(isinstance(fact.get(k), str) and fact[k].strip() for k in ("subject", "relation", "object")):
+        if not isinstance(fact, dict) or not all(
+            isinstance(fact.get(k), str) and fact[k].strip() for k in ("subject", "relation", "object")
+        ):
             continue
         found.append(
             Candidate(
-                fact["subject"].strip()[:120], str(fact.get("kind") or "thing")[:40], fact["relation"].strip()[:60],
-                fact["object"].strip()[:300], start=evidence.start, end=evidence.end, confidence=0.7,
-                source="vlm", segment_id=segment_id,
+                fact["subject"].strip()[:120],
+                str(fact.get("kind") or "thing")[:40],
+                fact["relation"].strip()[:60],
+                fact["object"].strip()[:300],
+                start=evidence.start,
+                end=evidence.end,
+                confidence=0.7,
+                source="vlm",
+                segment_id=segment_id,
             )
         )
     return found

@@ -180,9 +180,7 @@ class FrameStore:
         frames = self._load([int(i) for i in np.unique(wanted)])
         return np.stack([frames[int(i)] for i in wanted])
 
-    def window(
-        self, start: float, end: float, max_frames: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray, list[FrameRef]]:
+    def window(self, start: float, end: float, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray, list[FrameRef]]:
         """Frames with start <= t <= end in time order, evenly thinned to at most `max_frames`.
 
         Thinning takes the frame at the middle of each of `max_frames` equal runs, so the
@@ -361,9 +359,7 @@ class FrameStore:
         if last + count != start or count >= self.bundle_frames:
             return start, jpegs, times, None
         try:
-            header, old, _ = read_bundle(
-                self.root / bundle_name(last, count), last, count, self._headers.get(last), range(count)
-            )
+            header, old, _ = read_bundle(self.root / bundle_name(last, count), last, count, self._headers.get(last), range(count))
         except (FileNotFoundError, DamagedBundleError):
             return start, jpegs, times, None
         return last, old + jpegs, np.concatenate([header.times, times]), count

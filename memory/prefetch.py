@@ -4,6 +4,7 @@ frames: C code that releases the GIL) overlaps with consuming this one (OCR, spe
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -52,10 +53,8 @@ def prefetch(items: Iterable[T], depth: int = 1, name: str = "longshot-prefetch"
     finally:
         stop.set()
         while worker.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 ready.get(timeout=0.05)  # unblock a producer waiting to put
-            except queue.Empty:
-                pass
         worker.join()
 
 

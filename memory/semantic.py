@@ -201,7 +201,9 @@ class SemanticMemory:
             return similar, True
         return self._new_entity(conn, video, candidate.subject, candidate.kind, vector), False
 
-    def _similar_entity(self, conn: sqlite3.Connection, video: str, candidate: Candidate, vector: np.ndarray | None) -> int | None:
+    def _similar_entity(
+        self, conn: sqlite3.Connection, video: str, candidate: Candidate, vector: np.ndarray | None
+    ) -> int | None:
         if vector is None:
             return None
         best, best_score = None, self.entity_threshold
@@ -244,7 +246,12 @@ class SemanticMemory:
             "INSERT INTO facts(video, entity, relation, object, object_norm, source, object_embedding) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                video, entity, _relation(candidate.relation), candidate.object.strip(), norm, candidate.source,
+                video,
+                entity,
+                _relation(candidate.relation),
+                candidate.object.strip(),
+                norm,
+                candidate.source,
                 None if object_vector is None else object_vector.tobytes(),
             ),
         ).lastrowid
@@ -307,8 +314,7 @@ class SemanticMemory:
         for row in conn.execute(f"SELECT entity, alias FROM entity_aliases WHERE video = ? {alias_limit} ORDER BY seen", params):
             aliases[row["entity"]].append(row["alias"])
         return [
-            Entity(r["id"], video, r["name"], r["kind"], tuple(aliases[r["id"]]), r["first"], r["last"], r["n"])
-            for r in rows
+            Entity(r["id"], video, r["name"], r["kind"], tuple(aliases[r["id"]]), r["first"], r["last"], r["n"]) for r in rows
         ]
 
     def facts(self, video: str, subject: str | None = None, until: float | None = None) -> list[Fact]:
@@ -344,7 +350,9 @@ class SemanticMemory:
 
     # -- editing ----------------------------------------------------------------------------
 
-    def correct(self, fact_id: int, *, object: str | None = None, relation: str | None = None, subject: str | None = None) -> Fact:
+    def correct(
+        self, fact_id: int, *, object: str | None = None, relation: str | None = None, subject: str | None = None
+    ) -> Fact:
         """Change what a fact says; it becomes the user's (confidence 1) and keeps its sightings."""
         if object is None and relation is None and subject is None:
             raise ValueError("correct() needs a new subject, relation or object")
@@ -447,7 +455,8 @@ class SemanticMemory:
         visible_from = {
             row[0]: row[1]
             for row in conn.execute(
-                'SELECT l.fact, MIN(l."end") FROM fact_segments l JOIN facts f ON f.id = l.fact WHERE f.video = ? GROUP BY l.fact',
+                'SELECT l.fact, MIN(l."end") FROM fact_segments l JOIN facts f ON f.id = l.fact '
+                "WHERE f.video = ? GROUP BY l.fact",
                 (video,),
             )
         }

@@ -170,9 +170,7 @@ def _no_space_at(folder: Path) -> bool:
 
 
 def _is_locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "database is locked" in str(exc) or "database is busy" in str(exc)
-    )
+    return isinstance(exc, sqlite3.OperationalError) and ("database is locked" in str(exc) or "database is busy" in str(exc))
 
 
 class Library:
@@ -320,8 +318,7 @@ class Library:
     def _storage_error(self, exc: BaseException, what: str) -> StorageError:
         if _is_disk_full(exc) or (_is_io_error(exc) and _no_space_at(self.home)):
             return DiskFullError(
-                f"{what}: no space left on the disk holding {self.home}; "
-                "free some space or move the library home (LONGSHOT_HOME)"
+                f"{what}: no space left on the disk holding {self.home}; free some space or move the library home (LONGSHOT_HOME)"
             )
         if _is_locked(exc):
             return StorageError(
@@ -335,8 +332,7 @@ class Library:
     def bump(self, conn: sqlite3.Connection, video_id: str, memory: str) -> None:
         """Mark `memory` of a video as changed, inside the writer's transaction."""
         conn.execute(
-            "INSERT INTO revisions(video, memory, rev) VALUES (?, ?, 1) "
-            "ON CONFLICT(video, memory) DO UPDATE SET rev = rev + 1",
+            "INSERT INTO revisions(video, memory, rev) VALUES (?, ?, 1) ON CONFLICT(video, memory) DO UPDATE SET rev = rev + 1",
             (video_id, memory),
         )
 
@@ -390,9 +386,7 @@ class Library:
         if rows:
             ids = ", ".join(row["id"] for row in rows)
             raise VideoNotFoundError(f"{key!r} matches {len(rows)} videos ({ids}); name one by its id")
-        raise VideoNotFoundError(
-            f"no video {key!r} in the library at {self.home}; ingest it first (`longshot ingest PATH`)"
-        )
+        raise VideoNotFoundError(f"no video {key!r} in the library at {self.home}; ingest it first (`longshot ingest PATH`)")
 
     def videos(self) -> list[VideoRecord]:
         """Every video, oldest first."""
@@ -425,8 +419,7 @@ class Library:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 raise VideoBusyError(
-                    f"video {video_id} is being ingested by another process or thread; "
-                    "wait for it to finish"
+                    f"video {video_id} is being ingested by another process or thread; wait for it to finish"
                 ) from None
             try:
                 yield

@@ -111,9 +111,11 @@ class VisualMemory:
 
     def space(self, video: str, conn: sqlite3.Connection | None = None) -> tuple[str, int] | None:
         """(embedder name, dimension) of a video's frame embeddings, or None before the first frame."""
-        row = (conn or self.library.connect()).execute(
-            "SELECT embedder, dim FROM visual_spaces WHERE video = ?", (video,)
-        ).fetchone()
+        row = (
+            (conn or self.library.connect())
+            .execute("SELECT embedder, dim FROM visual_spaces WHERE video = ?", (video,))
+            .fetchone()
+        )
         return None if row is None else (row["embedder"], row["dim"])
 
     # -- reading ----------------------------------------------------------------------------
@@ -148,9 +150,11 @@ class VisualMemory:
     def vectors(self, video: str, until: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(times, embeddings) of the video's frames in time order, for novelty and scene work."""
         limit, params = ("AND time <= ?", (video, until)) if until is not None else ("", (video,))
-        rows = self.library.connect().execute(
-            f"SELECT time, embedding FROM visual_frames WHERE video = ? {limit} ORDER BY time, idx", params
-        ).fetchall()
+        rows = (
+            self.library.connect()
+            .execute(f"SELECT time, embedding FROM visual_frames WHERE video = ? {limit} ORDER BY time, idx", params)
+            .fetchall()
+        )
         space = self.space(video)
         dim = space[1] if space else 0
         times = np.array([row[0] for row in rows], np.float64)
@@ -192,14 +196,18 @@ class VisualMemory:
 
     def _extent(self, conn: sqlite3.Connection, video: str) -> tuple[int, int]:
         """(row count, last frame index) of a video: what a cached index is keyed by."""
-        return tuple(conn.execute(
-            "SELECT COUNT(*), COALESCE(MAX(idx), -1) FROM visual_frames WHERE video = ?", (video,)
-        ).fetchone())
+        return tuple(
+            conn.execute("SELECT COUNT(*), COALESCE(MAX(idx), -1) FROM visual_frames WHERE video = ?", (video,)).fetchone()
+        )
 
     def _extend(self, conn: sqlite3.Connection, video: str, cached: _Index, count: int) -> _Index | None:
         """The cached index with the rows appended since; None when a rebuild is due instead."""
         old = len(cached.indices)
-        if count < old or (cached.trained_on and count > 2 * cached.trained_on) or (not cached.trained_on and count > self.exact_limit):
+        if (
+            count < old
+            or (cached.trained_on and count > 2 * cached.trained_on)
+            or (not cached.trained_on and count > self.exact_limit)
+        ):
             return None
         rows = conn.execute(
             "SELECT idx, time, embedding FROM visual_frames WHERE video = ? AND idx > ? ORDER BY time, idx",

@@ -14,6 +14,7 @@ relevance, so the picks are relevant and unlike each other, and returned in time
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -224,7 +225,7 @@ class _Relevance:
 
     def cells(self, times: np.ndarray, edges: np.ndarray) -> np.ndarray:
         """A score per cell [edges[c], edges[c+1]): its best segment text, plus its best frame's image-text score."""
-        text = np.array([self._text_over(float(times[a]), float(times[b - 1])) for a, b in zip(edges[:-1], edges[1:])])
+        text = np.array([self._text_over(float(times[a]), float(times[b - 1])) for a, b in itertools.pairwise(edges)])
         if self.image is None:
             return text
         return (1 - IMAGE_WEIGHT) * text + IMAGE_WEIGHT * np.maximum.reduceat(self.image, edges[:-1])

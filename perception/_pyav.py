@@ -9,6 +9,7 @@ order when they cannot (missing or scrambled timestamps, as in some AVI and brok
 
 from __future__ import annotations
 
+import itertools
 import os
 from array import array
 from collections.abc import Iterator, Sequence
@@ -52,8 +53,7 @@ def open_container(path: Path) -> av.container.InputContainer:
         raise UnreadableVideoError(f"{path} cannot be opened: {error}.") from error
     except av.error.FFmpegError as error:
         raise NotAVideoError(
-            f"{path.name} is not a media file FFmpeg can read ({error.strerror}); "
-            "it may be truncated or of another kind."
+            f"{path.name} is not a media file FFmpeg can read ({error.strerror}); it may be truncated or of another kind."
         ) from error
     except OSError as error:
         raise UnreadableVideoError(f"{path} cannot be read: {error}.") from error
@@ -205,7 +205,7 @@ def scan(container: av.container.InputContainer, stream: av.VideoStream, fps: fl
     table = FrameTable(ordered, times, key_slots.astype(np.int64), end_time)
     exact = (
         all(k is not None and table.slot_of(k) is not None for k in decoded)
-        and all(a < b for a, b in zip(decoded, decoded[1:]))
+        and all(a < b for a, b in itertools.pairwise(decoded))
         and bool(np.all(np.diff(ordered) > 0))
     )
     return Scan(table, exact, width or stream.codec_context.width, height or stream.codec_context.height)

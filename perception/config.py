@@ -151,7 +151,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, str]:
     found = {}
     for name, value in env.items():
         if name.startswith(ENV_PREFIX) and name != ENV_PREFIX + "CONFIG":
-            found[name[len(ENV_PREFIX):].lower().replace("__", ".")] = value
+            found[name[len(ENV_PREFIX) :].lower().replace("__", ".")] = value
     return found
 
 
@@ -184,15 +184,31 @@ def _apply(config: Config, flat: Mapping[str, Any], source: str) -> Config:
 LIMITS: dict[str, tuple[float, float]] = {
     # Inclusive bounds of the numeric settings. A value outside is refused here, by name, instead of
     # failing later deep inside ingest or a question (division by zero, infinite loops, ValueErrors).
-    "vlm.timeout_s": (0.001, 86400), "vlm.max_retries": (0, 100), "vlm.backoff_s": (0, 3600),
-    "vlm.max_images": (0, 1000), "vlm.max_tokens": (1, 10**7), "vlm.temperature": (0, 10),
-    "ingest.sample_fps": (0.001, 1000), "ingest.batch_frames": (1, 100_000), "ingest.segment_seconds": (0.1, 86400),
-    "ingest.scales": (0.1, 10**7), "ingest.frame_max_side": (16, 16384), "ingest.jpeg_quality": (1, 100),
-    "ingest.bundle_frames": (1, 99_999), "ingest.ocr_change_threshold": (1e-6, 1), "ingest.max_file_gb": (0.001, 10**9),
+    "vlm.timeout_s": (0.001, 86400),
+    "vlm.max_retries": (0, 100),
+    "vlm.backoff_s": (0, 3600),
+    "vlm.max_images": (0, 1000),
+    "vlm.max_tokens": (1, 10**7),
+    "vlm.temperature": (0, 10),
+    "ingest.sample_fps": (0.001, 1000),
+    "ingest.batch_frames": (1, 100_000),
+    "ingest.segment_seconds": (0.1, 86400),
+    "ingest.scales": (0.1, 10**7),
+    "ingest.frame_max_side": (16, 16384),
+    "ingest.jpeg_quality": (1, 100),
+    "ingest.bundle_frames": (1, 99_999),
+    "ingest.ocr_change_threshold": (1e-6, 1),
+    "ingest.max_file_gb": (0.001, 10**9),
     "frames.frame_cache_mb": (0, 10**7),
-    "agent.max_steps": (0, 1000), "agent.max_invalid": (0, 1000), "agent.inspect_frames": (1, 256),
-    "agent.search_top_k": (1, 1000), "agent.abstain_below": (0, 1),
-    "web.port": (0, 65535), "web.max_upload_mb": (1, 10**7), "web.ingest_concurrency": (1, 64), "web.ask_concurrency": (1, 1024),
+    "agent.max_steps": (0, 1000),
+    "agent.max_invalid": (0, 1000),
+    "agent.inspect_frames": (1, 256),
+    "agent.search_top_k": (1, 1000),
+    "agent.abstain_below": (0, 1),
+    "web.port": (0, 65535),
+    "web.max_upload_mb": (1, 10**7),
+    "web.ingest_concurrency": (1, 64),
+    "web.ask_concurrency": (1, 1024),
 }
 
 

@@ -72,10 +72,14 @@ _BACKENDS: dict[str, dict[str, _Backend]] = {
         )
     },
     "image_embedding": {
-        "open_clip": _Backend(locate_clip_weights, lambda found, device, threads: ClipEmbedder(found, device=_torch(device, threads)))
+        "open_clip": _Backend(
+            locate_clip_weights, lambda found, device, threads: ClipEmbedder(found, device=_torch(device, threads))
+        )
     },
     "detector": {
-        "ultralytics": _Backend(locate_yolo_weights, lambda found, device, threads: YoloDetector(found, device=_torch(device, threads)))
+        "ultralytics": _Backend(
+            locate_yolo_weights, lambda found, device, threads: YoloDetector(found, device=_torch(device, threads))
+        )
     },
     "vlm": {},  # perception.vlm builds its client and checks the rest of the spec
 }

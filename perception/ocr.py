@@ -71,7 +71,9 @@ def locate_ocr_models(model: str) -> OcrModels:
     detector, recogniser = pairs[version]
     installed = ", ".join(sorted(pairs))
     return OcrModels(
-        version, detector, recogniser,
+        version,
+        detector,
+        recogniser,
         source=f"rapidocr package ({bundled}); {model} is not installed, using {version} (installed: {installed})",
     )
 
@@ -135,7 +137,7 @@ def _model_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def _canonical_version(text: str) -> str:
-    """"PP-OCRv6" for any spelling of that version inside `text`; "" when it names none."""
+    """ "PP-OCRv6" for any spelling of that version inside `text`; "" when it names none."""
     match = _VERSION.search(text)
     return f"PP-OCRv{match.group(1)}" if match else ""
 

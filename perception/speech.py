@@ -59,9 +59,7 @@ def locate_whisper(model: str) -> WhisperWeights:
     if cached:
         return WhisperWeights(model, cached, source=f"Hugging Face cache ({cached})")
     if _hub_offline():
-        raise ModelUnavailableError(
-            ROLE, f"{model} is not in the Hugging Face cache and HF_HUB_OFFLINE is set", INSTALL_HINT
-        )
+        raise ModelUnavailableError(ROLE, f"{model} is not in the Hugging Face cache and HF_HUB_OFFLINE is set", INSTALL_HINT)
     return WhisperWeights(model, model, source="Hugging Face hub (downloaded on first use)", download=True)
 
 
@@ -82,7 +80,9 @@ class WhisperSpeech:
                 local_files_only=not weights.download,
             )
         except Exception as err:  # a failed download or a broken folder; ctranslate2 raises plain errors
-            raise ModelUnavailableError(ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT) from err
+            raise ModelUnavailableError(
+                ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT
+            ) from err
         self.name = f"faster-whisper:{weights.name}"
         self.weights = weights
 

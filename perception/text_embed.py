@@ -56,7 +56,9 @@ class SentenceEmbedder:
         try:
             self._model = SentenceTransformer(str(weights.path), device=device, local_files_only=True)
         except Exception as err:  # transformers raises OSError, ValueError... for a broken folder
-            raise ModelUnavailableError(ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT) from err
+            raise ModelUnavailableError(
+                ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT
+            ) from err
         self.name = f"sentence-transformers:{weights.name}"
         self.dim = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size

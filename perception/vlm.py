@@ -21,7 +21,6 @@ import email.utils
 import io
 import json
 import logging
-import math
 import os
 import random
 import re
@@ -38,6 +37,7 @@ from PIL import Image
 
 from perception.config import VLMConfig
 from perception.errors import ConfigError, ImageError, ModelOutputError, ModelUnavailableError, VLMError
+from perception.timefmt import format_time
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +49,6 @@ _DEADLINE_GRACE_S = 0.5  # lets the worker's own timeout error win over the watc
 _MAX_BODY_BYTES = 32 * 1024 * 1024
 _MAX_RETRY_AFTER_S = 120.0  # a server asking for longer is out of quota, not busy
 _MAX_BACKOFF_S = 60.0
-
-
-def format_time(seconds: float) -> str:
-    """`M:SS` below an hour, `H:MM:SS` above, with tenths only when they are not zero.
-
-    One format everywhere (prompts, evidence, the web app), so a model that quotes a
-    time back quotes it in a form the parser of its answer already knows.
-    """
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a timestamp must be a finite number of seconds >= 0, got {seconds!r}")
-    whole, tenths = divmod(round(seconds * 10), 10)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    return f"{text}.{tenths}" if tenths else text
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,9 +301,7 @@ class OpenAIChat:
             try:
                 body = self._post(payload)
             except _Rejected as rejection:
-                adaptation = next(
-                    (a for a in _ADAPTATIONS if a not in applied and a.applies(payload, rejection.message)), None
-                )
+                adaptation = next((a for a in _ADAPTATIONS if a not in applied and a.applies(payload, rejection.message)), None)
                 if rejection.status not in (400, 422) or adaptation is None:
                     raise VLMError(self._rejection_message(rejection)) from None
                 log.info("%s rejected the request (%s); retrying without %s", self.url, rejection, adaptation.key)
@@ -358,8 +341,7 @@ class OpenAIChat:
                     continue
             if attempt + 1 < attempts:
                 delay = min(_MAX_BACKOFF_S, self.config.backoff_s * 2**attempt * self._rng.uniform(0.5, 1.0))
-                log.warning("%s failed (%s); retry %d of %d in %.1f s", self.url, reason, attempt + 1, attempts - 1,
-                            delay)
+                log.warning("%s failed (%s); retry %d of %d in %.1f s", self.url, reason, attempt + 1, attempts - 1, delay)
                 self._sleep(delay)
         raise VLMError(
             f"VLM endpoint {self.url} failed after {attempts} attempt(s): {reason}. "
@@ -451,9 +433,7 @@ class OpenAIChat:
             400: "if the model cannot read images, set vlm.max_images = 0",
         }
         hint = hints.get(rejection.status, "")
-        return f"{self.url} rejected the request (HTTP {rejection.status}): {rejection.message}" + (
-            f". {hint}" if hint else ""
-        )
+        return f"{self.url} rejected the request (HTTP {rejection.status}): {rejection.message}" + (f". {hint}" if hint else "")
 
 
 def _reply_from(body: dict[str, Any]) -> VLMReply:

@@ -5,7 +5,7 @@
 from `tool_schemas()` on untrusted arguments a model sent.
 """
 
-from sketchpad.canvas import Canvas, format_time, side_by_side
+from sketchpad.canvas import Canvas, side_by_side
 from sketchpad.palette import COLOR_NAMES, PALETTE
 from sketchpad.tools import TOOLS, FrameSource, ToolContext, ToolResult, run_tool, tool_schemas
 
@@ -17,7 +17,6 @@ __all__ = [
     "FrameSource",
     "ToolContext",
     "ToolResult",
-    "format_time",
     "run_tool",
     "side_by_side",
     "tool_schemas",

@@ -30,9 +30,7 @@ MAX_ARGUMENT_CHARS = 20_000
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 PointArg = Annotated[list[Number], Field(min_length=2, max_length=2, description="[x, y]")]
-BoxArg = Annotated[
-    list[Number], Field(min_length=4, max_length=4, description="[x0, y0, x1, y1]: top-left, then bottom-right")
-]
+BoxArg = Annotated[list[Number], Field(min_length=4, max_length=4, description="[x0, y0, x1, y1]: top-left, then bottom-right")]
 ColorArg = Literal[COLOR_NAMES]  # type: ignore[valid-type]
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 
@@ -96,7 +94,7 @@ class CropArguments(RegionChoice):
 
 class DetectArguments(OnImage):
     labels: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
-        None, max_length=32, description="object classes to keep, e.g. [\"person\", \"car\"]; all when left out"
+        None, max_length=32, description='object classes to keep, e.g. ["person", "car"]; all when left out'
     )
     min_score: Number = Field(0.25, ge=0, le=1, description="lowest confidence to keep")
     region: BoxArg | None = Field(None, description="look only inside this box; the whole image when left out")
@@ -131,8 +129,9 @@ def parse_arguments(tool: str, model: type[Arguments], raw: Any) -> Arguments:
     try:
         text = json.dumps(raw, allow_nan=False)
     except ValueError as err:
-        raise ToolArgumentError(f"{tool}: numbers must be finite and of sensible size (no NaN, infinity or "
-                                f"thousand-digit integers): {err}") from None
+        raise ToolArgumentError(
+            f"{tool}: numbers must be finite and of sensible size (no NaN, infinity or thousand-digit integers): {err}"
+        ) from None
     except (TypeError, RecursionError) as err:
         raise ToolArgumentError(f"{tool}: arguments must be plain JSON values: {err}") from None
     if len(text) > MAX_ARGUMENT_CHARS:

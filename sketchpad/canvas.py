@@ -37,6 +37,7 @@ from PIL import Image, ImageDraw
 
 from perception.errors import ImageError
 from perception.rgb import as_rgb as perception_rgb
+from perception.timefmt import format_time
 from sketchpad.ops import (
     MAX_GRID,
     Box,
@@ -86,15 +87,6 @@ def _png_base64(pixels: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def format_time(seconds: float) -> str:
-    """A caption for a moment of a video: 0:05.0, 12:34.5, 1:02:03.5."""
-    tenths = round(seconds * 10)
-    minutes, tenth_seconds = divmod(tenths, 600)
-    hours, minutes = divmod(minutes, 60)
-    secs = f"{tenth_seconds // 10:02d}.{tenth_seconds % 10}"
-    return f"{hours}:{minutes:02d}:{secs}" if hours else f"{minutes}:{secs}"
 
 
 def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -208,8 +200,7 @@ class _SideBySideBase:
         for panel in self.panels:
             x0, y0, x1, y1 = panel.box
             image.paste(Image.fromarray(_resize(panel.canvas.pixels(clean), (x1 - x0, y1 - y0))), (x0, y0))
-            draw.text(((x0 + x1) / 2, caption_y), panel.caption, fill=self.CAPTION_INK,
-                      font=font(self.caption_size), anchor="mm")
+            draw.text(((x0 + x1) / 2, caption_y), panel.caption, fill=self.CAPTION_INK, font=font(self.caption_size), anchor="mm")
         return np.asarray(image)
 
     def _scale(self, index: int) -> tuple[float, float]:
@@ -349,37 +340,77 @@ class Canvas:
     # --- drawing ----------------------------------------------------------------
     def add(self, op: Op) -> Canvas:
         """A new canvas with one more (fully resolved) operation."""
-        return Canvas._make(self._base, self._ops + (op,))
+        return Canvas._make(self._base, (*self._ops, op))
 
-    def box(self, box: Sequence[float], *, label: str | None = None, color: Color = None,
-            width: int | None = None, normalized: bool = False) -> Canvas:
+    def box(
+        self,
+        box: Sequence[float],
+        *,
+        label: str | None = None,
+        color: Color = None,
+        width: int | None = None,
+        normalized: bool = False,
+    ) -> Canvas:
         """An outlined box (x0, y0, x1, y1; far edges exclusive), with an optional label tag."""
         x0, y0, x1, y1 = self._box_px(box, normalized)
-        return self.add(BoxOp((x0, y0, x1, y1), self._color(color), width or self._line_width(),
-                              label or None, self._font_size()))
+        return self.add(
+            BoxOp((x0, y0, x1, y1), self._color(color), width or self._line_width(), label or None, self._font_size())
+        )
 
-    def line(self, start: Sequence[float], end: Sequence[float], *, color: Color = None,
-             width: int | None = None, normalized: bool = False, arrow: bool = False) -> Canvas:
+    def line(
+        self,
+        start: Sequence[float],
+        end: Sequence[float],
+        *,
+        color: Color = None,
+        width: int | None = None,
+        normalized: bool = False,
+        arrow: bool = False,
+    ) -> Canvas:
         """A straight line; with `arrow` its head is at `end`."""
-        return self.add(LineOp(self._point_px(start, normalized), self._point_px(end, normalized),
-                               self._color(color), width or self._line_width(), arrow))
+        return self.add(
+            LineOp(
+                self._point_px(start, normalized),
+                self._point_px(end, normalized),
+                self._color(color),
+                width or self._line_width(),
+                arrow,
+            )
+        )
 
     def arrow(self, start: Sequence[float], end: Sequence[float], **options: Any) -> Canvas:
         """An arrow from `start` pointing at `end`."""
         return self.line(start, end, arrow=True, **options)
 
-    def mark(self, points: Sequence[Sequence[float]], *, color: Color = None, radius: int | None = None,
-             normalized: bool = False) -> Canvas:
+    def mark(
+        self, points: Sequence[Sequence[float]], *, color: Color = None, radius: int | None = None, normalized: bool = False
+    ) -> Canvas:
         """Numbered discs at `points`, numbered on from the marks already on this canvas."""
         radius = radius or min(40, max(8, round(min(self.size) / 30)))
-        return self.add(MarksOp(tuple(self._point_px(p, normalized) for p in points),
-                                last_mark_number(self._ops) + 1, self._color(color), radius))
+        return self.add(
+            MarksOp(
+                tuple(self._point_px(p, normalized) for p in points), last_mark_number(self._ops) + 1, self._color(color), radius
+            )
+        )
 
-    def polygon(self, points: Sequence[Sequence[float]], *, color: Color = None, width: int | None = None,
-                fill_alpha: float = 0.0, normalized: bool = False) -> Canvas:
+    def polygon(
+        self,
+        points: Sequence[Sequence[float]],
+        *,
+        color: Color = None,
+        width: int | None = None,
+        fill_alpha: float = 0.0,
+        normalized: bool = False,
+    ) -> Canvas:
         """A closed outline, filled with `fill_alpha` opacity of its colour (0: no fill)."""
-        return self.add(PolygonOp(tuple(self._point_px(p, normalized) for p in points), self._color(color),
-                                  width or self._line_width(), float(fill_alpha)))
+        return self.add(
+            PolygonOp(
+                tuple(self._point_px(p, normalized) for p in points),
+                self._color(color),
+                width or self._line_width(),
+                float(fill_alpha),
+            )
+        )
 
     def mask(self, mask: np.ndarray, *, color: Color = None, alpha: float = 0.4) -> Canvas:
         """Inside the (H, W) mask, out = (1 - alpha) * image + alpha * color (rounded half to even)."""
@@ -390,19 +421,18 @@ class Canvas:
             raise ValueError(f"alpha is an opacity from 0 to 1, got {alpha}")
         return self.add(MaskOp(MaskOp.encode(mask), self._color(color), float(alpha)))
 
-    def label(self, point: Sequence[float], text: str, *, color: Color = None, size: int | None = None,
-              normalized: bool = False) -> Canvas:
+    def label(
+        self, point: Sequence[float], text: str, *, color: Color = None, size: int | None = None, normalized: bool = False
+    ) -> Canvas:
         """A text tag whose top-left corner is at `point`."""
-        return self.add(LabelOp(self._point_px(point, normalized), str(text), self._color(color),
-                                size or self._font_size()))
+        return self.add(LabelOp(self._point_px(point, normalized), str(text), self._color(color), size or self._font_size()))
 
     def grid(self, rows: int, cols: int, *, color: Color = None) -> Canvas:
         """Cut the canvas into rows x cols cells tagged A1, B1, ... (column letter, row number)."""
         if not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
             raise ValueError(f"a grid has 1 to {MAX_GRID} rows and columns, got {rows}x{cols}")
         cell = min(self.width / cols, self.height / rows)
-        return self.add(GridOp(rows, cols, self._color(color), self._line_width(),
-                               min(24, max(8, round(cell / 5)))))
+        return self.add(GridOp(rows, cols, self._color(color), self._line_width(), min(24, max(8, round(cell / 5)))))
 
     def grid_cells(self) -> dict[str, Box]:
         """The cells of the latest grid drawn on this canvas, by name; {} when there is none."""
@@ -451,8 +481,12 @@ class Canvas:
 
     # --- JSON -------------------------------------------------------------------
     def to_dict(self, embed_image: bool | None = None) -> dict[str, Any]:
-        return {"format": FORMAT, "size": list(self.size), "base": self._base.to_dict(embed_image),
-                "ops": [op_to_dict(op) for op in self._ops]}
+        return {
+            "format": FORMAT,
+            "size": list(self.size),
+            "base": self._base.to_dict(embed_image),
+            "ops": [op_to_dict(op) for op in self._ops],
+        }
 
     def to_json(self, embed_image: bool | None = None) -> str:
         """JSON that `from_json` replays to the same pixels. See the module docstring for `embed_image`."""
@@ -499,8 +533,13 @@ class Canvas:
         return f"Canvas({kind}, {self.width}x{self.height}, {len(self._ops)} ops)"
 
 
-def side_by_side(frames: Sequence[Canvas | np.ndarray | Image.Image], *, times: Sequence[float] | None = None,
-                 captions: Sequence[str] | None = None, height: int | None = None) -> Canvas:
+def side_by_side(
+    frames: Sequence[Canvas | np.ndarray | Image.Image],
+    *,
+    times: Sequence[float] | None = None,
+    captions: Sequence[str] | None = None,
+    height: int | None = None,
+) -> Canvas:
     """Frames in a row at one height, each captioned with its time (or `captions`); a new canvas.
 
     Frames keep their drawings. `panel_at(point)` tells which frame a point lies on and

@@ -88,9 +88,7 @@ def cell_name(row: int, col: int) -> str:
 def grid_cells(size: tuple[int, int], rows: int, cols: int) -> dict[str, Box]:
     """Each cell's name and box, row by row from the top left."""
     xs, ys = grid_edges(size[0], cols), grid_edges(size[1], rows)
-    return {
-        cell_name(r, c): (xs[c], ys[r], xs[c + 1], ys[r + 1]) for r in range(rows) for c in range(cols)
-    }
+    return {cell_name(r, c): (xs[c], ys[r], xs[c + 1], ys[r + 1]) for r in range(rows) for c in range(cols)}
 
 
 @dataclass(frozen=True)

@@ -171,8 +171,11 @@ def _box(name: str, args: BoxArguments, canvas: Canvas, context: ToolContext) ->
     box, clipped = _bounds(name, args, canvas).box(args.box)
     drawn = canvas.box(box, label=args.label, color=args.color, width=args.width)
     note = " (clipped to the image)" if clipped else ""
-    return ToolResult(drawn, {"box": _round(box), "clipped": clipped},
-                      f"Drew a box at {_round(box)}{note}" + (f" labelled {args.label!r}." if args.label else "."))
+    return ToolResult(
+        drawn,
+        {"box": _round(box), "clipped": clipped},
+        f"Drew a box at {_round(box)}{note}" + (f" labelled {args.label!r}." if args.label else "."),
+    )
 
 
 def _line_tool(arrow: bool):
@@ -182,8 +185,11 @@ def _line_tool(arrow: bool):
         if start == end:
             raise ToolArgumentError(f"{name}: start and end are the same point {shown(args.start)}; send two points")
         drawn = canvas.line(start, end, color=args.color, width=args.width, arrow=arrow)
-        return ToolResult(drawn, {"start": _round(start), "end": _round(end)},
-                          f"Drew {'an arrow' if arrow else 'a line'} from {_round(start)} to {_round(end)}.")
+        return ToolResult(
+            drawn,
+            {"start": _round(start), "end": _round(end)},
+            f"Drew {'an arrow' if arrow else 'a line'} from {_round(start)} to {_round(end)}.",
+        )
 
     return draw
 
@@ -214,24 +220,32 @@ def _label(name: str, args: LabelArguments, canvas: Canvas, context: ToolContext
     text = "".join(ch for ch in " ".join(args.text.split()) if ch.isprintable())
     if not text:
         raise ToolArgumentError(f"{name}: text has no printable characters; send the words to write")
-    return ToolResult(canvas.label(point, text, color=args.color), {"point": _round(point), "text": text},
-                      f"Wrote {text!r} at {_round(point)}.")
+    return ToolResult(
+        canvas.label(point, text, color=args.color), {"point": _round(point), "text": text}, f"Wrote {text!r} at {_round(point)}."
+    )
 
 
-@_register("grid", "Cut the image into rows x cols cells named A1, B1, ... (column letter, row number) "
-                   "to refer to regions by name; crop accepts a cell.", GridArguments)
+@_register(
+    "grid",
+    "Cut the image into rows x cols cells named A1, B1, ... (column letter, row number) "
+    "to refer to regions by name; crop accepts a cell.",
+    GridArguments,
+)
 def _grid(name: str, args: GridArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     drawn = canvas.grid(args.rows, args.cols, color=args.color)
     cells = drawn.grid_cells()
     last = list(cells)[-1]
-    return ToolResult(drawn, {"cells": {k: _round(v) for k, v in cells.items()}},
-                      f"Drew a {args.rows}x{args.cols} grid; cells run from A1 (top left) to {last} (bottom right).")
+    return ToolResult(
+        drawn,
+        {"cells": {k: _round(v) for k, v in cells.items()}},
+        f"Drew a {args.rows}x{args.cols} grid; cells run from A1 (top left) to {last} (bottom right).",
+    )
 
 
 def _region(name: str, args: RegionChoice, canvas: Canvas) -> tuple[Box, bool]:
     """The box named by `box` or `cell` (exactly one of them), clipped to the canvas."""
     if (args.box is None) == (args.cell is None):
-        raise ToolArgumentError(f"{name}: send either box or cell (such as \"B2\"), exactly one of them")
+        raise ToolArgumentError(f'{name}: send either box or cell (such as "B2"), exactly one of them')
     if args.box is not None:
         return _bounds(name, args, canvas).box(args.box)
     cells = canvas.grid_cells()
@@ -241,8 +255,11 @@ def _region(name: str, args: RegionChoice, canvas: Canvas) -> tuple[Box, bool]:
     return cells[args.cell], False
 
 
-@_register("crop", "Crop a region (box or grid cell) into a new canvas, enlarged to look closer; its "
-                   "coordinates map back to this one.", CropArguments)
+@_register(
+    "crop",
+    "Crop a region (box or grid cell) into a new canvas, enlarged to look closer; its coordinates map back to this one.",
+    CropArguments,
+)
 def _crop(name: str, args: CropArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     region, _ = _region(name, args, canvas)
     x0, y0, x1, y1 = region
@@ -250,13 +267,19 @@ def _crop(name: str, args: CropArguments, canvas: Canvas, context: ToolContext) 
     cropped = canvas.crop(region, scale=scale)
     left, top = cropped.to_parent((0, 0))
     width, height = cropped.size
-    return ToolResult(cropped, {"box": _round(region), "scale": round(scale, 3), "size": [width, height]},
-                      f"New {width}x{height} canvas showing {_round(region)} enlarged {scale:.2f}x; its point (x, y) "
-                      f"is ({left:g} + x/{scale:.2f}, {top:g} + y/{scale:.2f}) on the previous canvas.")
+    return ToolResult(
+        cropped,
+        {"box": _round(region), "scale": round(scale, 3), "size": [width, height]},
+        f"New {width}x{height} canvas showing {_round(region)} enlarged {scale:.2f}x; its point (x, y) "
+        f"is ({left:g} + x/{scale:.2f}, {top:g} + y/{scale:.2f}) on the previous canvas.",
+    )
 
 
-@_register("side_by_side", "Show frames of the video at the given times side by side, captioned with their "
-                           "timestamps, to compare moments.", SideBySideArguments)
+@_register(
+    "side_by_side",
+    "Show frames of the video at the given times side by side, captioned with their timestamps, to compare moments.",
+    SideBySideArguments,
+)
 def _side_by_side(name: str, args: SideBySideArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     source = context.frames
     if source is None:
@@ -271,10 +294,13 @@ def _side_by_side(name: str, args: SideBySideArguments, canvas: Canvas, context:
     room = MAX_OUTPUT_SIDE - 9 * len(frames)  # gaps of at most 8 px, and each width rounded up
     height = min(MOSAIC_HEIGHT, *(frame.shape[0] for frame in frames), int(room / widths_per_height))
     mosaic = side_by_side(frames, times=times, height=max(16, height))
-    panels = [{"panel": i + 1, "time": round(t, 3), "box": list(box)}
-              for i, (t, box) in enumerate(zip(times, mosaic.panel_boxes, strict=True))]
-    return ToolResult(mosaic, {"panels": panels},
-                      f"{len(times)} frames side by side, left to right at {', '.join(f'{t:.1f}s' for t in times)}.")
+    panels = [
+        {"panel": i + 1, "time": round(t, 3), "box": list(box)}
+        for i, (t, box) in enumerate(zip(times, mosaic.panel_boxes, strict=True))
+    ]
+    return ToolResult(
+        mosaic, {"panels": panels}, f"{len(times)} frames side by side, left to right at {', '.join(f'{t:.1f}s' for t in times)}."
+    )
 
 
 # --- model-backed tools --------------------------------------------------------------
@@ -306,8 +332,9 @@ def _look(canvas: Canvas, region: Box, read: Callable[[np.ndarray], list[Any]]) 
     return found
 
 
-def _draw_found(canvas: Canvas, found: list[tuple[Any, Box]],
-                describe: Callable[[Any], tuple[str, str | RGB, dict[str, Any]]]) -> tuple[Canvas, list[dict[str, Any]]]:
+def _draw_found(
+    canvas: Canvas, found: list[tuple[Any, Box]], describe: Callable[[Any], tuple[str, str | RGB, dict[str, Any]]]
+) -> tuple[Canvas, list[dict[str, Any]]]:
     """Each item boxed and tagged with its number (plus what `describe` adds), and listed for the data."""
     drawn, entries = canvas, []
     for number, (item, box) in enumerate(found, start=1):
@@ -317,8 +344,7 @@ def _draw_found(canvas: Canvas, found: list[tuple[Any, Box]],
     return drawn, entries
 
 
-@_register("detect", "Find objects with the object detector; draws and lists each one's box, label and score.",
-           DetectArguments)
+@_register("detect", "Find objects with the object detector; draws and lists each one's box, label and score.", DetectArguments)
 def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     region = _area(name, args, canvas)
     detector = context.model("detector", "detector")
@@ -330,15 +356,15 @@ def _detect(name: str, args: DetectArguments, canvas: Canvas, context: ToolConte
             raise ToolArgumentError(f"{name}: the detector does not know {unknown}; it knows: {', '.join(known)}")
     found = _look(canvas, region, lambda image: detector.detect(image, labels=args.labels, min_score=args.min_score))
     found = sorted(found, key=lambda pair: -float(pair[0].score))[:MAX_DRAWN]
-    drawn, detections = _draw_found(canvas, found, lambda item: (
-        f" {item.label} {item.score:.2f}", color_for(str(item.label)), {"label": str(item.label)}))
+    drawn, detections = _draw_found(
+        canvas, found, lambda item: (f" {item.label} {item.score:.2f}", color_for(str(item.label)), {"label": str(item.label)})
+    )
     listed = _listing([f"{d['id']} {d['label']} {d['score']:.2f} at {d['box']}" for d in detections])
     summary = f"Found {len(detections)} objects: {listed}." if detections else "Found no objects."
     return ToolResult(drawn, {"region": _round(region), "detections": detections}, summary)
 
 
-@_register("ocr", "Read the text in a region (or the whole image); draws and lists each line with its box.",
-           OCRArguments)
+@_register("ocr", "Read the text in a region (or the whole image); draws and lists each line with its box.", OCRArguments)
 def _ocr(name: str, args: OCRArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     region = _area(name, args, canvas)
     found = _look(canvas, region, context.model("ocr", "ocr").read)[:MAX_DRAWN]
@@ -348,8 +374,9 @@ def _ocr(name: str, args: OCRArguments, canvas: Canvas, context: ToolContext) ->
     return ToolResult(drawn, {"region": _round(region), "lines": lines}, summary)
 
 
-@_register("segment", "Outline one object, given a box around it or a point on it, with the segmentation model.",
-           SegmentArguments)
+@_register(
+    "segment", "Outline one object, given a box around it or a point on it, with the segmentation model.", SegmentArguments
+)
 def _segment(name: str, args: SegmentArguments, canvas: Canvas, context: ToolContext) -> ToolResult:
     if (args.box is None) == (args.point is None):
         raise ToolArgumentError(f"{name}: send either box or point, exactly one of them")
@@ -366,4 +393,3 @@ def _segment(name: str, args: SegmentArguments, canvas: Canvas, context: ToolCon
     extent: list[float] | None = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if area else None
     summary = f"Segmented {area} px inside {extent}." if area else "The segmenter found no object there."
     return ToolResult(canvas.mask(mask, color="cyan"), {"area": area, "box": extent}, summary)
-

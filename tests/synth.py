@@ -34,7 +34,7 @@ def index_frame(index: int, size: tuple[int, int] = (320, 240), text: str | None
 
 def read_index(frame: np.ndarray) -> int:
     """Read back the index `index_frame` wrote, from a frame of the same or a scaled size."""
-    height, width = frame.shape[:2]
+    width = frame.shape[1]
     scale = width / 320
     block = BLOCK * scale
     gray = frame.mean(axis=2)
@@ -85,7 +85,7 @@ def make_video(
         if audio is not None:
             audio_stream = container.add_stream("aac", rate=sample_rate)
             audio_stream.layout = "mono"
-        for i in range(int(round(seconds * fps))):
+        for i in range(round(seconds * fps)):
             t = i / fps
             text = next((s for start, end, s in texts if start <= t < end), None)
             video_frame = av.VideoFrame.from_ndarray(index_frame(i, size, text), format="rgb24")

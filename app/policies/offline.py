@@ -33,7 +33,7 @@ from app.scoring import (
     tokens,
 )
 from app.toolbox import Action
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 INSPECT_FRAMES = 6
 SAME_MOMENT = 0.8  # an order option's moments: those matching at least this share of its best match
@@ -100,8 +100,9 @@ class OfflinePolicy:
         question searches, the moment that says an option best, looked at for that option.
         """
         query = search_query(state.question)
-        per_scale = [(s.args["scale"], hits) for s, hits in state.actions("search_episodic")
-                     if s.args.get("query") == query and hits]
+        per_scale = [
+            (s.args["scale"], hits) for s, hits in state.actions("search_episodic") if s.args.get("query") == query and hits
+        ]
         if per_scale:
             _, hits = min(per_scale, key=lambda pair: (normalised_entropy([h.score for h in pair[1]]), pair[0]))
             top = max(hits, key=lambda h: h.score)
@@ -171,10 +172,15 @@ class OfflinePolicy:
         pick = (max if latest else min)(known, key=lambda i: times[i])
         when = ", ".join(f"{LETTERS[i]} at {format_time(times[i])}" for i in known)
         support = [int(matrix[pick].argmax())]
-        return Action("answer", {
-            "text": f"{state.options[pick]} ({when})", "choice": LETTERS[pick],
-            "evidence": [state.evidence.index(fine[support[0]])], "span": [times[pick], times[pick]],
-        })
+        return Action(
+            "answer",
+            {
+                "text": f"{state.options[pick]} ({when})",
+                "choice": LETTERS[pick],
+                "evidence": [state.evidence.index(fine[support[0]])],
+                "span": [times[pick], times[pick]],
+            },
+        )
 
     def _extract(self, state: AgentState, when: bool) -> Action:
         """A "when" or open answer: the evidence that says most of what is asked (the finest, for "when")."""
@@ -183,7 +189,9 @@ class OfflinePolicy:
         if not evidence or not terms:
             return Action("answer", {"text": ABSTAIN_TEXT})
         matched = [phrase_match(terms, e.text) for e in evidence]
-        first = max(range(len(evidence)), key=lambda i: (round(matched[i], 2), evidence[i].score, evidence[i].start - evidence[i].end))
+        first = max(
+            range(len(evidence)), key=lambda i: (round(matched[i], 2), evidence[i].score, evidence[i].start - evidence[i].end)
+        )
         best = evidence[first]
         if matched[first] < self.abstain_below:
             return Action("answer", {"text": ABSTAIN_TEXT})
@@ -227,4 +235,3 @@ def normalised_entropy(scores: Sequence[float]) -> float:
         return 1.0
     probabilities = [v / total for v in values if v > 0]
     return -sum(p * math.log(p) for p in probabilities) / math.log(len(values))
-

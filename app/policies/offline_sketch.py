@@ -22,22 +22,75 @@ from app.answer import ABSTAIN_TEXT, Evidence
 from app.scoring import classify, content_tokens, coverage, score_options, search_query, tokens
 from app.sketching import IMAGE
 from app.toolbox import Action
-from perception.vlm import format_time
+from perception.timefmt import format_time
 
 # Words that say a question is about text, and that do not help pick which line answers it.
 GENERIC_READING = frozenset(
-    "text texts written writing write read reads sign signs label labels printed print letters lettering "
-    "displayed display visible image picture photo".split()
+    [
+        "text",
+        "texts",
+        "written",
+        "writing",
+        "write",
+        "read",
+        "reads",
+        "sign",
+        "signs",
+        "label",
+        "labels",
+        "printed",
+        "print",
+        "letters",
+        "lettering",
+        "displayed",
+        "display",
+        "visible",
+        "image",
+        "picture",
+        "photo",
+    ]
 )
-READING_TRIGGERS = GENERIC_READING | frozenset("screen code number title caption plate poster notice words word".split())
+READING_TRIGGERS = GENERIC_READING | frozenset(
+    ["screen", "code", "number", "title", "caption", "plate", "poster", "notice", "words", "word"]
+)
 LEGIBLE_PX = 24  # text lines this tall read well already: no zoom
 MIN_ZOOM = 1.5  # a crop enlarging less than this is not worth a second read
 ZOOM_TARGET_PX = 512  # the crop tool enlarges small regions to about this, at most 4x
-NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 _HOW_MANY = re.compile(r"\bhow many\s+([a-z]+(?:\s+[a-z]+){0,2})", re.I)
-_AFTER_NOUN = frozenset("are is were was can do does did there in on at of appear appears visible shown".split())
-_IRREGULAR = {"people": "person", "persons": "person", "men": "person", "women": "person", "children": "person",
-              "kids": "person", "mice": "mouse", "knives": "knife", "sheep": "sheep", "skis": "skis"}
+_AFTER_NOUN = frozenset(
+    [
+        "are",
+        "is",
+        "were",
+        "was",
+        "can",
+        "do",
+        "does",
+        "did",
+        "there",
+        "in",
+        "on",
+        "at",
+        "of",
+        "appear",
+        "appears",
+        "visible",
+        "shown",
+    ]
+)
+_IRREGULAR = {
+    "people": "person",
+    "persons": "person",
+    "men": "person",
+    "women": "person",
+    "children": "person",
+    "kids": "person",
+    "mice": "mouse",
+    "knives": "knife",
+    "sheep": "sheep",
+    "skis": "skis",
+}
 
 
 @dataclass(frozen=True)
@@ -95,7 +148,9 @@ class OfflineSketching:
 
     def _read_answer(self, state: AgentState, done: Sequence[_Sketched], moment: str) -> Action | None:
         reads = [(order, s) for order, s in enumerate(done) if s.tool == "ocr"]
-        lines = [(line["text"], float(line["score"]), order, s.evidence) for order, s in reads for line in s.data.get("lines", ())]
+        lines = [
+            (line["text"], float(line["score"]), order, s.evidence) for order, s in reads for line in s.data.get("lines", ())
+        ]
         if not lines:
             return None
         if state.options:
@@ -236,8 +291,15 @@ def _planned_frame(state: AgentState) -> int | str | None:
     shown = [(e, f) for e in state.evidence if e.kind != "sketch" for f in e.frames]
     if not shown:
         return None
-    _, frame = max(shown, key=lambda pair: (round(coverage(query, pair[0].text), 2), pair[0].kind == "frame", pair[0].score,
-                                            -abs(pair[1].time - (pair[0].start + pair[0].end) / 2)))
+    _, frame = max(
+        shown,
+        key=lambda pair: (
+            round(coverage(query, pair[0].text), 2),
+            pair[0].kind == "frame",
+            pair[0].score,
+            -abs(pair[1].time - (pair[0].start + pair[0].end) / 2),
+        ),
+    )
     return frame.index
 
 
@@ -292,7 +354,7 @@ def _count_answer(state: AgentState, done: Sequence[_Sketched], moment: str) -> 
 
 
 def _moment(state: AgentState, sketch: _Sketched) -> str:
-    """" (at 0:24)" for a sketch of a video frame; nothing for an image."""
+    """ " (at 0:24)" for a sketch of a video frame; nothing for an image."""
     if sketch.evidence is None or not state.evidence[sketch.evidence].frames:
         return ""
     return f" (at {format_time(state.evidence[sketch.evidence].start)})"

@@ -46,9 +46,12 @@ class VLMPolicy:
     def _ask(self, state: AgentState, force: bool) -> Action:
         last = state.steps[-1] if state.steps else None
         text = user_prompt(
-            state.question, state.options, [describe(e, i) for i, e in enumerate(state.evidence)],
+            state.question,
+            state.options,
+            [describe(e, i) for i, e in enumerate(state.evidence)],
             steps_left=0 if force else state.max_steps - len(state.steps),
-            context=context_prompt(state.duration, state.scales, state.until), error=last.error if last else None,
+            context=context_prompt(state.duration, state.scales, state.until),
+            error=last.error if last else None,
         )
         content: list = [text]
         content += [ImagePart(image, label=caption) for image, caption in state.images]
@@ -66,5 +69,5 @@ def parse_action(text: str) -> Action:
     name = data.get("action", data.get("name"))
     args = data.get("args", data.get("arguments", {}))
     if not isinstance(name, str) or not isinstance(args, dict):
-        raise ModelOutputError(f"expected {{\"action\": str, \"args\": object}}, got {text[:200]!r}")
+        raise ModelOutputError(f'expected {{"action": str, "args": object}}, got {text[:200]!r}')
     return Action(name, args)

@@ -112,7 +112,7 @@ def ask_without_memory(minutes: float, seed: int, root: str, frames: int, thread
     needle = build_needle(_needle_folder(Path(root), minutes, seed), minutes=minutes, seed=seed)
     started = time.perf_counter()
     models = Models(load_config())
-    models.ocr, models.speech  # load now: loading is warm-up, not a question's time
+    _ = models.ocr, models.speech  # load now: loading is warm-up, not a question's time
     warmup = time.perf_counter() - started
     started = time.perf_counter()
     evidence = look_uniformly(needle.video, frames, models)
@@ -186,8 +186,14 @@ def seconds_by_action(answer: Answer) -> dict[str, float]:
 
 
 def _record(item: Item, choice: str | None, span, seconds: float) -> dict[str, Any]:
-    return {"id": item.id, "kind": item.buckets["kind"], "correct": judge(item, choice, span), "choice": choice,
-            "span": list(span) if span else None, "seconds": seconds}
+    return {
+        "id": item.id,
+        "kind": item.buckets["kind"],
+        "correct": judge(item, choice, span),
+        "choice": choice,
+        "span": list(span) if span else None,
+        "seconds": seconds,
+    }
 
 
 def _threads(threads: int | None) -> int:

@@ -70,8 +70,16 @@ class _Tally:
             self.examples.setdefault(kind, str(err)[:300])
 
 
-def run(minutes: float = 20.0, askers: int = 3, every: float = 10.0, keep: int = 2, media: str | Path | None = None,
-        config: Config | None = None, out: TextIO | None = None, seed: int = 0) -> dict[str, Any]:
+def run(
+    minutes: float = 20.0,
+    askers: int = 3,
+    every: float = 10.0,
+    keep: int = 2,
+    media: str | Path | None = None,
+    config: Config | None = None,
+    out: TextIO | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Soak for `minutes`; the figures (see the module's docstring). Table lines go to `out` (stdout)."""
     out = out or sys.stdout
     work = Path(tempfile.mkdtemp(prefix="longshot-soak-"))
@@ -97,15 +105,29 @@ def _videos(work: Path, media: Path) -> tuple[Path, list[Path]]:
     return sample, [other, *clips]
 
 
-def _soak(longshot: Longshot, sample: Path, rounds: Sequence[Path], seconds: float, askers: int, every: float, keep: int,
-          out: TextIO, seed: int) -> dict[str, Any]:
+def _soak(
+    longshot: Longshot,
+    sample: Path,
+    rounds: Sequence[Path],
+    seconds: float,
+    askers: int,
+    every: float,
+    keep: int,
+    out: TextIO,
+    seed: int,
+) -> dict[str, Any]:
     process = psutil.Process()
     tally = _Tally()
     stop = threading.Event()
-    threads = [threading.Thread(target=_ingest_loop, args=(longshot, sample, rounds, keep, tally, stop), name="soak-ingest",
-                                daemon=True)]
-    threads += [threading.Thread(target=_ask_loop, args=(longshot, tally, stop, random.Random(seed + i)), name=f"soak-ask-{i}",
-                                 daemon=True) for i in range(askers)]
+    threads = [
+        threading.Thread(target=_ingest_loop, args=(longshot, sample, rounds, keep, tally, stop), name="soak-ingest", daemon=True)
+    ]
+    threads += [
+        threading.Thread(
+            target=_ask_loop, args=(longshot, tally, stop, random.Random(seed + i)), name=f"soak-ask-{i}", daemon=True
+        )
+        for i in range(askers)
+    ]
     samples: list[tuple[float, float]] = []  # (elapsed s, RSS MB)
     peak = 0.0
     started = time.monotonic()
@@ -131,8 +153,9 @@ def _soak(longshot: Longshot, sample: Path, rounds: Sequence[Path], seconds: flo
     return _figures(tally, samples, peak, elapsed, askers, [t.name for t in threads if t.is_alive()])
 
 
-def _ingest_loop(longshot: Longshot, sample: Path, rounds: Sequence[Path], keep: int, tally: _Tally,
-                 stop: threading.Event) -> None:
+def _ingest_loop(
+    longshot: Longshot, sample: Path, rounds: Sequence[Path], keep: int, tally: _Tally, stop: threading.Event
+) -> None:
     """The sample first, then the other videos in turn, forgetting the oldest of them past `keep`."""
     turn = -1
     while not stop.is_set():
@@ -148,7 +171,7 @@ def _ingest_loop(longshot: Longshot, sample: Path, rounds: Sequence[Path], keep:
                 tally.video_seconds += result.video.duration
         except LongshotError as err:
             tally.error("ingest", err)
-        except Exception as err:  # noqa: BLE001 - a soak counts every failure, and goes on
+        except Exception as err:
             tally.error("ingest (unexpected)", err)
 
 
@@ -156,7 +179,7 @@ def _ask_loop(longshot: Longshot, tally: _Tally, stop: threading.Event, rng: ran
     while not stop.is_set():
         try:
             present = longshot.videos()
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             tally.error("list", err)
             continue
         if not present:
@@ -170,7 +193,7 @@ def _ask_loop(longshot: Longshot, tally: _Tally, stop: threading.Event, rng: ran
         except LongshotError as err:
             tally.error("ask", err)
             continue
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             tally.error("ask (unexpected)", err)
             continue
         with tally.lock:
@@ -178,8 +201,9 @@ def _ask_loop(longshot: Longshot, tally: _Tally, stop: threading.Event, rng: ran
             tally.latencies.append(time.perf_counter() - started)
 
 
-def _figures(tally: _Tally, samples: list[tuple[float, float]], peak: float, elapsed: float, askers: int,
-             stuck: list[str]) -> dict[str, Any]:
+def _figures(
+    tally: _Tally, samples: list[tuple[float, float]], peak: float, elapsed: float, askers: int, stuck: list[str]
+) -> dict[str, Any]:
     minutes = elapsed / 60
     times = np.array([t for t, _ in samples]) / 60
     rss = np.array([r for _, r in samples])

@@ -57,15 +57,12 @@ class Item:
             raise DatasetError(f"item {self.id} has {len(self.options)} options; at most {len(LETTERS)} are supported")
         if self.answer is not None and self.answer not in self.letters:
             raise DatasetError(
-                f"item {self.id}: answer {self.answer!r} is not one of its option letters "
-                f"{''.join(self.letters) or '(none)'}"
+                f"item {self.id}: answer {self.answer!r} is not one of its option letters {''.join(self.letters) or '(none)'}"
             )
         if self.answer_span is not None:
             start, end = self.answer_span
             if not 0 <= start <= end:
-                raise DatasetError(
-                    f"item {self.id}: answer span {self.answer_span} is not a (start, end) with 0 <= start <= end"
-                )
+                raise DatasetError(f"item {self.id}: answer span {self.answer_span} is not a (start, end) with 0 <= start <= end")
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -234,7 +231,7 @@ _LETTER_PREFIX = re.compile(r"^\s*[\(\[]?([A-Ja-j])\s*[\.\)\]:]\s*")
 
 
 def strip_letter(option: str, letter: str) -> str:
-    """"A. red" -> "red" when the prefix is the option's own letter; other text is left alone."""
+    """ "A. red" -> "red" when the prefix is the option's own letter; other text is left alone."""
     match = _LETTER_PREFIX.match(option)
     if match and match.group(1).upper() == letter:
         return option[match.end() :].strip()
@@ -319,7 +316,7 @@ def find_video(root: Path, folders: Sequence[str], stem: str) -> Path:
 
 
 def parse_clock(text: str) -> float:
-    """"1:02:03.5" or "02:03" or "123.5" -> seconds."""
+    """ "1:02:03.5" or "02:03" or "123.5" -> seconds."""
     parts = text.strip().split(":")
     if not 1 <= len(parts) <= 3:
         raise ValueError(f"not a time: {text!r}")

@@ -34,9 +34,7 @@ class EgoSchema(Adapter):
         questions = read_json(self.root / "questions.json", "EgoSchema")
         answers = read_json(self.root / "subset_answers.json", "EgoSchema")
         if not isinstance(questions, list) or not isinstance(answers, dict):
-            raise DatasetError(
-                f"EgoSchema: {self.root} should hold questions.json (a list) and subset_answers.json (an object)"
-            )
+            raise DatasetError(f"EgoSchema: {self.root} should hold questions.json (a list) and subset_answers.json (an object)")
         for record in questions:
             where = f"EgoSchema questions.json q_uid {record.get('q_uid', '?')}"
             require(record, ("q_uid", "question", *(f"option {i}" for i in range(N_OPTIONS))), where)

@@ -47,9 +47,7 @@ class JsonlDataset(Adapter):
         self.macro_over = macro_over
         self.bucket_keys = tuple(bucket_keys) if bucket_keys is not None else self._seen_bucket_keys()
         if macro_over is not None and macro_over not in self.bucket_keys:
-            raise DatasetError(
-                f"{self.path.name}: macro_over={macro_over!r} is not one of its bucket keys {self.bucket_keys}"
-            )
+            raise DatasetError(f"{self.path.name}: macro_over={macro_over!r} is not one of its bucket keys {self.bucket_keys}")
 
     def _seen_bucket_keys(self) -> tuple[str, ...]:
         keys: dict[str, None] = {}

@@ -85,7 +85,7 @@ class LVBench(Adapter):
 
 
 def parse_time_reference(text: str) -> tuple[float, float] | None:
-    """"01:10-01:25" -> (70.0, 85.0); several ranges -> their hull; anything else -> None."""
+    """ "01:10-01:25" -> (70.0, 85.0); several ranges -> their hull; anything else -> None."""
     ranges = [(parse_clock(a), parse_clock(b)) for a, b in _RANGE.findall(text)]
     ranges = [(min(a, b), max(a, b)) for a, b in ranges]
     if not ranges:

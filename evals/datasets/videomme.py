@@ -52,8 +52,12 @@ class VideoMME(Adapter):
         self.subtitles = subtitles
         if subtitles:
             self.name = "videomme_subs"
-        self.annotations = Path(annotations) if annotations else find_annotation(
-            self.root, ANNOTATIONS, "Video-MME", "Download videomme/test-00000-of-00001.parquet from lmms-lab/Video-MME"
+        self.annotations = (
+            Path(annotations)
+            if annotations
+            else find_annotation(
+                self.root, ANNOTATIONS, "Video-MME", "Download videomme/test-00000-of-00001.parquet from lmms-lab/Video-MME"
+            )
         )
 
     def _items(self) -> Iterator[Item]:
@@ -67,9 +71,7 @@ class VideoMME(Adapter):
         stem = _video_stem(row)
         subtitle = None
         if self.subtitles:
-            subtitle = next(
-                (p for folder in SUBTITLE_FOLDERS if (p := self.root / folder / f"{stem}.srt").is_file()), None
-            )
+            subtitle = next((p for folder in SUBTITLE_FOLDERS if (p := self.root / folder / f"{stem}.srt").is_file()), None)
         buckets = {key: str(row[key]) for key in self.bucket_keys if row.get(key) not in (None, "")}
         return Item(
             id=str(row["question_id"]),

@@ -14,16 +14,41 @@ from app.policies.vlm import parse_action
 from app.toolbox import ACTIONS, Action, Inspect, Sketch, validate
 from perception.errors import ModelOutputError, ToolArgumentError
 
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
-                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30))
-JSON = st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                         st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-                    max_leaves=12)
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+)
+JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
 NAMES = st.one_of(st.sampled_from(sorted(ACTIONS)), st.text(max_size=20))
-FIELDS = st.sampled_from(["query", "scale", "k", "start", "end", "n", "frame", "time", "tool", "args", "restart",
-                          "text", "choice", "evidence", "span", "delete", "__class__"])
-ARGS = st.dictionaries(st.one_of(FIELDS, st.text(max_size=8)), st.one_of(JSON, st.floats(), st.just(float("inf"))),
-                       max_size=6)
+FIELDS = st.sampled_from(
+    [
+        "query",
+        "scale",
+        "k",
+        "start",
+        "end",
+        "n",
+        "frame",
+        "time",
+        "tool",
+        "args",
+        "restart",
+        "text",
+        "choice",
+        "evidence",
+        "span",
+        "delete",
+        "__class__",
+    ]
+)
+ARGS = st.dictionaries(st.one_of(FIELDS, st.text(max_size=8)), st.one_of(JSON, st.floats(), st.just(float("inf"))), max_size=6)
 
 
 @given(NAMES, ARGS)
@@ -50,8 +75,13 @@ def test_any_reply_text_is_an_action_or_a_model_output_error(text: str):
     assert isinstance(action.name, str) and isinstance(action.args, dict)
 
 
-@given(st.sampled_from(sorted(ACTIONS)), st.dictionaries(st.text(max_size=8), JSON, max_size=4),
-       st.text(max_size=40).filter(lambda s: "{" not in s and "`" not in s), st.booleans(), st.booleans())
+@given(
+    st.sampled_from(sorted(ACTIONS)),
+    st.dictionaries(st.text(max_size=8), JSON, max_size=4),
+    st.text(max_size=40).filter(lambda s: "{" not in s and "`" not in s),
+    st.booleans(),
+    st.booleans(),
+)
 def test_an_action_in_prose_or_a_fence_comes_out_whole(name: str, args: dict, prose: str, fenced: bool, tool_call: bool):
     body = {"name": name, "arguments": args} if tool_call else {"action": name, "args": args}
     text = json.dumps(body)

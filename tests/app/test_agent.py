@@ -97,7 +97,9 @@ def test_stream_yields_steps_then_the_answer(library, video_id):
 
 
 def _vlm_library(library: Longshot, server: ScriptedOpenAIServer, **overrides) -> Longshot:
-    return Longshot(config=library.config.replace(models__vlm=f"openai:fake-vlm@{server.base_url}", vlm__max_retries=0, **overrides))
+    return Longshot(
+        config=library.config.replace(models__vlm=f"openai:fake-vlm@{server.base_url}", vlm__max_retries=0, **overrides)
+    )
 
 
 def test_vlm_policy_sees_frames_with_timestamps_and_survives_bad_actions(library, video_id):
@@ -152,7 +154,11 @@ def test_vlm_that_keeps_failing_stops_after_repeated_invalid_actions(library, vi
 
 def test_the_loop_never_returns_the_same_evidence_twice(library, video_id):
     search = {"action": "search_episodic", "args": {"query": "vault code", "k": 3}}
-    script = [json.dumps(search), json.dumps(search), json.dumps({"action": "answer", "args": {"text": "done", "choice": "Z", "evidence": [0, 99]}})]
+    script = [
+        json.dumps(search),
+        json.dumps(search),
+        json.dumps({"action": "answer", "args": {"text": "done", "choice": "Z", "evidence": [0, 99]}}),
+    ]
     with ScriptedOpenAIServer(script) as server:
         answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?", CODES)
         after_repeat = "".join(part for part in request_parts(server.requests[2]) if isinstance(part, str))

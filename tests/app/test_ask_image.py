@@ -109,7 +109,9 @@ def test_offline_reads_the_text_at_zoom_and_answers_with_the_sketch_saved(longsh
 @pytest.mark.slow
 @pytest.mark.integration
 def test_offline_scores_options_against_the_text_read(longshot: Longshot, board: Path):
-    answer = longshot.ask_image(board, "Which use is printed on the board?", ["For laboratory use only", "For home or office use"])
+    answer = longshot.ask_image(
+        board, "Which use is printed on the board?", ["For laboratory use only", "For home or office use"]
+    )
     assert answer.choice == "B"
 
 
@@ -138,12 +140,18 @@ def test_the_stream_yields_each_step_then_the_answer(longshot: Longshot, board: 
 def test_the_vlm_sees_the_image_first_then_its_sketch(tmp_path: Path):
     image = np.full((90, 120, 3), 255, dtype=np.uint8)
     script = [
-        json.dumps({"action": "sketch", "args": {"frame": "image", "tool": "box", "args": {"box": [30, 20, 90, 70], "color": "red", "width": 4}}}),
+        json.dumps(
+            {
+                "action": "sketch",
+                "args": {"frame": "image", "tool": "box", "args": {"box": [30, 20, 90, 70], "color": "red", "width": 4}},
+            }
+        ),
         json.dumps({"action": "answer", "args": {"text": "a white square", "evidence": [0]}}),
     ]
     with ScriptedOpenAIServer(script) as server:
-        longshot = Longshot(home=tmp_path, models__vlm=f"openai:fake-vlm@{server.base_url}", vlm__max_retries=0,
-                            models__detector="none")
+        longshot = Longshot(
+            home=tmp_path, models__vlm=f"openai:fake-vlm@{server.base_url}", vlm__max_retries=0, models__detector="none"
+        )
         answer = longshot.ask_image(image, "What is in the picture?")
         assert server.errors == []
         first, second = server.requests
@@ -170,8 +178,21 @@ def test_cli_ask_image_prints_the_answer_and_the_sketch_path(board: Path, tmp_pa
     assert "HOME OR OFFICE" in result.stdout
     path = Path(result.stdout.strip().splitlines()[-1].removeprefix("sketch: "))
     assert path.suffix == ".png" and path.is_file() and tmp_path in path.parents
-    as_json = runner.invoke(cli, ["ask-image", str(board), QUESTION, "--home", str(tmp_path), "--json",
-                                  "--option", "For laboratory use only", "--option", "For home or office use"])
+    as_json = runner.invoke(
+        cli,
+        [
+            "ask-image",
+            str(board),
+            QUESTION,
+            "--home",
+            str(tmp_path),
+            "--json",
+            "--option",
+            "For laboratory use only",
+            "--option",
+            "For home or office use",
+        ],
+    )
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.stdout)
     assert data["choice"] == "B" and any(e["image_path"] for e in data["evidence"])

@@ -28,8 +28,13 @@ pytestmark = pytest.mark.slow
 
 TIME_EPS = 1e-3  # times are stored to the millisecond
 ASKERS = 6
-SETTINGS = dict(models__speech="none", models__detector="none", models__image_embedding="none",
-                ingest__batch_frames=10, ingest__scales=(30.0, 60.0))
+SETTINGS = {
+    "models__speech": "none",
+    "models__detector": "none",
+    "models__image_embedding": "none",
+    "ingest__batch_frames": 10,
+    "ingest__scales": (30.0, 60.0),
+}
 QUESTIONS = [
     ("What code is shown on screen?", ()),
     ("Which gate is closed?", ("Gate A", "Gate B7", "Gate C", "No gate")),
@@ -39,8 +44,10 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def long_notices(tmp_path_factory) -> Path:
-    texts = [(20 + 40 * k, 26 + 40 * k, text) for k, text in enumerate(
-        ["VAULT CODE 4172", "GATE B7 CLOSED", "EXIT 12 OPEN", "PLATFORM 9", "ROOM 221B"])]
+    texts = [
+        (20 + 40 * k, 26 + 40 * k, text)
+        for k, text in enumerate(["VAULT CODE 4172", "GATE B7 CLOSED", "EXIT 12 OPEN", "PLATFORM 9", "ROOM 221B"])
+    ]
     return make_video(tmp_path_factory.mktemp("media") / "long-notices.mp4", seconds=200, fps=2, size=(320, 180), texts=texts)
 
 
@@ -58,7 +65,7 @@ def test_questions_during_ingest_see_only_committed_memory(long_notices: Path, t
     def ingest() -> None:
         try:
             longshot.ingest(long_notices)
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             failures.append(f"ingest: {err!r}")
         finally:
             ingest_done.set()
@@ -77,7 +84,7 @@ def test_questions_during_ingest_see_only_committed_memory(long_notices: Path, t
             try:
                 answer = longshot.ask(before.id, question, options, until=before.committed_until if limited else None)
                 after = longshot.video(before.id)
-            except Exception as err:  # noqa: BLE001 - any error reaching a user is a failure here
+            except Exception as err:
                 failures.append(f"asker {worker}: {err!r}")
                 return
             bound = before.committed_until if limited else after.committed_until
@@ -139,7 +146,7 @@ def test_two_processes_ingesting_different_videos_into_one_library_lose_nothing(
                     for record in reader.videos():
                         reader.ask(record.id, "What code is shown on screen?")
                         asked.append(record.committed_until)
-                except Exception as err:  # noqa: BLE001 - any error reaching a user is a failure here
+                except Exception as err:
                     errors.append(repr(err))
                     return
 

@@ -100,16 +100,19 @@ def test_a_sketch_that_cannot_be_saved_is_a_storage_error(tmp_path: Path):
         sketcher(_sketch(frame="image", tool="grid", args={"rows": 2, "cols": 2}), [])
 
 
-@pytest.mark.parametrize("args", [
-    {"frame": True, "tool": "box"},
-    {"time": float("nan"), "tool": "box"},
-    {"time": -1, "tool": "box"},
-    {"frame": 1, "time": 2, "tool": "box"},
-    {"tool": "box"},
-    {"frame": "everything", "tool": "box"},
-    {"frame": 1, "tool": "box", "args": "draw a box"},
-    {"frame": 1, "tool": "box", "shell": "rm -rf /"},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"frame": True, "tool": "box"},
+        {"time": float("nan"), "tool": "box"},
+        {"time": -1, "tool": "box"},
+        {"frame": 1, "time": 2, "tool": "box"},
+        {"tool": "box"},
+        {"frame": "everything", "tool": "box"},
+        {"frame": 1, "tool": "box", "args": "draw a box"},
+        {"frame": 1, "tool": "box", "shell": "rm -rf /"},
+    ],
+)
 def test_the_sketch_action_refuses_malformed_arguments(args):
     with pytest.raises(ToolArgumentError, match="sketch"):
         validate(Action("sketch", args))
@@ -145,10 +148,15 @@ def test_zoom_region_crops_the_small_text_that_matches_the_question_with_its_nei
     assert zoom_region(big, {"exit"}) is None, "text this tall reads well already"
 
 
-@pytest.mark.parametrize(("question", "thing"), [
-    ("How many red cars are there?", "car"), ("how many people are in the room", "person"),
-    ("How many buses can you see?", "bus"), ("What colour is the car?", None),
-])
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("How many red cars are there?", "car"),
+        ("how many people are in the room", "person"),
+        ("How many buses can you see?", "bus"),
+        ("What colour is the car?", None),
+    ],
+)
 def test_counting_questions_name_the_class_to_detect(question, thing):
     assert counted_thing(question) == thing
 
@@ -167,8 +175,9 @@ def test_counting_marks_each_detection_then_answers_with_the_count():
     detections = [{"id": i + 1, "label": "car", "score": 0.9, "box": box} for i, box in enumerate(boxes)]
     _sketched(state, 7, "detect", {"labels": ["car"]}, {"detections": detections})
     mark = plan.next_action(state)
-    assert mark == Action("sketch", {"frame": 7, "tool": "mark", "args": {"points": [[5.0, 5.0], [30.0, 5.0], [55.0, 60.0]]},
-                                     "restart": False})
+    assert mark == Action(
+        "sketch", {"frame": 7, "tool": "mark", "args": {"points": [[5.0, 5.0], [30.0, 5.0], [55.0, 60.0]]}, "restart": False}
+    )
     _sketched(state, 7, "mark", mark.args["args"], {"marks": [{"number": n} for n in (1, 2, 3)]})
     assert plan.next_action(state) is None
     answer = plan.answer(state)
@@ -180,8 +189,11 @@ def test_counting_marks_each_detection_then_answers_with_the_count():
 
 
 def _vlm_library(library: Longshot, server: ScriptedOpenAIServer, **overrides) -> Longshot:
-    return Longshot(config=library.config.replace(models__vlm=f"openai:fake-vlm@{server.base_url}", vlm__max_retries=0,
-                                                  models__detector="none", **overrides))
+    return Longshot(
+        config=library.config.replace(
+            models__vlm=f"openai:fake-vlm@{server.base_url}", vlm__max_retries=0, models__detector="none", **overrides
+        )
+    )
 
 
 def _act(action: str, **args) -> str:
@@ -208,8 +220,8 @@ def test_the_vlm_sees_its_crop_box_and_grid_and_the_answer_keeps_the_sketches(li
     x0, y0, x1, y1 = (round(v * scale) for v in (200, 100, 1000, 500))
     changed = np.abs(boxed.astype(int) - crop.astype(int)).max(axis=-1) > 80
     outline = np.zeros_like(changed)
-    outline[y0 - 6:y1 + 6, x0 - 6:x1 + 6] = True
-    outline[y0 + 10:y1 - 10, x0 + 10:x1 - 10] = False
+    outline[y0 - 6 : y1 + 6, x0 - 6 : x1 + 6] = True
+    outline[y0 + 10 : y1 - 10, x0 + 10 : x1 - 10] = False
     assert changed.any() and not (changed & ~outline).any(), "the drawing changed pixels only along the box"
     across, down = x0 + (x1 - x0) // 4, y0 + (y1 - y0) // 4  # away from the grid's middle lines
     for row, col in [(y0 + 1, across), (y1 - 2, across), (down, x0 + 1), (down, x1 - 2)]:
@@ -252,10 +264,12 @@ def test_hostile_sketch_arguments_from_the_model_become_error_steps(library, vid
 
 @pytest.mark.slow
 def test_sketches_never_see_past_until(library, video_id):
-    script = [_act("sketch", time=50.0, tool="grid", args={"rows": 2, "cols": 2}),
-              _act("sketch", frame=45, tool="grid", args={"rows": 2, "cols": 2}),
-              _act("sketch", time=1.0, tool="side_by_side", args={"times": [1, 50]}),
-              _act("answer", text="nothing yet")]
+    script = [
+        _act("sketch", time=50.0, tool="grid", args={"rows": 2, "cols": 2}),
+        _act("sketch", frame=45, tool="grid", args={"rows": 2, "cols": 2}),
+        _act("sketch", time=1.0, tool="side_by_side", args={"times": [1, 50]}),
+        _act("answer", text="nothing yet"),
+    ]
     with ScriptedOpenAIServer(script) as server:
         answer = _vlm_library(library, server).ask(video_id, "What is on screen?", until=30.0)
     nearest, late, beyond = answer.trace[:3]

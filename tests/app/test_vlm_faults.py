@@ -33,8 +33,12 @@ ATTEMPTS = {"503": RETRIES + 1, "timeout": 1, "streams-forever": 1, "not-json-bo
 
 
 def vlm_settings(base_url: str) -> dict:
-    return dict(models__vlm=f"openai:fake-vlm@{base_url}", vlm__timeout_s=TIMEOUT_S, vlm__max_retries=RETRIES,
-                vlm__backoff_s=0.05)
+    return {
+        "models__vlm": f"openai:fake-vlm@{base_url}",
+        "vlm__timeout_s": TIMEOUT_S,
+        "vlm__max_retries": RETRIES,
+        "vlm__backoff_s": 0.05,
+    }
 
 
 def refused_url() -> str:
@@ -71,8 +75,9 @@ def test_ask_with_the_vlm_down_answers_offline(library, video_id):
 @pytest.mark.timeout(120)
 def test_ask_image_with_a_vlm_that_streams_forever_answers_offline(media: Path, tmp_path: Path):
     with ScriptedOpenAIServer(lambda request: {"trickle": True}) as server:
-        longshot = Longshot(home=tmp_path / "home", models__detector="none", models__speech="none",
-                            **vlm_settings(server.base_url))
+        longshot = Longshot(
+            home=tmp_path / "home", models__detector="none", models__speech="none", **vlm_settings(server.base_url)
+        )
         started = time.monotonic()
         answer = longshot.ask_image(media / "images" / "opencv" / "board.jpg", "What use is the board marked for?")
         waited = time.monotonic() - started
@@ -86,7 +91,7 @@ def test_ask_image_with_a_vlm_that_streams_forever_answers_offline(media: Path, 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("fault", ["503", "streams-forever", "down"])
 def test_ingest_with_a_failing_vlm_captions_offline_after_a_bounded_number_of_tries(notices_video, tmp_path, fault):
-    settings = dict(models__speech="none", ingest__scales=(30.0,))
+    settings = {"models__speech": "none", "ingest__scales": (30.0,)}
     if fault == "down":
         result = Longshot(home=tmp_path / "home", **settings, **vlm_settings(refused_url())).ingest(notices_video)
         requests = None

@@ -35,7 +35,7 @@ from app.web_library import jobs_html, library_rows, video_choices
 from app.web_memory import delete_fact, entity_rows, fact_moments, fact_rows, timeline_figure, timeline_rows
 from app.web_uploads import UploadRejectedError, accept_upload, in_uploads, safe_name, uploads_dir
 from perception.errors import NotAVideoError
-from perception.vlm import format_time
+from perception.timefmt import format_time
 from tests.synth import make_video
 
 slow = pytest.mark.slow  # the tests that need the ingested session library or a running server
@@ -132,9 +132,23 @@ def _record(home: Path):
     from memory.store import VideoRecord
 
     return VideoRecord(
-        id="0123456789abcdef", name="parcel.mp4", path=str(home / "x.mp4"), size_bytes=1, duration=12.0, fps=2.0,
-        width=320, height=240, has_audio=False, status="ingesting", committed_until=6.0, frames=6, sample_fps=1.0,
-        settings={}, error=None, created=0.0, updated=0.0,
+        id="0123456789abcdef",
+        name="parcel.mp4",
+        path=str(home / "x.mp4"),
+        size_bytes=1,
+        duration=12.0,
+        fps=2.0,
+        width=320,
+        height=240,
+        has_audio=False,
+        status="ingesting",
+        committed_until=6.0,
+        frames=6,
+        sample_fps=1.0,
+        settings={},
+        error=None,
+        created=0.0,
+        updated=0.0,
     )
 
 
@@ -359,10 +373,11 @@ def test_app_sanitises_a_path_traversal_name(app_url, library, small_video):
         uploaded = httpx.post(f"{app_url}gradio_api/upload", files={"files": ("../../../../tmp/evil.mp4", handle, "video/mp4")})
     server_path = uploaded.json()[0]
     client = Client(app_url, verbose=False, analytics_enabled=False)
-    note, *_ = client.predict({"path": server_path, "meta": {"_type": "gradio.FileData"}, "orig_name": "../../evil.mp4"},
-                              api_name="/ingest")
+    note, *_ = client.predict(
+        {"path": server_path, "meta": {"_type": "gradio.FileData"}, "orig_name": "../../evil.mp4"}, api_name="/ingest"
+    )
     assert "evil.mp4" in note
-    stored = [p for p in uploads_dir(library.config.home).rglob("evil.mp4")]
+    stored = list(uploads_dir(library.config.home).rglob("evil.mp4"))
     assert len(stored) == 1 and stored[0].parent.parent == uploads_dir(library.config.home)
 
 

@@ -26,8 +26,20 @@ from memory.store import Library
 from perception.errors import VideoNotFoundError
 from tests.memory.library_check import library_state
 
-HOSTILE_IDS = ["../../etc", "../catalogue", "..", "%", "_", "*", "' OR 1=1 --", "0" * 64, "\x00", "a" * 10_000,
-               "/etc/passwd", "videos/../../x"]
+HOSTILE_IDS = [
+    "../../etc",
+    "../catalogue",
+    "..",
+    "%",
+    "_",
+    "*",
+    "' OR 1=1 --",
+    "0" * 64,
+    "\x00",
+    "a" * 10_000,
+    "/etc/passwd",
+    "videos/../../x",
+]
 
 
 def _free_port() -> int:
@@ -69,9 +81,19 @@ def test_nothing_outside_the_uploads_folder_is_served_however_it_is_spelled(app_
     bundle = next((home / "videos" / video_id / "frames").glob("*.bundle"))
     try:
         targets = [
-            "/etc/passwd", "/proc/self/environ", "/proc/self/cmdline", f"{uploads}/../catalogue.sqlite", str(link),
-            str(bundle), str(home / "videos" / video_id / "visual.faiss"), "..%2F..%2F..%2Fetc%2Fpasswd",
-            "%2Fetc%2Fpasswd", "%252Fetc%252Fpasswd", f"{uploads}%2F..%2Fcatalogue.sqlite", "~/.bashrc", "",
+            "/etc/passwd",
+            "/proc/self/environ",
+            "/proc/self/cmdline",
+            f"{uploads}/../catalogue.sqlite",
+            str(link),
+            str(bundle),
+            str(home / "videos" / video_id / "visual.faiss"),
+            "..%2F..%2F..%2Fetc%2Fpasswd",
+            "%2Fetc%2Fpasswd",
+            "%252Fetc%252Fpasswd",
+            f"{uploads}%2F..%2Fcatalogue.sqlite",
+            "~/.bashrc",
+            "",
         ]
         routes = ["gradio_api/file=", "gradio_api/file/", "file=", "static/", "assets/", "gradio_api/static/"]
         served = []
@@ -112,8 +134,13 @@ def test_hostile_video_ids_change_nothing_and_read_nothing(app_url, library):
     home = Path(library.config.home)
     before = library_state(home)
     for bad in HOSTILE_IDS:
-        for api, data in (("ask", [bad, "What is shown?"]), ("memory", [bad]), ("forget", [bad]), ("resume", [bad]),
-                          ("delete_fact", [bad, 1])):
+        for api, data in (
+            ("ask", [bad, "What is shown?"]),
+            ("memory", [bad]),
+            ("forget", [bad]),
+            ("resume", [bad]),
+            ("delete_fact", [bad, 1]),
+        ):
             stream = _call(app_url, api, data)
             assert "event: error" in stream or "Pick a video" in stream, (api, bad, stream[:300])
             assert "SQLite format" not in stream and "root:" not in stream
@@ -165,8 +192,9 @@ def test_a_flood_of_questions_is_queued_or_refused_and_the_app_still_answers(lib
         before = process.memory_info().rss
 
         def post(i: int) -> tuple[int, str]:
-            response = httpx.post(f"{url}gradio_api/call/ask", json={"data": [video_id, f"What code is shown? ({i})"]},
-                                  timeout=60)
+            response = httpx.post(
+                f"{url}gradio_api/call/ask", json={"data": [video_id, f"What code is shown? ({i})"]}, timeout=60
+            )
             return response.status_code, response.json().get("event_id") or response.json().get("detail", "")
 
         with ThreadPoolExecutor(32) as pool:

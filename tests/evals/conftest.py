@@ -36,8 +36,15 @@ class NeedleRun:
 
     def run(self, out: Path, config: Config | None = None, **options: Any) -> dict[str, Any]:
         """Evaluate the same needle set into `out`, with this run's settings unless `config` is given."""
-        return run_eval(self.dataset(), out, config or self.config(), dataset_key="needle",
-                        dataset_options={"minutes": NEEDLE_MINUTES}, progress=False, **options)
+        return run_eval(
+            self.dataset(),
+            out,
+            config or self.config(),
+            dataset_key="needle",
+            dataset_options={"minutes": NEEDLE_MINUTES},
+            progress=False,
+            **options,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -27,17 +27,33 @@ def test_a_choice_counts_only_when_it_is_the_answer() -> None:
 
 def test_accuracy_per_kind_and_over_choice_and_order() -> None:
     records = [
-        {"kind": "when", "correct": True}, {"kind": "when", "correct": False},
-        {"kind": "choice", "correct": True}, {"kind": "order", "correct": False}, {"kind": "order", "correct": True},
+        {"kind": "when", "correct": True},
+        {"kind": "when", "correct": False},
+        {"kind": "choice", "correct": True},
+        {"kind": "order", "correct": False},
+        {"kind": "order", "correct": True},
     ]
     assert accuracy(records) == {"choice": 1.0, "choice+order": 2 / 3, "order": 0.5, "when": 0.5}
 
 
 def test_report_puts_memory_and_baseline_side_by_side() -> None:
-    side = {"accuracy": {"when": 1.0}, "median_s": 0.2, "p95_s": 0.5, "warmup_s": 3.0, "rss_peak_mb": 900.0,
-            "seconds_by_action": {"search_episodic": 0.1}}
-    figures = {"video_minutes": 30.0, "questions": 17, "ingest_s": 100.0, "ingest_reused": True, "torch_threads": 1,
-               "memory": side, "baseline": {**side, "accuracy": {"when": 0.0}, "frames": 32, "look_s": 12.0}}
+    side = {
+        "accuracy": {"when": 1.0},
+        "median_s": 0.2,
+        "p95_s": 0.5,
+        "warmup_s": 3.0,
+        "rss_peak_mb": 900.0,
+        "seconds_by_action": {"search_episodic": 0.1},
+    }
+    figures = {
+        "video_minutes": 30.0,
+        "questions": 17,
+        "ingest_s": 100.0,
+        "ingest_reused": True,
+        "torch_threads": 1,
+        "memory": side,
+        "baseline": {**side, "accuracy": {"when": 0.0}, "frames": 32, "look_s": 12.0},
+    }
     out = io.StringIO()
     report(figures, out)
     text = out.getvalue()

@@ -31,7 +31,11 @@ def by_id(dataset: Dataset) -> dict[str, Item]:
     [
         ("Which?\n(A) red\n(B) blue", "Which?", ("red", "blue")),
         ("Is it big? Options: (a) Yes (b) No", "Is it big?", ("Yes", "No")),
-        ("Pick one.\nSelect from the following choices.\n\n(A) the second\n(B) the third\n", "Pick one.", ("the second", "the third")),
+        (
+            "Pick one.\nSelect from the following choices.\n\n(A) the second\n(B) the third\n",
+            "Pick one.",
+            ("the second", "the third"),
+        ),
         ("Is the mug (a) or (b)? (A) left (B) right (C) neither", "Is the mug (a) or (b)?", ("left", "right", "neither")),
         ("No options at all (A) here", "No options at all (A) here", ()),
         ("Plain question?", "Plain question?", ()),
@@ -350,10 +354,21 @@ def test_the_real_sketchpad_tasks_parse_completely(media: Path) -> None:
 
 def test_every_registered_adapter_follows_the_protocol_and_honours_limit() -> None:
     roots = {
-        "videomme": "videomme", "videomme_subs": "videomme", "egoschema": "egoschema", "mlvu": "mlvu",
-        "lvbench": "lvbench", "longvideobench": "longvideobench", "nextqa": "nextqa", "jsonl": "jsonl",
-        "sketchpad": "sketchpad", "blink_depth": "sketchpad", "blink_spatial": None, "blink_jigsaw": "sketchpad",
-        "mmvp": "sketchpad", "geometry": "sketchpad", "needle": None,  # the needle set has its own tests
+        "videomme": "videomme",
+        "videomme_subs": "videomme",
+        "egoschema": "egoschema",
+        "mlvu": "mlvu",
+        "lvbench": "lvbench",
+        "longvideobench": "longvideobench",
+        "nextqa": "nextqa",
+        "jsonl": "jsonl",
+        "sketchpad": "sketchpad",
+        "blink_depth": "sketchpad",
+        "blink_spatial": None,
+        "blink_jigsaw": "sketchpad",
+        "mmvp": "sketchpad",
+        "geometry": "sketchpad",
+        "needle": None,  # the needle set has its own tests
     }
     assert set(roots) == set(DATASETS)
     for name, folder in roots.items():

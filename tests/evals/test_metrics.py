@@ -101,10 +101,28 @@ def test_extract_choice_reads_every_plain_format(template: str, index: int, prea
 # --- a small dataset scored by hand -------------------------------------------------------
 
 LINES = [
-    {"id": "q1", "question": "?", "options": ["a", "b", "c", "d"], "answer": "A", "buckets": {"task": "count", "duration": "short"}},
-    {"id": "q2", "question": "?", "options": ["a", "b", "c", "d"], "answer": "B", "buckets": {"task": "count", "duration": "long"}},
+    {
+        "id": "q1",
+        "question": "?",
+        "options": ["a", "b", "c", "d"],
+        "answer": "A",
+        "buckets": {"task": "count", "duration": "short"},
+    },
+    {
+        "id": "q2",
+        "question": "?",
+        "options": ["a", "b", "c", "d"],
+        "answer": "B",
+        "buckets": {"task": "count", "duration": "long"},
+    },
     {"id": "q3", "question": "?", "options": ["a", "b"], "answer": "A", "buckets": {"task": "order", "duration": "short"}},
-    {"id": "q4", "question": "?", "options": ["a", "b", "c", "d", "e"], "answer": "C", "buckets": {"task": "order", "duration": "long"}},
+    {
+        "id": "q4",
+        "question": "?",
+        "options": ["a", "b", "c", "d", "e"],
+        "answer": "C",
+        "buckets": {"task": "order", "duration": "long"},
+    },
     {"id": "q5", "question": "?", "options": ["a", "b"], "answer": "B", "buckets": {"task": "needle", "duration": "short"}},
     {"id": "q6", "question": "when?", "span": [10, 20], "buckets": {"task": "when"}},
     {"id": "q7", "question": "when?", "span": [100, 110], "buckets": {"task": "when"}},
@@ -148,7 +166,13 @@ def test_accuracy_per_bucket_and_macro(dataset: Dataset, results: list[Result]) 
     assert durations["short"]["accuracy"] == 1.0 and durations["long"]["accuracy"] == 0.0
     assert summary["macro"] == {"over": "task", "accuracy": pytest.approx(2 / 3), "values": 3}
     assert summary["counts"] == {
-        "items": 8, "scored": 5, "correct": 3, "abstained": 1, "errors": 1, "unscored": 1, "with_span": 2,
+        "items": 8,
+        "scored": 5,
+        "correct": 3,
+        "abstained": 1,
+        "errors": 1,
+        "unscored": 1,
+        "with_span": 2,
     }
     assert summary["dataset"]["name"] == "hand" and summary["dataset"]["macro_over"] == "task"
     json.dumps(summary)  # summary.json must be plain JSON

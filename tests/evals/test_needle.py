@@ -82,7 +82,7 @@ def test_events_are_apart_inside_base_segments(needle: NeedleSet) -> None:
     for event in needle.events:
         segment_start = int(event.start // 10) * 10
         assert segment_start + 1.0 <= event.start < event.end <= segment_start + 9.0
-        assert 0 < segment_start and segment_start + 10 < needle.duration
+        assert segment_start > 0 and segment_start + 10 < needle.duration
     assert [e.start for e in needle.events] == sorted(e.start for e in needle.events)
 
 

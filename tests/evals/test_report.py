@@ -19,8 +19,7 @@ from perception.errors import ConfigError
 from tests.evals.conftest import report_row
 
 RUN = {
-    "dataset": {"name": "toy", "version": "toy v1", "bucket_keys": ["task"], "macro_over": "task", "key": "toy",
-                "options": {}},
+    "dataset": {"name": "toy", "version": "toy v1", "bucket_keys": ["task"], "macro_over": "task", "key": "toy", "options": {}},
     "settings": {"models": {"vlm": "openai:toy-vlm@http://127.0.0.1:1/v1"}, "agent": {}, "ingest": {}},
     "home": "/nowhere",
     "executor": "local",
@@ -31,9 +30,15 @@ RUN = {
 
 
 def _item(id: str, task: str, n_options: int = 0, answer: str | None = None, span=None) -> Item:
-    return Item(id=id, question=f"question {id}?", video=Path("/videos/v.mp4"),
-                options=tuple(f"option {i}" for i in range(n_options)), answer=answer, answer_span=span,
-                buckets={"task": task})
+    return Item(
+        id=id,
+        question=f"question {id}?",
+        video=Path("/videos/v.mp4"),
+        options=tuple(f"option {i}" for i in range(n_options)),
+        answer=answer,
+        answer_span=span,
+        buckets={"task": task},
+    )
 
 
 def _record(item: Item, choice=None, span=None, blind=None, latency=1.0, error=None, tokens=(0, 0)) -> dict:
@@ -41,9 +46,18 @@ def _record(item: Item, choice=None, span=None, blind=None, latency=1.0, error=N
     record = {**item_fields(item), **result.to_dict()}
     if error is None:
         usage = {"prompt_tokens": tokens[0], "completion_tokens": tokens[1]}
-        record.update(video_id="v1", ingest_s=12.5, latency_s=latency, usage=usage, policy="vlm", evidence=[], trace=[],
-                      blind={"choice": blind, "text": blind or "", "usage": {"prompt_tokens": 10, "completion_tokens": 1}}
-                      if item.options else None)
+        record.update(
+            video_id="v1",
+            ingest_s=12.5,
+            latency_s=latency,
+            usage=usage,
+            policy="vlm",
+            evidence=[],
+            trace=[],
+            blind={"choice": blind, "text": blind or "", "usage": {"prompt_tokens": 10, "completion_tokens": 1}}
+            if item.options
+            else None,
+        )
     return record
 
 
@@ -72,8 +86,15 @@ def test_summary_and_report_state_the_figures_of_the_lines(run_folder: Path):
 
     # 5 scorable items: a1 and b1 right; a2 wrong, a3 abstained, b2 failed (a failure counts as wrong).
     assert summary["accuracy"] == pytest.approx(2 / 5)
-    assert summary["counts"] == {"items": 6, "scored": 5, "correct": 2, "abstained": 2, "errors": 1, "unscored": 0,
-                                 "with_span": 2}
+    assert summary["counts"] == {
+        "items": 6,
+        "scored": 5,
+        "correct": 2,
+        "abstained": 2,
+        "errors": 1,
+        "unscored": 0,
+        "with_span": 2,
+    }
     assert report_row(report, "Accuracy") == "40.0% (2/5)"
     assert json.loads((run_folder / SUMMARY_NAME).read_text()) == summary
 
@@ -101,9 +122,11 @@ def test_summary_and_report_state_the_figures_of_the_lines(run_folder: Path):
     assert summary["latency"]["p50"] == pytest.approx(1.0)
     assert report_row(report, "Per item, mean") == f"{(1.0 + 2.0 + 0.5 + 3.0 + 0.25) / 5:.2f}"
     assert summary["ingest"] == {"videos": 1, "seconds": 12.5, "already_in_library": 0}
-    assert summary["usage"] == {"run": {"prompt_tokens": 300, "completion_tokens": 12},
-                                "blind": {"prompt_tokens": 40, "completion_tokens": 4}}
-    assert report_row(report, "Longshot") .startswith("40.0% (2/5) | ") and report_row(report, "Blind") == "40 | 4"
+    assert summary["usage"] == {
+        "run": {"prompt_tokens": 300, "completion_tokens": 12},
+        "blind": {"prompt_tokens": 40, "completion_tokens": 4},
+    }
+    assert report_row(report, "Longshot").startswith("40.0% (2/5) | ") and report_row(report, "Blind") == "40 | 4"
     assert report_row(report, "b2") == "ImageError: image.png is truncated"
 
 

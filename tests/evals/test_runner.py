@@ -144,8 +144,21 @@ def test_the_command_killed_midway_resumes_without_redoing_or_duplicating(needle
     out = tmp_path / "killed"
     results = out / RESULTS_NAME
     env = {k: v for k, v in os.environ.items() if not k.startswith("LONGSHOT_")}
-    command = [str(Path(sys.executable).with_name("longshot")), "eval", "--dataset", "needle", "--root", str(needle_run.root),
-               "-O", f"minutes={NEEDLE_MINUTES}", "--home", str(needle_run.home), "--out", str(out), "--no-progress"]
+    command = [
+        str(Path(sys.executable).with_name("longshot")),
+        "eval",
+        "--dataset",
+        "needle",
+        "--root",
+        str(needle_run.root),
+        "-O",
+        f"minutes={NEEDLE_MINUTES}",
+        "--home",
+        str(needle_run.home),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     with (tmp_path / "stderr.txt").open("w") as stderr:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         try:
@@ -180,9 +193,15 @@ def test_the_command_killed_midway_resumes_without_redoing_or_duplicating(needle
 def test_items_whose_video_is_missing_fail_and_are_retried_by_a_rerun(tmp_path: Path):
     questions = tmp_path / "set" / "questions.jsonl"
     questions.parent.mkdir()
-    questions.write_text("".join(json.dumps(
-        {"id": f"q{i}", "video": "gone.mp4", "question": "What is shown?", "options": ["a cat", "a dog"], "answer": "A"}
-    ) + "\n" for i in range(2)))
+    questions.write_text(
+        "".join(
+            json.dumps(
+                {"id": f"q{i}", "video": "gone.mp4", "question": "What is shown?", "options": ["a cat", "a dog"], "answer": "A"}
+            )
+            + "\n"
+            for i in range(2)
+        )
+    )
     config = load_config(env={}, overrides={"home": tmp_path / "home"})
 
     first = run_eval(get_dataset("jsonl", questions), tmp_path / "out", config, progress=False)
@@ -208,13 +227,16 @@ def _sketchpad_tasks(root: Path) -> dict[str, str]:
     for number, (colour, answer) in enumerate((("red", "(a)"), ("blue", "(b)")), 1):
         folder = root / "mmvp" / str(number)
         query = f"<img src='../tasks/mmvp/processed/{number}/{number}.jpg'> Is the {colour} cup left? Options: (a) Yes (b) No"
-        json.dump({"query": query, "images": [picture(folder / f"{number}.jpg")], "answer": answer},
-                  (folder / "request.json").open("w"))
+        json.dump(
+            {"query": query, "images": [picture(folder / f"{number}.jpg")], "answer": answer}, (folder / "request.json").open("w")
+        )
         truth[f"Is the {colour} cup left?"] = answer[1].upper()
     folder = root / "blink_jigsaw" / "val_Jigsaw_1"
     images = [picture(folder / f"image{i}.jpg", 80 + 10 * i) for i in (1, 2, 3)]
-    query = ("Which of the second or third image is the missing part?\nSelect from the following choices.\n\n"
-             "(A) the second image\n(B) the third image\n")
+    query = (
+        "Which of the second or third image is the missing part?\nSelect from the following choices.\n\n"
+        "(A) the second image\n(B) the third image\n"
+    )
     json.dump({"query": query, "images": images, "answer": "(A)"}, (folder / "request.json").open("w"))
     truth["Which of the second or third image is the missing part?"] = "A"
     folder = root / "geometry" / "7"
@@ -251,7 +273,10 @@ def test_image_tasks_run_through_a_vlm_and_report_accuracy_per_task(tmp_path: Pa
 
     tasks = summary["buckets"]["task"]
     assert {task: (entry["correct"], entry["count"]) for task, entry in tasks.items()} == {
-        "blink_jigsaw": (0, 1), "geometry": (1, 1), "mmvp": (2, 2)}
+        "blink_jigsaw": (0, 1),
+        "geometry": (1, 1),
+        "mmvp": (2, 2),
+    }
     assert summary["macro"] == {"over": "task", "accuracy": pytest.approx(2 / 3), "values": 3}
     assert summary["baselines"]["blind"]["correct"] == 2  # "A": right for mmvp 1 and the jigsaw
     assert summary["usage"]["run"]["prompt_tokens"] > 0 and summary["usage"]["blind"]["completion_tokens"] == 4 * 4
@@ -268,9 +293,21 @@ def test_image_tasks_without_a_vlm_are_refused_before_any_work(tmp_path: Path):
         run_eval(get_dataset("sketchpad", tmp_path / "tasks"), tmp_path / "out", config, progress=False)
     assert not (tmp_path / "out").exists()
 
-    result = CliRunner().invoke(cli, ["eval", "--dataset", "mmvp", "--root", str(tmp_path / "tasks"),
-                                      "--home", str(tmp_path / "home"), "--out", str(tmp_path / "out")],
-                                env={"LONGSHOT_MODELS__VLM": "none"})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "--dataset",
+            "mmvp",
+            "--root",
+            str(tmp_path / "tasks"),
+            "--home",
+            str(tmp_path / "home"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env={"LONGSHOT_MODELS__VLM": "none"},
+    )
     assert result.exit_code == 1
     assert "need a VLM" in result.output and "models.vlm" in result.output
     assert not (tmp_path / "out").exists()

@@ -65,8 +65,8 @@ class ScriptedOpenAIServer:
         self.model = model
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []  # every JSON body received, well-formed or not
-        self.headers: list[dict[str, str]] = []   # the headers of each of those requests
-        self.errors: list[str] = []               # why requests were refused, and script overruns
+        self.headers: list[dict[str, str]] = []  # the headers of each of those requests
+        self.errors: list[str] = []  # why requests were refused, and script overruns
         self._script = script if callable(script) else list(script)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -85,9 +85,7 @@ class ScriptedOpenAIServer:
         return 0 if callable(self._script) else len(self._script)
 
     def start(self) -> ScriptedOpenAIServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="scripted-openai", daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="scripted-openai", daemon=True)
         self._thread.start()
         return self
 
@@ -181,7 +179,7 @@ def _check_jpeg_url(url: Any) -> str | None:
     if not isinstance(url, str) or not url.startswith(JPEG_DATA_URL):
         return f"an image_url must be a '{JPEG_DATA_URL}...' data URL"
     try:
-        data = base64.b64decode(url[len(JPEG_DATA_URL):], validate=True)
+        data = base64.b64decode(url[len(JPEG_DATA_URL) :], validate=True)
         with Image.open(io.BytesIO(data)) as picture:
             if picture.format != "JPEG":
                 return f"an image_url holds a {picture.format} image, not a JPEG"
@@ -202,7 +200,7 @@ def request_parts(request: dict[str, Any]) -> list[str | np.ndarray]:
             if part["type"] == "text":
                 parts.append(part["text"])
             else:
-                data = base64.b64decode(part["image_url"]["url"][len(JPEG_DATA_URL):])
+                data = base64.b64decode(part["image_url"]["url"][len(JPEG_DATA_URL) :])
                 with Image.open(io.BytesIO(data)) as picture:
                     parts.append(np.asarray(picture.convert("RGB")))
     return parts
@@ -222,9 +220,7 @@ def completion(request: dict[str, Any], content: str, finish_reason: str = "stop
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model", ""),
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
         "usage": {"prompt_tokens": words, "completion_tokens": said, "total_tokens": words + said},
     }
 

@@ -14,9 +14,23 @@ def add_video(library: Library, video_id: str = "0123456789abcdef", duration: fl
         library.upsert_video(
             conn,
             VideoRecord(
-                id=video_id, name=f"{video_id}.mp4", path=f"/videos/{video_id}.mp4", size_bytes=1, duration=duration,
-                fps=25.0, width=320, height=240, has_audio=False, status="ingesting", committed_until=0.0, frames=0,
-                sample_fps=1.0, settings={}, error=None, created=0.0, updated=0.0,
+                id=video_id,
+                name=f"{video_id}.mp4",
+                path=f"/videos/{video_id}.mp4",
+                size_bytes=1,
+                duration=duration,
+                fps=25.0,
+                width=320,
+                height=240,
+                has_audio=False,
+                status="ingesting",
+                committed_until=0.0,
+                frames=0,
+                sample_fps=1.0,
+                settings={},
+                error=None,
+                created=0.0,
+                updated=0.0,
             ),
         )
     return video_id

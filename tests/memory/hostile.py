@@ -180,8 +180,15 @@ def one_late_frame(seconds: int) -> Callable[[bytearray, dict], None]:
     return patch
 
 
-def patched_avi(source: Path, folder: Path, name: str, micro_per_frame: int, total_frames: int,
-                rate: int | None = None, length: int | None = None) -> Path:
+def patched_avi(
+    source: Path,
+    folder: Path,
+    name: str,
+    micro_per_frame: int,
+    total_frames: int,
+    rate: int | None = None,
+    length: int | None = None,
+) -> Path:
     """An AVI whose main header (avih) claims `micro_per_frame` us per frame and `total_frames`
     frames, and whose first stream header (strh) claims `rate`/scale fps and `length` frames."""
     data = bytearray(source.read_bytes())
@@ -217,8 +224,10 @@ def two_video_streams(source: Path, folder: Path) -> Path:
 def audio_only(folder: Path, seconds: float = 3.0) -> list[Path]:
     """An AAC-in-MP4 and a WAV with a tone and no video, named like videos."""
     samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * 16000)) / 16000)).astype(np.float32)
-    kinds = (("tone.audio-only.mp4", "mp4", "aac", "fltp", samples),
-             ("tone.audio-only.wav.mp4", "wav", "pcm_s16le", "s16", (samples * 32767).astype(np.int16)))
+    kinds = (
+        ("tone.audio-only.mp4", "mp4", "aac", "fltp", samples),
+        ("tone.audio-only.wav.mp4", "wav", "pcm_s16le", "s16", (samples * 32767).astype(np.int16)),
+    )
     paths = []
     for name, container, codec, fmt, pcm in kinds:
         path = folder / name

@@ -183,7 +183,10 @@ def start_ingest(home: Path, video: Path, overrides: dict[str, Any]) -> subproce
     )
     return subprocess.Popen(
         [sys.executable, "-c", code, str(home), str(video), json.dumps(overrides)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -211,11 +214,18 @@ def snapshot(home: Path, video: str) -> dict[str, Any]:
     store = FrameStore(store_dir, video, FrameCache(0))
     return {
         "record": (record.status, record.committed_until, record.frames, record.duration),
-        "segments": [
-            (s.scale, s.start, s.end, s.caption, s.ocr_text, s.speech_text, s.objects, s.keyframes) for s in segments
-        ],
+        "segments": [(s.scale, s.start, s.end, s.caption, s.ocr_text, s.speech_text, s.objects, s.keyframes) for s in segments],
         "facts": sorted(
-            (f.subject, f.relation, f.object, f.start, f.end, round(f.confidence, 6), f.source, tuple(where[i] for i in f.segments))
+            (
+                f.subject,
+                f.relation,
+                f.object,
+                f.start,
+                f.end,
+                round(f.confidence, 6),
+                f.source,
+                tuple(where[i] for i in f.segments),
+            )
             for f in semantic.facts(video)
         ),
         "entities": sorted((e.name, e.kind, e.aliases, e.first_seen, e.last_seen, e.count) for e in semantic.entities(video)),

@@ -13,6 +13,7 @@ exit code and the end of stderr when the child died; the next call starts a fres
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -41,11 +42,15 @@ class IngestWorker:
         if self.process is not None:
             return
         self.home.parent.mkdir(parents=True, exist_ok=True)
-        self._stderr = open(self.home.parent / f"worker-{os.getpid()}-{time.monotonic_ns()}.stderr", "w+b")
+        self._stderr = open(self.home.parent / f"worker-{os.getpid()}-{time.monotonic_ns()}.stderr", "w+b")  # noqa: SIM115 (closed in stop)
         env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", PYTHONFAULTHANDLER="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.memory.ingest_worker", str(self.home), json.dumps(self.overrides)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, cwd=ROOT, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=ROOT,
+            env=env,
             start_new_session=True,
         )
         line = self._line(START_TIMEOUT_S)
@@ -83,16 +88,12 @@ class IngestWorker:
         """Kill the child (and anything it started) and forget it."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
         for pipe in (self.process.stdin, self.process.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 pipe.close()
-            except OSError:
-                pass
         self.process = None
 
     def close(self) -> None:
@@ -167,12 +168,18 @@ def _main(home: str, overrides: str) -> None:
         try:
             result = longshot.ingest(path)
         except Exception as err:  # the parent judges what kind of error it was
-            answer.update(outcome="error", error=type(err).__name__, typed=isinstance(err, LongshotError),
-                          message=str(err)[:500])
+            answer.update(outcome="error", error=type(err).__name__, typed=isinstance(err, LongshotError), message=str(err)[:500])
         else:
             record = result.video
-            answer.update(outcome="ok", video=record.id, status=record.status, frames=record.frames,
-                          committed_until=record.committed_until, duration=record.duration, warnings=list(result.warnings))
+            answer.update(
+                outcome="ok",
+                video=record.id,
+                status=record.status,
+                frames=record.frames,
+                committed_until=record.committed_until,
+                duration=record.duration,
+                warnings=list(result.warnings),
+            )
         answer["seconds"] = time.perf_counter() - started
         _say(answer)
 

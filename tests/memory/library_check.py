@@ -75,7 +75,7 @@ def _video_problems(library: Library, record) -> list[str]:
         indices = list(range(start, min(start + READ_BATCH, record.frames)))
         try:
             frames = store.at(indices)
-        except Exception as err:  # noqa: BLE001 - any failure to read back is the finding
+        except Exception as err:
             found.append(f"{record.id}: frames {indices[0]}-{indices[-1]} do not read back: {err!r}")
             break
         if frames.shape[0] != len(indices) or frames.dtype != np.uint8:
@@ -83,8 +83,9 @@ def _video_problems(library: Library, record) -> list[str]:
     rows = conn.execute("SELECT COUNT(*), COALESCE(MAX(idx), -1) FROM visual_frames WHERE video = ?", (record.id,)).fetchone()
     if rows[0] != record.frames or rows[1] != record.frames - 1:
         found.append(f"{record.id}: {rows[0]} visual rows (last {rows[1]}) for {record.frames} committed frames")
-    late = conn.execute('SELECT COUNT(*) FROM segments WHERE video = ? AND "end" > ?',
-                        (record.id, record.committed_until + 1e-3)).fetchone()[0]  # times are stored to the ms
+    late = conn.execute(
+        'SELECT COUNT(*) FROM segments WHERE video = ? AND "end" > ?', (record.id, record.committed_until + 1e-3)
+    ).fetchone()[0]  # times are stored to the ms
     if late:
         found.append(f"{record.id}: {late} segments end after committed_until {record.committed_until}")
     index_file = library.video_dir(record.id) / "visual.faiss"
@@ -112,10 +113,15 @@ def library_state(home: Path) -> dict:
     conn = sqlite3.connect(f"file:{Path(home) / 'catalogue.sqlite'}?mode=ro", uri=True)
     try:
         dump = hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
-        counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
-                  for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        counts = {
+            name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
     finally:
         conn.close()
-    files = {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted((Path(home) / "videos").rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((Path(home) / "videos").rglob("*"))
+        if p.is_file()
+    }
     return {"dump": dump, "counts": counts, "files": files}

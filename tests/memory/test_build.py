@@ -3,6 +3,7 @@ failures, progress, concurrent ingests, and the command line."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import threading
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from memory.build import IngestProgress, Ingestor
+from memory.build import Ingestor, IngestProgress
 from memory.compose import merge_captions
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache
@@ -25,10 +26,13 @@ from tests.memory.ingest_support import corrupt_mjpeg, full_disk, segment_holdin
 from tests.synth import make_video, tone
 
 NOTICE = "VAULT CODE 4172"
-OFFLINE = dict(
-    models__speech="none", models__text_embedding="none", models__image_embedding="none", models__detector="none",
-    ingest__scales=(30.0,),
-)
+OFFLINE = {
+    "models__speech": "none",
+    "models__text_embedding": "none",
+    "models__image_embedding": "none",
+    "models__detector": "none",
+    "ingest__scales": (30.0,),
+}
 
 
 def settings(home: Path, **overrides) -> Config:
@@ -64,7 +68,7 @@ def test_notice_lands_in_its_segment_at_every_scale(home, models, notice_video):
         assert NOTICE in segment_holding(segments, 14.0).caption
     shown = [f for f in ingest.semantic.facts(video.id) if f.object == NOTICE]
     assert len(shown) == 1 and shown[0].relation == "shown" and shown[0].source == "ocr"
-    fact, moments = ingest.semantic.trace(shown[0].id)
+    _, moments = ingest.semantic.trace(shown[0].id)
     assert [(m.scale, m.start) for m in moments] == [(10.0, 10.0)]
     assert len(ingest.visual.vectors(video.id)[0]) == 45
     assert 0 < result.counters["ocr_reads"] < result.counters["ocr_looks"] < 45  # unchanged frames are never read
@@ -86,7 +90,12 @@ def test_files_that_are_not_videos_leave_nothing(home, models, tmp_path):
     plain = make_video(tmp_path / "plain.mp4", seconds=4)
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(plain.read_bytes()[: plain.stat().st_size // 2])  # moov atom at the end: nothing opens
-    cases = [(tmp_path / "missing.mp4", UnreadableVideoError), (tmp_path, UnreadableVideoError), (text, NotAVideoError), (cut, NotAVideoError)]
+    cases = [
+        (tmp_path / "missing.mp4", UnreadableVideoError),
+        (tmp_path, UnreadableVideoError),
+        (text, NotAVideoError),
+        (cut, NotAVideoError),
+    ]
     for path, error in cases:
         with pytest.raises(error):
             ingest.ingest(path)
@@ -286,7 +295,7 @@ def test_progress_reports_every_stage_in_order(home, models, notice_video):
     assert [name for name, _ in events[0].stages] == ["decode", "ocr", "commit"]
     commits = [e.done for e in events if e.stage == "commit"]
     assert commits == [20.0, 40.0, 45.0]
-    for earlier, later in zip(events, events[1:]):
+    for earlier, later in itertools.pairwise(events):
         assert all(a <= b for (_, a), (_, b) in zip(earlier.stages, later.stages))
         assert earlier.elapsed <= later.elapsed
     for event in events[:-1]:
@@ -330,7 +339,23 @@ def test_segments_keep_frames_nearest_to_their_grid_times(home, models, tmp_path
     and must not overwrite the segment before it."""
     path = tmp_path / "ntsc.mp4"
     make_video(tmp_path / "src.mp4", seconds=40, fps=10, texts=[(21.0, 29.0, NOTICE)])
-    subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "src.mp4", "-r", "30000/1001", "-c:v", "libx264", "-preset", "ultrafast", path], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            tmp_path / "src.mp4",
+            "-r",
+            "30000/1001",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            path,
+        ],
+        check=True,
+    )
     ingest = ingestor(home, models, ingest__batch_frames=10)
     video = ingest.ingest(path).video
     base = ingest.episodic.segments(video.id, scale=10)
@@ -340,7 +365,11 @@ def test_segments_keep_frames_nearest_to_their_grid_times(home, models, tmp_path
 
 def test_parent_captions_put_what_was_said_and_shown_before_scene_changes():
     children = [f"Scene changes at {i}:00, {i}:01, {i}:02 and 9 more." for i in range(40)]
-    children += ['Speech: the vault code is 4172. Thank you.', 'On screen: "EXIT". Speech: Thank you.', "No text, speech or known objects at 7:00-7:10."]
+    children += [
+        "Speech: the vault code is 4172. Thank you.",
+        'On screen: "EXIT". Speech: Thank you.',
+        "No text, speech or known objects at 7:00-7:10.",
+    ]
     assert merge_captions(children) == (
         'Speech: the vault code is 4172. Thank you. On screen: "EXIT". Speech: Thank you. Scene changes in 40 of 43 parts.'
     )

@@ -26,8 +26,14 @@ from tests.synth import draw_text
 KILLS = 8
 SEED = 20250808
 SECONDS, FPS, EVERY, SHOWN = 120, 2, 15, 6  # a notice every 15 s, on screen for 6 s
-SETTINGS = dict(models__speech="none", models__detector="none", models__image_embedding="none",
-                models__text_embedding="none", ingest__batch_frames=10, ingest__scales=(30.0, 60.0))
+SETTINGS = {
+    "models__speech": "none",
+    "models__detector": "none",
+    "models__image_embedding": "none",
+    "models__text_embedding": "none",
+    "ingest__batch_frames": 10,
+    "ingest__scales": (30.0, 60.0),
+}
 RUN_TIMEOUT_S = 600.0
 
 
@@ -107,8 +113,10 @@ def test_killed_anywhere_the_library_stays_whole_and_resumes_to_the_same_memory(
         assert resumed["outcome"] == "ok" and resumed["status"] == "ready", (where, resumed)
         assert problems(home) == [] and temp_files(home) == [], where
         assert snapshot(home, video) == expected, where
-    print(f"\nkilled {KILLS} ingests; {len(interrupted)} mid-way, committed up to: {interrupted}; "
-          f"{swept} left a folder before their first commit, removed on open")
+    print(
+        f"\nkilled {KILLS} ingests; {len(interrupted)} mid-way, committed up to: {interrupted}; "
+        f"{swept} left a folder before their first commit, removed on open"
+    )
     assert len(interrupted) >= KILLS // 2  # the kills did land inside the work
 
 

@@ -27,8 +27,14 @@ from tests.memory.library_check import problems, temp_files
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = dict(models__ocr="none", models__speech="none", models__detector="none", models__image_embedding="none",
-                ingest__batch_frames=10, ingest__scales=(30.0,))
+SETTINGS = {
+    "models__ocr": "none",
+    "models__speech": "none",
+    "models__detector": "none",
+    "models__image_embedding": "none",
+    "ingest__batch_frames": 10,
+    "ingest__scales": (30.0,),
+}
 SECONDS, FPS = 60, 2
 
 
@@ -40,8 +46,9 @@ class SmallDisk:
 
     def mount(self, kib: int) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(self.path)],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(self.path)], check=True, capture_output=True, timeout=30
+        )
 
     def resize(self, kib: int) -> None:
         subprocess.run(["mount", "-o", f"remount,size={kib}k", str(self.path)], check=True, capture_output=True, timeout=30)

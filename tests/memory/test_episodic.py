@@ -24,9 +24,14 @@ CAPTIONS = [
 def drafts(scale: float = 10.0, captions=CAPTIONS, offset: float = 0.0) -> list[SegmentDraft]:
     return [
         SegmentDraft(
-            scale=scale, start=offset + i * scale, end=offset + (i + 1) * scale, caption=caption,
-            ocr_text="VAULT CODE 4172" if "4172" in caption else "", speech_text="",
-            objects=("person",), keyframes=(i * 10, i * 10 + 5),
+            scale=scale,
+            start=offset + i * scale,
+            end=offset + (i + 1) * scale,
+            caption=caption,
+            ocr_text="VAULT CODE 4172" if "4172" in caption else "",
+            speech_text="",
+            objects=("person",),
+            keyframes=(i * 10, i * 10 + 5),
         )
         for i, caption in enumerate(captions)
     ]
@@ -43,7 +48,9 @@ def test_add_list_scales_and_until(lexical) -> None:
     memory, video = lexical
     with memory.library.transaction() as conn:
         base = memory.add(conn, video, drafts())
-        coarse = memory.add(conn, video, [SegmentDraft(30.0, 0.0, 30.0, "first half"), SegmentDraft(30.0, 30.0, 60.0, "second half")])
+        coarse = memory.add(
+            conn, video, [SegmentDraft(30.0, 0.0, 30.0, "first half"), SegmentDraft(30.0, 30.0, 60.0, "second half")]
+        )
     assert [s.start for s in base] == [0, 10, 20, 30, 40, 50] and base[3].keyframes == (30, 35)
     assert base[0].objects == ("person",) and base[0].video == video
     assert memory.scales(video) == [10.0, 30.0]

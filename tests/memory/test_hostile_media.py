@@ -28,16 +28,27 @@ from tests.memory.library_check import problems, temp_files
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 PER_FILE_TIMEOUT_S = 180.0  # far above any file here (the slowest takes seconds); only a hang reaches it
-OFFLINE = dict(models__ocr="none", models__speech="none", models__detector="none",
-               models__image_embedding="none", models__text_embedding="none")
-EVERY_LOCAL_MODEL = dict(models__detector="none", models__image_embedding="none")  # OCR, speech, text embedding
+OFFLINE = {
+    "models__ocr": "none",
+    "models__speech": "none",
+    "models__detector": "none",
+    "models__image_embedding": "none",
+    "models__text_embedding": "none",
+}
+EVERY_LOCAL_MODEL = {"models__detector": "none", "models__image_embedding": "none"}  # OCR, speech, text embedding
 LATE_FRAME_S = 1000.0
 
 # Files whose outcome is known in advance, by a part of their name.
 MUST_FAIL = {
-    "empty.mp4": "NotAVideoError", "one-byte": "NotAVideoError", "text.mp4": "NotAVideoError",
-    "magic-only": "NotAVideoError", ".astxt": "NotAVideoError", "billion-frames.mp4": "NotAVideoError",
-    "audio-only": "NoVideoStreamError", ".aswav": "NoVideoStreamError", "bomb": "NoVideoStreamError",
+    "empty.mp4": "NotAVideoError",
+    "one-byte": "NotAVideoError",
+    "text.mp4": "NotAVideoError",
+    "magic-only": "NotAVideoError",
+    ".astxt": "NotAVideoError",
+    "billion-frames.mp4": "NotAVideoError",
+    "audio-only": "NoVideoStreamError",
+    ".aswav": "NoVideoStreamError",
+    "bomb": "NoVideoStreamError",
     ".asjpg": "NoVideoStreamError",
 }
 MUST_INGEST = ("two-video", "late-frame", ".asmp4", ".asavi", "synthetic.mp4", "cup.mp4", "duration-max")
@@ -51,8 +62,15 @@ def build_corpus(media: Path, folder: Path) -> list[Path]:
     for source in (video / "cup.mp4", video / "Megamind.avi", video / "flipping_a_pancake.mkv", synthetic):
         files += hostile.truncated(source, folder)
     files += hostile.truncated(video / "arm_wrestling.mp4", folder, fractions=(0.5, 0.99), absolute=(64,))  # index at the end
-    for source in (video / "cup.mp4", video / "Megamind.avi", video / "flipping_a_pancake.mkv",
-                   video / "big_buck_bunny_0_30.webm", video / "av1_video.mkv", video / "h265_video.mp4", synthetic):
+    for source in (
+        video / "cup.mp4",
+        video / "Megamind.avi",
+        video / "flipping_a_pancake.mkv",
+        video / "big_buck_bunny_0_30.webm",
+        video / "av1_video.mkv",
+        video / "h265_video.mp4",
+        synthetic,
+    ):
         files += [hostile.flipped(source, folder, seed, where) for seed in (1, 2) for where in ("header", "middle")]
     files += [
         hostile.renamed(video / "cup.mp4", folder, ".avi"),
@@ -138,8 +156,11 @@ def test_a_failed_file_leaves_no_row_and_no_folder(ingested):
     library = Library(home)
     rows = {record.id: record for record in library.videos()}
     failed = [got for got in outcomes.values() if got["outcome"] == "error"]
-    left = [got["file"].name for got in failed if content_hash(got["file"]) in rows
-            or (home / "videos" / content_hash(got["file"])).exists()]
+    left = [
+        got["file"].name
+        for got in failed
+        if content_hash(got["file"]) in rows or (home / "videos" / content_hash(got["file"])).exists()
+    ]
     assert left == []
     assert {record.status for record in rows.values()} == {"ready"}
     assert len(rows) == len({got["video"] for got in outcomes.values() if got["outcome"] == "ok"})
@@ -179,10 +200,20 @@ def test_two_video_streams_ingest_the_first_like_the_single_stream_file(ingested
 
 def test_damaged_audio_and_text_through_every_local_model(corpus: list[Path], tmp_path: Path):
     """OCR, speech and text embedding on the files whose damage reaches the audio and the pictures."""
-    chosen = [f for f in corpus if f.name in {
-        "Megamind.flip-middle1.avi", "Megamind.flip-header2.avi", "cup.flip-header2.mp4", "cup.flip-middle1.mp4",
-        "flipping_a_pancake.flip-middle2.mkv", "tone.audio-only.mp4",
-    } or (f.name.startswith(("Megamind.cut", "flipping_a_pancake.cut")) and 0.3 < _cut_fraction(f) < 0.8)]
+    chosen = [
+        f
+        for f in corpus
+        if f.name
+        in {
+            "Megamind.flip-middle1.avi",
+            "Megamind.flip-header2.avi",
+            "cup.flip-header2.mp4",
+            "cup.flip-middle1.mp4",
+            "flipping_a_pancake.flip-middle2.mkv",
+            "tone.audio-only.mp4",
+        }
+        or (f.name.startswith(("Megamind.cut", "flipping_a_pancake.cut")) and 0.3 < _cut_fraction(f) < 0.8)
+    ]
     assert len(chosen) >= 6
     home = tmp_path / "home"
     outcomes = run_all(chosen, home, EVERY_LOCAL_MODEL)

@@ -4,6 +4,7 @@ two processes ingesting one video."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sqlite3
@@ -43,7 +44,11 @@ def offline(tmp_path_factory) -> Longshot:
 
 @pytest.mark.parametrize(
     "name, heard",
-    [("Megamind.avi", "judge a book by its cover"), ("flipping_a_pancake.mkv", "thank you"), ("one-by-one-person-detection.mp4", None)],
+    [
+        ("Megamind.avi", "judge a book by its cover"),
+        ("flipping_a_pancake.mkv", "thank you"),
+        ("one-by-one-person-detection.mp4", None),
+    ],
 )
 def test_real_videos_ingest_at_every_scale(offline, media, name, heard):
     result = offline.ingest(media / "video" / name)
@@ -55,7 +60,7 @@ def test_real_videos_ingest_at_every_scale(offline, media, name, heard):
     for scale in scales:
         segments = offline.episodic.segments(video.id, scale=scale)
         assert segments[0].start == 0 and segments[-1].end == pytest.approx(video.duration, abs=1e-3)
-        assert all(a.end == b.start for a, b in zip(segments, segments[1:]))
+        assert all(a.end == b.start for a, b in itertools.pairwise(segments))
         assert all(0 < s.end - s.start <= scale for s in segments)
     speech = " ".join(s.speech_text for s in offline.episodic.segments(video.id, scale=10)).strip()
     if heard is None:

@@ -23,7 +23,16 @@ def setup(home: Path, embedder) -> tuple[SemanticMemory, str, list[int]]:
     return SemanticMemory(library, embedder), video, [s.id for s in segments]
 
 
-def seen(subject: str, relation: str, obj: str, segment: int, ids: list[int], kind: str = "text", source: str = "ocr", confidence: float = 0.5) -> Candidate:
+def seen(
+    subject: str,
+    relation: str,
+    obj: str,
+    segment: int,
+    ids: list[int],
+    kind: str = "text",
+    source: str = "ocr",
+    confidence: float = 0.5,
+) -> Candidate:
     """A candidate from base segment number `segment` (spans [10*segment, 10*segment + 10])."""
     return Candidate(subject, kind, relation, obj, 10.0 * segment, 10.0 * segment + 10, confidence, source, ids[segment])
 
@@ -39,7 +48,8 @@ def test_add_update_noop_by_text_and_until_views(home: Path) -> None:
     assert op == "ADD" and (fact.start, fact.end, fact.confidence, fact.source) == (30, 40, 0.5, "ocr")
 
     ops = consolidate(
-        memory, video,
+        memory,
+        video,
         seen("vault code: 4172", "Shown", "vault code 4172!", 4, ids),  # same entity and fact after normalising
         seen("VAULT CODE 4172", "shown", "VAULT CODE 4172", 4, ids),  # that segment is already linked
         seen("VAULT CODE 4172", "shown", "VAULT CODE 4172", 9, ids),  # seen again after a gap: a new fact
@@ -75,7 +85,8 @@ def test_consolidate_inside_a_failed_batch_leaves_nothing(home: Path) -> None:
 def test_trace_correct_delete(home: Path) -> None:
     memory, video, ids = setup(home, None)
     ops = consolidate(
-        memory, video,
+        memory,
+        video,
         seen("Dr. Ada", "said", "the engine can compute Bernoulli numbers", 1, ids, kind="person", source="speech"),
         seen("Dr. Ada", "said", "the engine can compute Bernoulli numbers", 2, ids, kind="person", source="speech"),
         seen("Dr. Ada", "holds", "a punched card", 2, ids, kind="person", source="vlm"),
@@ -120,7 +131,8 @@ def test_bad_candidates_are_refused(home: Path) -> None:
 def test_consolidation_with_the_real_text_embedder(home: Path) -> None:
     memory, video, ids = setup(home, sentence_embedder())
     ops = consolidate(
-        memory, video,
+        memory,
+        video,
         seen("Barack Obama", "said", "We choose to go to the moon.", 0, ids, kind="person", source="speech"),
         seen("President Obama", "said", "We choose to go to the moon", 1, ids, kind="person", source="speech"),
         seen("president obama", "said", "We choose to go to the moon", 1, ids, kind="person", source="speech"),

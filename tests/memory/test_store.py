@@ -16,10 +16,23 @@ from perception.errors import DiskFullError, VideoNotFoundError
 
 def record(video_id: str = "0123456789abcdef", name: str = "clip.mp4", **changes) -> VideoRecord:
     base = VideoRecord(
-        id=video_id, name=name, path=f"/videos/{name}", size_bytes=1234, duration=61.5, fps=25.0,
-        width=320, height=240, has_audio=True, status="ingesting", committed_until=0.0, frames=0,
-        sample_fps=1.0, settings={"scales": [10, 30], "text_embedder": "minilm"}, error=None,
-        created=1000.0, updated=1000.0,
+        id=video_id,
+        name=name,
+        path=f"/videos/{name}",
+        size_bytes=1234,
+        duration=61.5,
+        fps=25.0,
+        width=320,
+        height=240,
+        has_audio=True,
+        status="ingesting",
+        committed_until=0.0,
+        frames=0,
+        sample_fps=1.0,
+        settings={"scales": [10, 30], "text_embedder": "minilm"},
+        error=None,
+        created=1000.0,
+        updated=1000.0,
     )
     return dataclasses.replace(base, **changes)
 
@@ -115,7 +128,7 @@ def test_concurrent_writers_do_not_see_locked_errors(home: Path) -> None:
                 with library.transaction() as conn:
                     library.upsert_video(conn, record(f"{n:06x}{k:010x}", f"{n}-{k}.mp4"))
                     time.sleep(0.002)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
@@ -155,7 +168,7 @@ def test_forget_removes_rows_and_folder(home: Path) -> None:
         library.upsert_video(conn, record())
         library.upsert_video(conn, record("fedcba9876543210", "other.mp4"))
         conn.execute(
-            "INSERT INTO segments(video, scale, start, \"end\", caption, ocr_text, speech_text, objects, keyframes) "
+            'INSERT INTO segments(video, scale, start, "end", caption, ocr_text, speech_text, objects, keyframes) '
             "VALUES ('0123456789abcdef', 10, 0, 10, 'a', '', '', '[]', '[]')"
         )
     folder = library.video_dir("0123456789abcdef")

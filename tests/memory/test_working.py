@@ -174,8 +174,10 @@ def test_frames_committed_later_are_seen(home: Path) -> None:
     working = video.working()
     assert working.select_frames(video.id, "late notice", [(0, SECONDS + 20)], Budget(k=2))  # caches the embeddings
     times = np.arange(SECONDS, SECONDS + 20, dtype=np.float64)
-    late = [SegmentDraft(10.0, SECONDS, SECONDS + 10, 'On screen: "LATE NOTICE".', "LATE NOTICE"),
-            SegmentDraft(10.0, SECONDS + 10, SECONDS + 20)]
+    late = [
+        SegmentDraft(10.0, SECONDS, SECONDS + 10, 'On screen: "LATE NOTICE".', "LATE NOTICE"),
+        SegmentDraft(10.0, SECONDS + 10, SECONDS + 20),
+    ]
     new_vectors = shot_vectors(seed=5)[:20]
     with video.library.transaction() as conn:
         video.episodic.add(conn, video.id, late)

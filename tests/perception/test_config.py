@@ -54,7 +54,7 @@ def test_bad_keys_and_types_name_the_key(env, key):
 
 def test_toml_type_errors_and_broken_files(tmp_path: Path):
     bad_type = tmp_path / "a.toml"
-    bad_type.write_text('[models]\nocr = 3\n')
+    bad_type.write_text("[models]\nocr = 3\n")
     with pytest.raises(ConfigError, match="models.ocr"):
         load_config(bad_type, env={})
     broken = tmp_path / "b.toml"
@@ -72,7 +72,9 @@ def test_replace_checks_keys():
         Config().replace(ingest__bogus=1)
 
 
-_values = st.one_of(st.text(max_size=20), st.integers(), st.floats(allow_nan=True), st.booleans(), st.lists(st.integers(), max_size=3))
+_values = st.one_of(
+    st.text(max_size=20), st.integers(), st.floats(allow_nan=True), st.booleans(), st.lists(st.integers(), max_size=3)
+)
 _keys = st.sampled_from(
     ["home", "ingest.sample_fps", "ingest.scales", "web.port", "models.vlm", "frames.frame_cache_mb", "x.y", "ingest.a.b"]
 )

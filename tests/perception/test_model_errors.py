@@ -4,6 +4,7 @@ keeps everything those frames hold alive (found by the soak run: a megabyte a qu
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import weakref
 
@@ -18,17 +19,14 @@ class _Held:
     """Something a caller's frame holds while it asks for a model."""
 
 
-@pytest.mark.parametrize("role, attribute", [("detector", "detector"), ("image_embedding", "image_embedder"),
-                                             ("vlm", "vlm")])
+@pytest.mark.parametrize("role, attribute", [("detector", "detector"), ("image_embedding", "image_embedder"), ("vlm", "vlm")])
 def test_asking_for_an_unavailable_model_keeps_no_caller_alive(role: str, attribute: str):
     models = Models(Config().replace(**{f"models__{role}": "none"}))
 
     def use() -> weakref.ref:
         held = _Held()
-        try:
+        with contextlib.suppress(ModelUnavailableError):
             getattr(models, attribute)
-        except ModelUnavailableError:
-            pass
         models.available(role)
         models.doctor()
         return weakref.ref(held)

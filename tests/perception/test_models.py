@@ -91,7 +91,7 @@ def test_without_clip_weights_the_image_embedder_is_pixel_features_once(no_downl
 
 
 def test_none_turns_a_role_off():
-    models = Models(with_models(**{role: "none" for role in ROLES}))
+    models = Models(with_models(**dict.fromkeys(ROLES, "none")))
     assert not models.available("ocr") and not models.available("detector")
     with pytest.raises(ModelUnavailableError, match="turned off") as caught:
         models.ocr
@@ -141,4 +141,9 @@ def test_the_vlm_role_builds_the_configured_client_once():
     assert client is models.vlm
     assert (client.model, client.base_url) == ("qwen2-vl", "http://127.0.0.1:9/v1")
     row = by_role(models.doctor())["vlm"]
-    assert (row.available, row.backend, row.model, row.source) == (True, "openai", "qwen2-vl@http://127.0.0.1:9/v1", "http://127.0.0.1:9/v1")
+    assert (row.available, row.backend, row.model, row.source) == (
+        True,
+        "openai",
+        "qwen2-vl@http://127.0.0.1:9/v1",
+        "http://127.0.0.1:9/v1",
+    )

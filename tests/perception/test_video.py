@@ -375,9 +375,22 @@ REAL_VIDEOS = sorted(str(p.relative_to(REAL)) for p in REAL.rglob("*") if p.is_f
 
 def ffprobe(path: Path, stream: str) -> dict:
     out = subprocess.run(
-        ["/usr/bin/ffprobe", "-v", "error", "-count_packets", "-select_streams", stream,
-         "-show_entries", "stream=nb_read_packets,duration:format=duration", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            "/usr/bin/ffprobe",
+            "-v",
+            "error",
+            "-count_packets",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "stream=nb_read_packets,duration:format=duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)
 

@@ -36,7 +36,7 @@ def noise(width: int = WIDTH, height: int = HEIGHT, seed: int = 0) -> np.ndarray
 class ScriptedDetector:
     """Stands in for a detection network: returns the detections it was given, filtered like a detector."""
 
-    labels = ["person", "car"]
+    labels = ("person", "car")
 
     def __init__(self, detections: Sequence[Detection] = ()):
         self.detections = list(detections)
@@ -86,8 +86,9 @@ class IndexVideo:
 
     def frames_at(self, times: Sequence[float]) -> SimpleNamespace:
         indices = [min(round(t * self.fps), 99) for t in times]
-        return SimpleNamespace(frames=np.stack([index_frame(i, self.size) for i in indices]),
-                               times=np.array([i / self.fps for i in indices]))
+        return SimpleNamespace(
+            frames=np.stack([index_frame(i, self.size) for i in indices]), times=np.array([i / self.fps for i in indices])
+        )
 
 
 HOSTILE_DETECTIONS = [
@@ -99,10 +100,11 @@ HOSTILE_DETECTIONS = [
 
 
 def full_context() -> ToolContext:
-    models = SimpleNamespace(detector=ScriptedDetector(HOSTILE_DETECTIONS),
-                             ocr=ScriptedReader([TextBox("EXIT", (2.0, 3.0, 20.0, 12.0), 0.99),
-                                                 TextBox("far", (900.0, 900.0, 950.0, 950.0), 0.5)]),
-                             segmenter=BoxSegmenter())
+    models = SimpleNamespace(
+        detector=ScriptedDetector(HOSTILE_DETECTIONS),
+        ocr=ScriptedReader([TextBox("EXIT", (2.0, 3.0, 20.0, 12.0), 0.99), TextBox("far", (900.0, 900.0, 950.0, 950.0), 0.5)]),
+        segmenter=BoxSegmenter(),
+    )
     return ToolContext(models=models, frames=IndexVideo())
 
 
@@ -243,8 +245,9 @@ def test_side_by_side_needs_a_video_and_times_inside_it():
 def test_detect_looks_at_the_clean_region_and_maps_boxes_back():
     detector = ScriptedDetector(HOSTILE_DETECTIONS)
     canvas = Canvas(noise()).grid(3, 3)  # drawings the detector must not see
-    result = run_tool("detect", {"region": [80, 60, 160, 120], "min_score": 0.3}, canvas,
-                      ToolContext(models=SimpleNamespace(detector=detector)))
+    result = run_tool(
+        "detect", {"region": [80, 60, 160, 120], "min_score": 0.3}, canvas, ToolContext(models=SimpleNamespace(detector=detector))
+    )
     assert np.array_equal(detector.seen[0], noise()[60:120, 80:160])
     assert result.data["region"] == [80.0, 60.0, 160.0, 120.0]
     assert result.data["detections"] == [
@@ -360,10 +363,17 @@ def test_messages_remind_the_model_of_the_arguments():
         run_tool("box", {"bbox": [1, 2, 3, 4]}, Canvas(noise()))
 
 
-LEAVES = (st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats()
-          | st.text(max_size=20) | st.sampled_from(["B2", "A1", "person", "car", "red", "Z99", "\x00", "🙂"]))
-JSON_VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                           max_leaves=12)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["B2", "A1", "person", "car", "red", "Z99", "\x00", "🙂"])
+)
+JSON_VALUES = st.recursive(
+    LEAVES, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12
+)
 PLAUSIBLE = st.integers(-10, 80) | st.floats(-10, 80)
 EXTREME = st.floats() | st.integers(-(10**30), 10**30) | st.sampled_from([0.5, 0.999, 1e308, 5e-324, True])
 NUMBERS = st.one_of(PLAUSIBLE, PLAUSIBLE, PLAUSIBLE, EXTREME)
@@ -378,7 +388,8 @@ def _value_for(schema: dict, loose: bool) -> st.SearchStrategy:
         items = schema.get("items", {})
         lo, hi = schema.get("minItems", 0), min(schema.get("maxItems", 8), 8 if loose else 4)
         inner = {"array": st.lists(numbers, min_size=2, max_size=2), "number": numbers}.get(
-            items.get("type"), st.sampled_from(["person", "car", "unicorn", ""]))
+            items.get("type"), st.sampled_from(["person", "car", "unicorn", ""])
+        )
         near = st.lists(inner, min_size=lo, max_size=hi)
         if loose:
             near |= st.lists(inner, min_size=max(0, lo - 1), max_size=hi + 1)
@@ -460,8 +471,12 @@ def test_ocr_tool_on_a_real_page_reads_a_region_in_full_image_coordinates(media:
         """The page's own reading has this text at this place (the region may split lines differently)."""
         x0, y0, x1, y1 = line["box"]
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        return any(line["text"] in whole.text and whole.box[0] - 3 <= cx <= whole.box[2] + 3
-                   and whole.box[1] - 3 <= cy <= whole.box[3] + 3 for whole in page)
+        return any(
+            line["text"] in whole.text
+            and whole.box[0] - 3 <= cx <= whole.box[2] + 3
+            and whole.box[1] - 3 <= cy <= whole.box[3] + 3
+            for whole in page
+        )
 
     for line in lines:
         x0, y0, x1, y1 = line["box"]
