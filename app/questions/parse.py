@@ -32,6 +32,12 @@ MAX_CHARS = 2000  # a longer "question" is read up to here: the patterns stay fa
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
 _CLAUSE_END = re.compile(r"[,;?!]|\.(?!\d)")
+# Where a leading clause with no comma ends: "after the bell rings | does the train leave?"
+_NEXT_CLAUSE = re.compile(
+    r"[,;?!]|\b(?:does|do|did|is|are|was|were|will|can|has|have)\s+(?=(?:the|a|an|he|she|they|it|someone|anyone|we|you|i|this"
+    r"|that|there)\b|[\ue000-\uf8ff])",
+    re.I,
+)
 _VERB_LAST = re.compile(r"\b(?:does|do|did|will|would|can|could)\b[^?]*?\b(last)\W*$", re.I)
 _ALTERNATIVES = re.compile(r"(?:[,:]|\bbetween\b)\s*(?P<a>[^,:?]+?)\s+or\s+(?P<b>[^,:?]+?)\W*$", re.I)
 
@@ -44,6 +50,7 @@ _KIND_CUES = tuple((kind, _compile(p)) for kind, p in tables.KIND_CUES)
 _ORDINALS = tuple((nth, _compile(p)) for nth, p in tables.ORDINALS)
 _BARE_ORDER = tuple((nth, _compile(p)) for nth, p in tables.BARE_ORDER)
 _RELATIONS = tuple((relation, _compile(p), strict) for relation, p, strict in tables.RELATION_CUES)
+_CLOSER = {relation: (closer, _compile(p)) for relation, (closer, p) in tables.CLOSER.items()}
 _ORDER_FRAME, _SEQUENCE, _POLAR, _EXISTENCE, _CONTENT_FRAME = map(
     _compile, (tables.ORDER_FRAME, tables.SEQUENCE, tables.POLAR, tables.EXISTENCE, tables.CONTENT_FRAME)
 )
@@ -180,12 +187,13 @@ def _relation(rest: str) -> tuple[str, str, str] | None:
     )
     for _, _, relation, cue, strict in found:
         leading = not rest[: cue.start()].strip(" ,;:")
-        stop = _CLAUSE_END.search(rest, cue.end())
+        stop = (_NEXT_CLAUSE if leading else _CLAUSE_END).search(rest, cue.end())
         end = stop.start() if stop else len(rest)
         referred = rest[cue.end() : end]
         asked = rest[end:] if leading else rest[: cue.start()] + " " + rest[end:]
         if _names_an_event(referred, strict):
-            return relation, asked, referred
+            closer, word = _CLOSER.get(relation, (relation, None))
+            return (closer if word and word.search(asked) else relation), asked, referred
     return None
 
 

@@ -78,7 +78,7 @@ ORDINALS: tuple[tuple[int, str], ...] = (
     (-2, r"\b(?:second[\s-]+(?:to[\s-]+)?last|next[\s-]+to[\s-]+last|penultimate)\b"),
     (1, r"\b(?:first|earliest|initially|at\s+first|earlier|sooner|the\s+beginning|before\s+the\s+others?)\b"),
     (-1, r"\b(?:last|final|finally|latest|most\s+recent|later|at\s+the\s+end|after\s+the\s+others?)\b"),
-    (2, r"\b(?:second|2nd)\s+(?:time|one|thing|notice|sign|caption|announcement|sentence|occurrence|mention)\b"),
+    (2, r"\bthe\s+second\b|\b2nd\b|\bsecond(?=\W*$)"),  # not "a second", "30 second"
     (3, r"\b(?:third|3rd)\b"),
     (4, r"\b(?:fourth|4th)\b"),
     (5, r"\b(?:fifth|5th)\b"),
@@ -91,6 +91,9 @@ BARE_ORDER = (
     (1, r"\b(?:before|precedes?|preceding|comes?\s+before)\b(?=\s*(?:the\s+others?|it|that|\W*$))"),
     (-1, r"\b(?:after|follows?|comes?\s+after)\b(?=\s*(?:the\s+others?|it|that|\W*$))"),
 )
+
+# A relation made closer by the asked clause: "the next thing said after X" is right after it.
+CLOSER = {"after": ("right_after", r"\bnext\b"), "before": ("right_before", r"\b(?:previous|preceding)\b")}
 
 # --- yes/no and existence --------------------------------------------------------------------------
 
@@ -166,7 +169,7 @@ FRAME_WORDS = QUESTION_FRAME | frozenset(
     then next right just immediately directly straight shortly soon while whilst during whenever throughout
     same following follows precede precedes preceding earliest latest final finally initially order sequence
     second third fourth fifth there's what's it's happening happen happens happened going on yes no true
-    exactly approximately roughly about around near later earlier other others
+    exactly approximately roughly about around near later earlier other others previous
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 POSSESSIVE = re.compile(r"['’]s$", re.I)

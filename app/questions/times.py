@@ -63,8 +63,11 @@ class TimeWindow:
 
     @property
     def relative(self) -> bool:
-        """Whether it needs the video's duration to be placed ("near the end", "in the last 5 minutes")."""
-        return self.start.fraction != 0.0 or self.end.fraction != 0.0
+        """Whether it cannot be placed before the video's duration is known ("near the end", "in the last 5 minutes").
+
+        "After 20:00" can: it runs to the end, whatever that is.
+        """
+        return self.start.fraction != 0.0 or (self.end.fraction != 0.0 and self.end != END)
 
     @property
     def moment(self) -> bool:
