@@ -153,7 +153,7 @@ TEXT_WEAK = r"\b(?:read|reads|reading)\b"
 
 FRAME_WORDS = QUESTION_FRAME | frozenset(
     """
-    why whose whom am can could would should will shall may might must has have had isn't aren't wasn't weren't doesn't
+    why whose whom being gets am can could would should will shall may might must has have had isn't aren't wasn't weren't doesn't
     don't didn't hasn't haven't there here any some anything something everything nothing thing things ever at all anywhere
     anyone anybody someone somebody everyone person people narrator announcer speaker presenter voice voices he she
     they them their his her we us our you your i me my its
@@ -169,7 +169,7 @@ FRAME_WORDS = QUESTION_FRAME | frozenset(
     then next right just immediately directly straight shortly soon while whilst during whenever throughout
     same following follows precede precedes preceding earliest latest final finally initially order sequence
     second third fourth fifth there's what's it's happening happen happens happened going on yes no true
-    exactly approximately roughly about around near later earlier other others previous
+    exactly approximately roughly about around near later earlier other others previous but yet also too only even
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 POSSESSIVE = re.compile(r"['’]s$", re.I)
