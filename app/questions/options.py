@@ -65,13 +65,15 @@ class OptionMeaning:
 def read_option(text: str) -> OptionMeaning:
     """The meaning of one option; any string reads, at worst as its words alone."""
     masked, _ = mask_quotes(text)
+    count_value, seconds, approximate = None, None, False
     count = _COUNT.match(masked)
-    count_value = _count_value(count) if count else None
+    if count:
+        count_value = _count_value(count)
+        approximate = count_value is not None and bool(count["about"])
     amount = _AMOUNT.match(masked)
-    seconds = None
     if amount:
         seconds = clock_seconds(amount["clock"]) if amount["clock"] else quantity_seconds(amount["quantity"])
-    approximate = bool((count_value is not None and count["about"]) or (seconds is not None and amount["about"]))
+        approximate = approximate or bool(amount["about"])
     return OptionMeaning(
         text=text,
         query=search_query(text),

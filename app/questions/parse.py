@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.questions import tables
+from app.questions.amounts import QUANTITY, quantity_seconds
 from app.questions.options import OptionMeaning, absent_option, read_option
 from app.questions.quotes import PLACEHOLDERS, mask_quotes, quotes_in
 from app.questions.times import TimeWindow, blank, combine, find_windows
@@ -50,6 +51,8 @@ _KIND_CUES = tuple((kind, _compile(p)) for kind, p in tables.KIND_CUES)
 _ORDINALS = tuple((nth, _compile(p)) for nth, p in tables.ORDINALS)
 _BARE_ORDER = tuple((nth, _compile(p)) for nth, p in tables.BARE_ORDER)
 _RELATIONS = tuple((relation, _compile(p), strict) for relation, p, strict in tables.RELATION_CUES)
+_OFFSET = re.compile(rf"{QUANTITY}(?=\s*$)", re.I)  # "5 minutes | after X"
+_OFFSET_SIGN = {"after": 1.0, "before": -1.0}
 _CLOSER = {relation: (closer, _compile(p)) for relation, (closer, p) in tables.CLOSER.items()}
 _ORDER_FRAME, _SEQUENCE, _POLAR, _EXISTENCE, _CONTENT_FRAME = map(
     _compile, (tables.ORDER_FRAME, tables.SEQUENCE, tables.POLAR, tables.EXISTENCE, tables.CONTENT_FRAME)
@@ -68,6 +71,7 @@ class Reference:
     quoted: bool
     modality: Modality
     nth: int | None = None  # "right after the first notice": 1
+    offset: float = 0.0  # seconds from X: 300 for "5 minutes after X", -10 for "10 seconds before X"
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def parse_question(question: str, options: Sequence[str] = ()) -> TemporalQuesti
     if relation:
         ref_nth, referred = _nth(referred)
         ref_target, ref_quoted = _target(referred, quotes)
-        reference = Reference(relation[0], ref_target, ref_quoted, _modality(referred), ref_nth)
+        reference = Reference(relation[0], ref_target, ref_quoted, _modality(referred), ref_nth, relation[3])
     return TemporalQuestion(
         question=text,
         kind=kind,
@@ -179,8 +183,8 @@ def _nth(clause: str, table: tuple[tuple[int, re.Pattern], ...] = _ORDINALS) -> 
     return None, clause
 
 
-def _relation(rest: str) -> tuple[str, str, str] | None:
-    """(relation, asked clause, referred clause) for the first relational cue followed by an event, or None."""
+def _relation(rest: str) -> tuple[str, str, str, float] | None:
+    """(relation, asked clause, referred clause, offset) for the first relational cue followed by an event, or None."""
     found = sorted(
         ((m.start(), -m.end(), relation, m, strict) for relation, pattern, strict in _RELATIONS for m in pattern.finditer(rest)),
         key=lambda f: (f[0], f[1]),
@@ -191,9 +195,14 @@ def _relation(rest: str) -> tuple[str, str, str] | None:
         end = stop.start() if stop else len(rest)
         referred = rest[cue.end() : end]
         asked = rest[end:] if leading else rest[: cue.start()] + " " + rest[end:]
-        if _names_an_event(referred, strict):
-            closer, word = _CLOSER.get(relation, (relation, None))
-            return (closer if word and word.search(asked) else relation), asked, referred
+        if not _names_an_event(referred, strict):
+            continue
+        offset = _OFFSET.search(rest, 0, cue.start()) if relation in _OFFSET_SIGN else None
+        if offset:
+            asked = blank(asked, [offset.span()])
+            return relation, asked, referred, _OFFSET_SIGN[relation] * quantity_seconds(offset.group())
+        closer, word = _CLOSER.get(relation, (relation, None))
+        return (closer if word and word.search(asked) else relation), asked, referred, 0.0
     return None
 
 

@@ -48,6 +48,7 @@ KIND_CUES: tuple[tuple[str, str], ...] = (
     ("count", rf"\bhow\s+many\s+{_SEPARATE}(?:occasions|occurrences|appearances|showings|mentions)\b"),
     ("count", rf"\bhow\s+many\s+{_SEPARATE}(?:notices|signs|captions|announcements|messages)\b"),
     ("count", r"\bcount\s+(?:the\s+)?(?:times|occurrences|appearances|mentions)\b"),
+    ("count", r"\bmost\s+(?:often|frequently)\b|\bthe\s+most\s+times\b"),  # which option is counted most
     ("duration", r"\bhow\s+long\b"),
     ("duration", r"\bfor\s+how\s+much\s+time\b"),
     ("duration", r"\bhow\s+much\s+time\b"),
@@ -76,8 +77,8 @@ ORDER_FRAME = r"\b(?:which|what|who)\b"
 # An ordinal picks one occurrence: 1 the first, -1 the last, 2 the second, -2 the second to last.
 ORDINALS: tuple[tuple[int, str], ...] = (
     (-2, r"\b(?:second[\s-]+(?:to[\s-]+)?last|next[\s-]+to[\s-]+last|penultimate)\b"),
-    (1, r"\b(?:first|earliest|initially|at\s+first|earlier|sooner|the\s+beginning|before\s+the\s+others?)\b"),
-    (-1, r"\b(?:last|final|finally|latest|most\s+recent|later|at\s+the\s+end|after\s+the\s+others?)\b"),
+    (1, r"\b(?:first|earliest|initially|at\s+first|earlier|sooner|before\s+the\s+others?)\b"),
+    (-1, r"\b(?:last|final|finally|latest|most\s+recent|later|after\s+the\s+others?)\b"),
     (2, r"\bthe\s+second\b|\b2nd\b|\bsecond(?=\W*$)"),  # not "a second", "30 second"
     (3, r"\b(?:third|3rd)\b"),
     (4, r"\b(?:fourth|4th)\b"),
@@ -153,23 +154,22 @@ TEXT_WEAK = r"\b(?:read|reads|reading)\b"
 
 FRAME_WORDS = QUESTION_FRAME | frozenset(
     """
-    why whose whom being gets am can could would should will shall may might must has have had isn't aren't wasn't weren't doesn't
-    don't didn't hasn't haven't there here any some anything something everything nothing thing things ever at all anywhere
-    anyone anybody someone somebody everyone person people narrator announcer speaker presenter voice voices he she
-    they them their his her we us our you your i me my its
-    please tell find show give locate identify point know let
-    times often many much long number count duration length occasions occurrence occurrences instances appearance
-    appearances mention mentions mentioning name named refer refers referred talk talks talked talking about
-    discuss discusses discussed stay stays stayed remain remains remained visible present last lasts lasted
-    appear appearing appeared show shows showing display displays writes writing hear hears heard speak speaks
-    speaking spoken say says saying tell tells told announce announces announced announcement announcements
-    narrate narrates narrated narration speech aloud loud read reads reading text texts caption captions
-    sign signs signage banner banners label labels title titles printed notice notices message messages
-    screen onscreen clip film movie recording footage part mark point second seconds minute minutes hour hours
-    then next right just immediately directly straight shortly soon while whilst during whenever throughout
-    same following follows precede precedes preceding earliest latest final finally initially order sequence
-    second third fourth fifth there's what's it's happening happen happens happened going on yes no true
-    exactly approximately roughly about around near later earlier other others previous but yet also too only even
+    whats why whose whom being gets am can could would should will shall may might must has have had isn't aren't wasn't
+    weren't doesn't don't didn't hasn't haven't there here any some anything something everything nothing thing things
+    ever at all anywhere anyone anybody someone somebody everyone person people narrator announcer speaker presenter
+    voice voices he she they them their his her we us our you your i me my its please tell find show give locate
+    identify point know let times often many much long number count duration length occasions occurrence occurrences
+    instances appearance appearances mention mentions mentioning name named refer refers referred talk talks talked
+    talking about discuss discusses discussed stay stays stayed remain remains remained visible present last lasts
+    lasted appear appearing appeared show shows showing display displays writes writing hear hears heard speak speaks
+    speaking spoken say says saying tell tells told announce announces announced announcement announcements narrate
+    narrates narrated narration speech aloud loud read reads reading text texts caption captions sign signs signage
+    banner banners label labels title titles printed notice notices message messages screen onscreen clip film movie
+    recording footage part mark point second seconds minute minutes hour hours then next right just immediately directly
+    straight shortly soon while whilst during whenever throughout same following follows precede precedes preceding
+    earliest latest final finally initially order sequence second third fourth fifth there's what's it's happening
+    happen happens happened going on yes no true exactly approximately roughly about around near later earlier other
+    others previous but yet also too only even
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 POSSESSIVE = re.compile(r"['’]s$", re.I)

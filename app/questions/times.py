@@ -230,7 +230,7 @@ WINDOW_PATTERNS: tuple[tuple[str, str, Callable[[re.Match], tuple[Mark, Mark]]],
         _around,
     ),
     ("moment", rf"\b(?:(?:at|in|on)\s+)?(?:the\s+)?(?<!for )(?P<a>{_MARKED})", _moment),
-    ("moment after at", rf"\bat\s+(?P<a>{QUANTITY})", _moment),
+    ("at an amount", rf"\bat\s+(?P<a>{QUANTITY})", _moment),
     (
         "beginning",
         rf"\b(?:(?:at|in|near|toward|towards|around)\s+)?the\s+(?:very\s+)?(?:beginning|start|opening){_NOT_OF_OTHER}{_OF_VIDEO}"

@@ -30,6 +30,7 @@ KIND_EXAMPLES: list[tuple[str, tuple[str, ...], str]] = [
     ("How many separate appearances does the 'EXIT' notice make?", (), "count"),
     ("How many different notices are shown?", (), "count"),
     ("Count the times 'mind the gap' is said.", (), "count"),
+    ("Which notice appears on screen most often?", ("EXIT", "GATE B7"), "count"),
     ("How long is the notice 'VAULT CODE 4172' shown?", (), "duration"),
     ("For how much time is the map visible?", (), "duration"),
     ("How much time does the warning stay on screen?", (), "duration"),
@@ -233,6 +234,14 @@ def test_the_asked_event_and_the_referred_one_are_kept_apart() -> None:
 def test_before_and_after_without_an_event_are_not_relations() -> None:
     for question in ("What happens after that?", "What is said afterwards?", "What happens before it?"):
         assert parse_question(question).reference is None, question
+
+
+def test_an_offset_from_the_event_is_kept() -> None:
+    later = parse_question("What happens 5 minutes after the announcement?")
+    assert (later.kind, later.target, later.reference.modality, later.reference.offset) == ("after", "", "speech", 300.0)
+    earlier = parse_question("What is said ten seconds before the notice 'EXIT' appears?")
+    assert (earlier.kind, earlier.reference.target, earlier.reference.offset) == ("before", "EXIT", -10.0)
+    assert parse_question("What is shown right after 'mind the gap' is said?").reference.offset == 0.0
 
 
 def test_a_gap_question_keeps_both_events() -> None:
