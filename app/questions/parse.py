@@ -99,11 +99,11 @@ class TemporalQuestion:
         return self.window.resolve(duration) if self.window else None
 
 
-def parse_question(question: str, options: Sequence[str] = ()) -> TemporalQuestion:
+def parse_question(question: str, options: Sequence[str] | None = ()) -> TemporalQuestion:
     """Read `question` (and its `options`, if multiple choice) into a `TemporalQuestion`; never raises on any strings."""
     text = " ".join(str(question)[:MAX_CHARS].split())
     masked, quotes = mask_quotes(text)
-    meanings = tuple(read_option(str(o)[:MAX_CHARS]) for o in options)
+    meanings = tuple(read_option(str(o)[:MAX_CHARS]) for o in options or ())
 
     times = find_windows(masked)
     window = combine([f.window for f in times])
