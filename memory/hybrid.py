@@ -23,7 +23,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import bm25s
 import numpy as np
@@ -120,7 +120,12 @@ def stack_vectors(blobs: Sequence[bytes | None], dim: int) -> np.ndarray:
     return matrix
 
 
-T = TypeVar("T")
+class _Revisioned(Protocol):
+    @property
+    def revision(self) -> int: ...
+
+
+T = TypeVar("T", bound=_Revisioned)
 K = TypeVar("K", bound=Hashable)
 
 

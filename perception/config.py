@@ -22,6 +22,7 @@ import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,7 +72,7 @@ class ModelsConfig:
     # Threads per model on the CPU. Ingest runs OCR, speech and embeddings side by side, so one
     # each keeps the cores busy; more makes their spinning thread pools fight (measured: 120 s
     # -> 94 s for an hour of footage on 2 cores, and 10x faster query embeddings under load).
-    cpu_threads: Int = Field(1, ge=1, le=4096)
+    cpu_threads: Int = Field(default=1, ge=1, le=4096)
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -79,61 +80,61 @@ class VLMConfig:
     """How to talk to an OpenAI-compatible endpoint; the key falls back to OPENAI_API_KEY."""
 
     api_key: str = ""
-    timeout_s: Real = Field(60.0, ge=0.001, le=86400)
-    max_retries: Int = Field(3, ge=0, le=100)
-    backoff_s: Real = Field(1.0, ge=0, le=3600)
-    max_images: Int = Field(8, ge=0, le=1000)
-    max_tokens: Int = Field(512, ge=1, le=10**7)
-    temperature: Real = Field(0.0, ge=0, le=10)
+    timeout_s: Real = Field(default=60.0, ge=0.001, le=86400)
+    max_retries: Int = Field(default=3, ge=0, le=100)
+    backoff_s: Real = Field(default=1.0, ge=0, le=3600)
+    max_images: Int = Field(default=8, ge=0, le=1000)
+    max_tokens: Int = Field(default=512, ge=1, le=10**7)
+    temperature: Real = Field(default=0.0, ge=0, le=10)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class IngestConfig:
-    sample_fps: Real = Field(1.0, ge=0.001, le=1000)
-    batch_frames: Int = Field(32, ge=1, le=100_000)
-    segment_seconds: Real = Field(10.0, ge=0.1, le=86400)
+    sample_fps: Real = Field(default=1.0, ge=0.001, le=1000)
+    batch_frames: Int = Field(default=32, ge=1, le=100_000)
+    segment_seconds: Real = Field(default=10.0, ge=0.1, le=86400)
     scales: Annotated[
         tuple[Annotated[float, Field(ge=0.1, le=10**7), BeforeValidator(_not_bool)], ...], BeforeValidator(_comma_list)
     ] = (30.0, 180.0, 600.0)
-    frame_max_side: Int = Field(448, ge=16, le=16384)
-    jpeg_quality: Int = Field(85, ge=1, le=100)
-    bundle_frames: Int = Field(16, ge=1, le=99_999)
-    ocr_change_threshold: Real = Field(0.08, ge=1e-6, le=1)
-    max_file_gb: Real = Field(64.0, ge=0.001, le=10**9)
+    frame_max_side: Int = Field(default=448, ge=16, le=16384)
+    jpeg_quality: Int = Field(default=85, ge=1, le=100)
+    bundle_frames: Int = Field(default=16, ge=1, le=99_999)
+    ocr_change_threshold: Real = Field(default=0.08, ge=1e-6, le=1)
+    max_file_gb: Real = Field(default=64.0, ge=0.001, le=10**9)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class FramesConfig:
-    frame_cache_mb: Int = Field(256, ge=0, le=10**7)
+    frame_cache_mb: Int = Field(default=256, ge=0, le=10**7)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class AgentConfig:
-    max_steps: Int = Field(8, ge=0, le=1000)
-    max_invalid: Int = Field(3, ge=0, le=1000)
-    inspect_frames: Int = Field(8, ge=1, le=256)
-    search_top_k: Int = Field(5, ge=1, le=1000)
-    abstain_below: Real = Field(0.2, ge=0, le=1)
+    max_steps: Int = Field(default=8, ge=0, le=1000)
+    max_invalid: Int = Field(default=3, ge=0, le=1000)
+    inspect_frames: Int = Field(default=8, ge=1, le=256)
+    search_top_k: Int = Field(default=5, ge=1, le=1000)
+    abstain_below: Real = Field(default=0.2, ge=0, le=1)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class WebConfig:
     host: str = "127.0.0.1"
-    port: Int = Field(7860, ge=0, le=65535)
-    max_upload_mb: Int = Field(2048, ge=1, le=10**7)
-    ingest_concurrency: Int = Field(1, ge=1, le=64)
-    ask_concurrency: Int = Field(4, ge=1, le=1024)
+    port: Int = Field(default=7860, ge=0, le=65535)
+    max_upload_mb: Int = Field(default=2048, ge=1, le=10**7)
+    ingest_concurrency: Int = Field(default=1, ge=1, le=64)
+    ask_concurrency: Int = Field(default=4, ge=1, le=1024)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class Config:
-    home: Home = Field(default_factory=lambda: Path("~/.longshot").expanduser())
-    models: ModelsConfig = Field(default_factory=ModelsConfig)
-    vlm: VLMConfig = Field(default_factory=VLMConfig)
-    ingest: IngestConfig = Field(default_factory=IngestConfig)
-    frames: FramesConfig = Field(default_factory=FramesConfig)
-    agent: AgentConfig = Field(default_factory=AgentConfig)
-    web: WebConfig = Field(default_factory=WebConfig)
+    home: Home = field(default_factory=lambda: Path("~/.longshot").expanduser())
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    vlm: VLMConfig = field(default_factory=VLMConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    frames: FramesConfig = field(default_factory=FramesConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     def replace(self, **dotted: Any) -> Config:
         """A copy with `section__key=value` (or `"section.key"`) overrides applied and checked."""
