@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception.timefmt import format_time
-from perception.vlm import ImagePart, Message
+from perception.vlm.messages import ImagePart, Message
 
 CAPTION_PROMPT = (
     "You are watching {span} of a video. Describe what happens in one or two factual sentences: "

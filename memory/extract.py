@@ -15,7 +15,8 @@ import yake
 from memory.compose import SegmentEvidence
 from memory.semantic import Candidate
 from perception.errors import ModelOutputError
-from perception.vlm import Message, parse_json_reply
+from perception.vlm.json_reply import parse_json_reply
+from perception.vlm.messages import Message
 
 MAX_KEYPHRASES = 4
 VLM_FACTS_PROMPT = (
