@@ -73,8 +73,8 @@ class Adapter:
         adaptation explains; a Rejected no adaptation explains is raised."""
         with self._lock:
             applied = [a for a in ADAPTATIONS if a.key in self._learned and a.key in payload]
-        for adaptation in applied:
-            payload = adaptation.apply(payload)
+        for learned in applied:
+            payload = learned.apply(payload)
         while True:
             try:
                 body = post(payload)

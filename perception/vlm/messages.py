@@ -116,7 +116,8 @@ def encode_messages(
     """
     total = sum(isinstance(part, ImagePart) for message in messages for part in message.content)
     kept = set(evenly_spaced(total, max_images))
-    encoded, seen = [], 0
+    encoded: list[dict[str, Any]] = []
+    seen = 0
     for message in messages:
         parts: list[dict[str, Any]] = []
         for part in message.content:

@@ -46,7 +46,7 @@ def reply_from(body: dict[str, Any]) -> VLMReply:
         finish = choices[0].get("finish_reason")
         hint = "; raise vlm.max_tokens" if finish == "length" else ""
         raise ModelOutputError(f"the VLM reply has no text (finish_reason={finish!r}){hint}")
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
     return VLMReply(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
 
 
