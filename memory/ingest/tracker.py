@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from time import perf_counter as clock
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class IngestTracker:
         self.video = video
         self.name = name
         self.progress = progress
-        self.started = time.perf_counter()
+        self.started = clock()
         self.timings: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         self.counters: dict[str, int] = {"frames": 0, "speech_spans": 0, "speech_seconds": 0}
         self.warnings: list[str] = []
@@ -63,11 +63,11 @@ class IngestTracker:
     @contextmanager
     def timed(self, stage: str, inner_of: str | None = None) -> Iterator[None]:
         """Add the time spent in the block to `stage`; `inner_of` takes it back from the enclosing stage."""
-        t0 = time.perf_counter()
+        t0 = clock()
         try:
             yield
         finally:
-            spent = time.perf_counter() - t0
+            spent = clock() - t0
             with self._lock:
                 self.timings[stage] += spent
                 if inner_of:
@@ -92,11 +92,11 @@ class IngestTracker:
             return
         with self._lock:
             done = self.positions["commit"] if stage != "done" else self.total
-            elapsed = time.perf_counter() - self.started
+            elapsed = clock() - self.started
             self.progress(IngestProgress(self.video, stage, done, self.total, elapsed, tuple(self.positions.items())))
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        return clock() - self.started
 
     def busy(self) -> dict[str, float]:
         """Busy seconds of each stage that did any work."""
