@@ -30,7 +30,7 @@ import numpy as np
 
 from memory.compose import SegmentEvidence
 from memory.episodic import EpisodicMemory, SegmentDraft
-from memory.extract import offline_candidates
+from memory.extract import segment_candidates
 from memory.frames import FrameCache, FrameStore
 from memory.heap import release_large_allocations
 from memory.ingest.decode import decoded_spans
@@ -328,11 +328,7 @@ class _Run:
                 owner.library.upsert_video(conn, self.record)
             base = owner.episodic.add(conn, video, [*ready.drafts, *ready.parents])[: len(ready.drafts)]  # one embedder call
             with self.tracker.timed("semantic", inner_of="commit"):
-                candidates = []
-                for segment, item, extra in zip(base, ready.evidence, ready.vlm_facts):
-                    candidates += offline_candidates(item, segment.id)
-                    candidates += [replace(c, segment_id=segment.id) for c in extra]
-                owner.semantic.consolidate(conn, video, candidates)
+                owner.semantic.consolidate(conn, video, segment_candidates([s.id for s in base], ready.evidence, ready.vlm_facts))
             stored = ready.stored
             owner.visual.add(conn, video, list(stored.indices), ready.times, stored.embeddings, self.image_embedder.name)
             self._commit_progress(conn, committed_until=ready.span.end, frames=ready.stored.indices.stop)
