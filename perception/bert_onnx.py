@@ -47,6 +47,8 @@ class BertShape:
             config = json.loads((folder / "config.json").read_text())
         except (OSError, ValueError) as err:
             raise UnsupportedEncoderError(f"cannot read {folder / 'config.json'} ({err})") from err
+        if not isinstance(config, dict):
+            raise UnsupportedEncoderError(f"{folder / 'config.json'} is not a JSON object")
         wanted = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
         for key, value in wanted.items():
             if config.get(key, value) != value:
@@ -56,18 +58,18 @@ class BertShape:
             value for key, value in pooling.items() if key.startswith("pooling_mode_") and key != "pooling_mode_mean_tokens"
         ):
             raise UnsupportedEncoderError("its pooling is not plain mean pooling")
-        positions = int(config.get("max_position_embeddings", 512))
+        try:
+            positions = int(config.get("max_position_embeddings", 512))
+            hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
+            layers = int(config["num_hidden_layers"])
+            eps = float(config.get("layer_norm_eps", 1e-12))
+        except (KeyError, TypeError, ValueError) as err:
+            raise UnsupportedEncoderError(f"{folder / 'config.json'} lacks a usable {err}") from err
         try:
             max_tokens = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
         except (OSError, ValueError, KeyError, TypeError):
             max_tokens = positions
-        return cls(
-            hidden=int(config["hidden_size"]),
-            heads=int(config["num_attention_heads"]),
-            layers=int(config["num_hidden_layers"]),
-            eps=float(config.get("layer_norm_eps", 1e-12)),
-            max_tokens=min(max_tokens, positions),
-        )
+        return cls(hidden=hidden, heads=heads, layers=layers, eps=eps, max_tokens=min(max_tokens, positions))
 
 
 def source_key(folder: Path) -> str:

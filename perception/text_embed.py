@@ -135,9 +135,9 @@ class OnnxSentenceEmbedder:
     def __init__(self, weights: SentenceWeights, cache_dir: Path, threads: int = 1):
         ort = require("onnxruntime", ROLE, "pip install onnxruntime")
         tokenizers = require("tokenizers", ROLE, "pip install tokenizers")
-        shape = BertShape.of(weights.path)
         self.path = cache_dir / f"{_file_stem(weights)}.onnx"
         try:
+            shape = BertShape.of(weights.path)
             cached_build(self.path, source_key(weights.path), lambda: build_bert_encoder(weights.path))
         except UnsupportedEncoderError as err:
             raise ModelUnavailableError(ROLE, f"cannot write {weights.name} as ONNX: {err}", INSTALL_HINT) from err

@@ -174,6 +174,28 @@ def test_a_damaged_cached_graph_is_built_again(
         assert "building it again" in caplog.text
 
 
+def test_two_builders_racing_into_one_empty_cache_both_succeed(tmp_path: Path, embedder: OnnxSentenceEmbedder):
+    """Two libraries' processes (here threads) building at once: each renames a whole file into place."""
+    built: list[OnnxSentenceEmbedder] = []
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            built.append(OnnxSentenceEmbedder(MINILM, tmp_path))
+        except BaseException as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(built) == 2
+    for each in built:
+        np.testing.assert_array_equal(each.embed(SHORT[:3]), embedder.embed(SHORT[:3]))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["all-MiniLM-L6-v2.onnx", "all-MiniLM-L6-v2.onnx.json"]
+
+
 def test_a_cache_that_cannot_be_written_is_a_typed_error_naming_the_path(tmp_path: Path):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(ModelUnavailableError, match="cannot write the ONNX model to") as caught:
