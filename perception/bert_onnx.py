@@ -25,7 +25,7 @@ import numpy as np
 
 OPSET = 17  # LayerNormalization is a standard op from 17
 OUTPUT = "sentence_embedding"
-GRAPH_VERSION = 1  # bump when the graph written here changes, so cached copies are built again
+GRAPH_VERSION = 2  # bump when the graph written here changes, so cached copies are built again
 
 
 class UnsupportedEncoderError(ValueError):
@@ -210,9 +210,9 @@ class _Graph:
         self.nodes.append(node("Add", [attended, source], [f"{prefix}.attention.residual"]))
         attention = self.layer_norm(f"{prefix}.attention.residual", f"{prefix}.attention.output.LayerNorm", shape.eps)
         widened = self.linear(attention, f"{prefix}.intermediate.dense")
-        gelu = f"{prefix}.gelu"  # exact GELU: x * (1 + erf(x / sqrt 2)) / 2
+        gelu = f"{prefix}.gelu"  # exact GELU, x * (1 + erf(x / sqrt 2)) / 2, in the form onnxruntime fuses into one op
         self.nodes += [
-            node("Mul", [widened, self.constant(f"{gelu}.inv_sqrt2", np.float32(1 / math.sqrt(2)))], [f"{gelu}.scaled"]),
+            node("Div", [widened, self.constant(f"{gelu}.sqrt2", np.float32(math.sqrt(2)))], [f"{gelu}.scaled"]),
             node("Erf", [f"{gelu}.scaled"], [f"{gelu}.erf"]),
             node("Add", [f"{gelu}.erf", self.constant(f"{gelu}.one", np.float32(1.0))], [f"{gelu}.shifted"]),
             node("Mul", [widened, f"{gelu}.shifted"], [f"{gelu}.product"]),
