@@ -8,9 +8,9 @@ hidden). Token types are always 0 for one sentence, so their embedding row is fo
 position table.
 
 Writing the graph by hand, rather than tracing the PyTorch model with `torch.onnx.export`,
-is what keeps torch off the machine entirely. Measured on 2 cores for all-MiniLM-L6-v2: this
-build takes about 1 s and 0.3 GB, where importing torch and sentence-transformers, loading
-the model and exporting it took 7 s and 1.47 GB.
+is what keeps torch off the machine entirely. Measured on 2 shared cores for all-MiniLM-L6-v2,
+each in a fresh process: this build takes 2.4-3.1 s and peaks at 446 MB; importing torch and
+sentence-transformers, loading the model and exporting it took 21-24 s and 1.33 GB.
 """
 
 from __future__ import annotations
