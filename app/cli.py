@@ -265,7 +265,7 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Run the web app: upload and ingest videos, ask with streamed steps, browse the memory."""
-    from app.web import serve as serve_web
+    from app.web.server import serve as serve_web
 
     serve_web(open_longshot(home, config, web__host=host, web__port=port), open_browser=open_browser)
 

@@ -25,7 +25,7 @@ import typer
 from PIL import Image, ImageDraw, ImageFont
 
 from app.cli import print_answer, tqdm_progress
-from app.web_uploads import accept_upload
+from app.web.uploads import accept_upload
 from perception.errors import MediaError
 
 SAMPLE_NAME = "harbour_station.mp4"
@@ -215,6 +215,6 @@ def run_demo(longshot: Any, video: Path | None = None, serve: bool = False) -> N
     web = longshot.config.web
     typer.echo(f"  longshot serve --home {home}    (then open http://{web.host}:{web.port})")
     if serve:
-        from app.web import serve as serve_web
+        from app.web.server import serve as serve_web
 
         serve_web(longshot, open_browser=True)
