@@ -14,12 +14,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.answer import ABSTAIN_TEXT, Answer, Evidence, Step
+from app.answer import ABSTAIN_TEXT, LETTERS, Answer, Evidence, Step
 from app.toolbox import Action, AnswerArgs, Toolbox, Turn, validate
 from perception.errors import LongshotError
 from perception.timefmt import format_time
-
-LETTERS = "ABCDEFGHIJ"
 
 
 @dataclass
