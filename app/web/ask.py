@@ -5,6 +5,8 @@ Each browser tab keeps its own chat per video (a gr.State), so picking another v
 brings its conversation back.
 """
 
+from typing import Any
+
 import gradio as gr
 
 from app.web.chat import chat_stream
@@ -66,7 +68,11 @@ class AskTab:
         video = page.video
         video.change(self.pick_video, [video, chats], [chatbot, gallery, frame_times, sketches, player], api_name="pick")
         outputs = [chatbot, question, gallery, frame_times, sketches, chats]
-        options = {"concurrency_limit": page.web.ask_concurrency, "concurrency_id": "ask", "show_progress": "minimal"}
+        options: dict[str, Any] = {
+            "concurrency_limit": page.web.ask_concurrency,
+            "concurrency_id": "ask",
+            "show_progress": "minimal",
+        }
         ask.click(self.ask, [video, question, chats], outputs, api_name="ask", **options)
         question.submit(self.ask, [video, question, chats], outputs, api_visibility="private", **options)
         gallery.select(self.play_from, [video, frame_times], [player], api_name="play")

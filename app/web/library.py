@@ -109,7 +109,11 @@ class LibraryTab:
             concurrency_limit=None,
             api_visibility="private",
         )
-        ingest = {"concurrency_limit": page.web.ingest_concurrency, "concurrency_id": "ingest", "show_progress_on": [note]}
+        ingest: dict[str, Any] = {
+            "concurrency_limit": page.web.ingest_concurrency,
+            "concurrency_id": "ingest",
+            "show_progress_on": [note],
+        }
         upload.upload(self.ingest_upload, [upload], [note, video, library, page.tabs], api_name="ingest", **ingest)
         resume.click(self.resume_ingest, [video], [note, video, library, page.tabs], api_name="resume", **ingest)
         forget.click(self.forget_video, [video], [video, library, panel, seen], api_name="forget")

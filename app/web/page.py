@@ -40,7 +40,7 @@ class Page:
             return None
 
 
-def table(headers: list[str], label: str, elem_id: str, widths: list[str], max_height: int = 500) -> gr.Dataframe:
+def table(headers: list[str], label: str, elem_id: str, widths: list[str | int], max_height: int = 500) -> gr.Dataframe:
     """A read-only table with wrapped cells, its columns `widths` wide."""
     return gr.Dataframe(
         headers=headers,
