@@ -17,6 +17,7 @@ from app.policies import OfflinePolicy, VLMPolicy
 from app.policies.offline_sketch import ImagePolicy, OfflineSketching
 from app.sketching import Sketcher, new_question_id
 from app.toolbox import Toolbox, VideoMemories, action_schemas
+from app.videoref import VideoRef, resolve_video
 from memory.build import Ingestor, IngestProgress, IngestResult
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
@@ -74,29 +75,29 @@ class Longshot:
     def videos(self) -> list[VideoRecord]:
         return self.library.videos()
 
-    def video(self, key: str) -> VideoRecord:
-        """A video by id, unique id prefix, or file name."""
-        return self.library.video(key)
+    def video(self, video: VideoRef) -> VideoRecord:
+        """A video's current record, by id, unique id prefix, file name, path, VideoRecord or IngestResult."""
+        return resolve_video(self.library, video)
 
-    def forget(self, key: str) -> None:
-        self.library.forget(self.video(key).id)
+    def forget(self, video: VideoRef) -> None:
+        self.library.forget(self.video(video).id)
 
-    def frames(self, key: str) -> FrameStore:
+    def frames(self, video: VideoRef) -> FrameStore:
         """The frame store of a video, served through this instance's shared cache."""
-        record = self.video(key)
+        record = self.video(video)
         frames, store = self._stores.get(record.id, (-1, None))
         if store is None or frames != record.frames:  # reopened once an ingest commits more frames
             store = self._ingestor.frame_store(record)
             self._stores[record.id] = (record.frames, store)
         return store
 
-    def ask(self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
+    def ask(self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
         """Answer a question about an ingested (or still ingesting) video."""
         *_, answer = self.ask_stream(video, question, options, until)
         return answer
 
     def ask_stream(
-        self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None
+        self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None
     ) -> Iterator[Step | Answer]:
         """Yield each step of the agent as it happens, then the `Answer`."""
         record = self.video(video)
