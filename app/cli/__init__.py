@@ -3,14 +3,15 @@ and exit non-zero.
 
 common: the shared options and error rule. output: answers and progress bars. doctor;
 library (ingest, videos, forget, memory); questions (ask, ask-image); serving (serve, demo,
-whose tour is in demo). `evals.cli` mounts `eval` and `bench` on this app, so imports keep
-flowing one way.
+whose tour is in demo); auth (the credentials a server beyond loopback needs). `evals.cli`
+mounts `eval` and `bench` on this app, so imports keep flowing one way.
 """
 
 from __future__ import annotations
 
 import typer
 
+from app.cli.auth import auth
 from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
 from app.cli.doctor import doctor
 from app.cli.library import forget, ingest, memory, videos
@@ -23,5 +24,6 @@ for command in (doctor, ingest, videos, forget, memory, ask):
 cli.command("ask-image")(ask_image)
 cli.command()(serve)
 cli.command()(demo)
+cli.add_typer(auth, name="auth")
 
 __all__ = ["ConfigOption", "HomeOption", "cli", "guarded", "open_longshot"]

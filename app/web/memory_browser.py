@@ -213,7 +213,8 @@ class MemoryTab:
         return text, frames, gr.update(interactive=True, value=f"Delete fact #{fact_id}"), fact_id
 
     @shown
-    def remove_fact(self, current, fact_id):
+    def remove_fact(self, current, fact_id, request: gr.Request):
+        self.page.check_may_delete(request)
         if fact_id is None:
             raise gr.Error("Click a fact first.")
         gr.Info(delete_fact(self.page.longshot, int(fact_id)))
