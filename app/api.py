@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -27,6 +27,9 @@ from memory.visual import VisualMemory
 from memory.working import WorkingMemory
 from perception.config import Config, load_config
 from perception.models import Models
+
+if TYPE_CHECKING:
+    from app.clips import Clip, Clips
 
 
 class Longshot:
@@ -80,7 +83,22 @@ class Longshot:
         return resolve_video(self.library, video)
 
     def forget(self, video: VideoRef) -> None:
-        self.library.forget(self.video(video).id)
+        """Delete a video's memories, its folder and its clips."""
+        record = self.video(video)
+        self.library.forget(record.id)
+        self.clips.discard(record.id)
+
+    @cached_property
+    def clips(self) -> Clips:
+        from app.clips import Clips
+
+        return Clips(self.config.home)
+
+    def clip(self, video: VideoRef, at: float) -> Clip:
+        """A browser-playable MP4 clip around second `at` of a video, from its file or, when that is gone,
+        from its stored frames; cached under <home>/clips/."""
+        record = self.video(video)
+        return self.clips.around(record, at, lambda: self.frames(record.id))
 
     def frames(self, video: VideoRef) -> FrameStore:
         """The frame store of a video, served through this instance's shared cache."""

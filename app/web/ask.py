@@ -9,9 +9,11 @@ from typing import Any
 
 import gradio as gr
 
+from app.clips import Clip
 from app.web.chat import chat_stream
-from app.web.evidence import all_evidence, evidence_frames, frame_at, player_html, sketch_images
+from app.web.evidence import all_evidence, evidence_frames, frame_at, player_html, plays_whole, sketch_images
 from app.web.page import Page, shown
+from perception.errors import LongshotError
 
 
 class AskTab:
@@ -78,11 +80,18 @@ class AskTab:
         gallery.select(self.play_from, [video, frame_times], [player], api_name="play")
 
     def show_player(self, current, start: float, still_at: float | None = None) -> str:
-        """The player at `start`, with the frame at `still_at` (default `start`) as its picture."""
+        """The player at `start`, with the frame at `still_at` (default `start`) as its picture; a video the
+        browser cannot play whole plays as a clip around `start`."""
         record = self.page.record(current)
         longshot = self.page.longshot
         still = frame_at(longshot, record.id, start if still_at is None else still_at) if record and record.frames else None
-        return player_html(self.page.home, record, start, still)
+        clip: Clip | str | None = None
+        if record is not None and record.frames and not plays_whole(self.page.home, record):
+            try:
+                clip = longshot.clip(record.id, start)
+            except LongshotError as err:
+                clip = f"no clip could be made ({err})"
+        return player_html(self.page.home, record, start, still, clip)
 
     def pick_video(self, current, chat_by_video):
         record = self.page.record(current)

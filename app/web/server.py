@@ -3,7 +3,7 @@
 Each tab is a module of its own with its handlers (ask, library, memory_browser, image,
 status); they share a `Page`. Ingests run in a background registry (jobs), uploads are checked
 before they reach the library (uploads) and bounded per hour (limits), the server serves files
-from the library's uploads folder only, and heavy events (ingest) and light ones (questions)
+from the library's uploads and clips folders only, and heavy events (ingest) and light ones (questions)
 have their own concurrency limits.
 """
 
@@ -14,6 +14,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from app.auth import AuthGate, Credentials, gate_options, identity_of, require_credentials
+from app.clips import Clips
 from app.web.ask import AskTab
 from app.web.image import image_tab
 from app.web.jobs import IngestJobs
@@ -65,13 +66,15 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None, aut
 
 
 def launch_options(longshot: Any, web: WebConfig | None = None, auth: AuthConfig | None = None) -> dict[str, Any]:
-    """launch() arguments that make the app safe: files from the uploads folder only, uploads bounded in
+    """launch() arguments that make the app safe: files from the uploads and clips folders only, uploads bounded in
     size and in number per hour (limits), and with credentials configured every route behind the
     AuthGate (sign-in form, sessions, bearer tokens), Gradio reading its identity."""
     web = web or longshot.config.web
     auth = auth or longshot.config.auth
     uploads = uploads_dir(longshot.config.home)
-    uploads.mkdir(parents=True, exist_ok=True)
+    clips = Clips(longshot.config.home).folder
+    for folder in (uploads, clips):
+        folder.mkdir(parents=True, exist_ok=True)
     middleware = [upload_quota(web.max_upload_mb)]
     gated: dict[str, Any] = {}
     if Credentials.from_config(auth).configured:
@@ -80,7 +83,7 @@ def launch_options(longshot: Any, web: WebConfig | None = None, auth: AuthConfig
         gated = {"auth_dependency": identity_of, "ssr_mode": False}
     return {
         **gated,
-        "allowed_paths": [str(uploads)],
+        "allowed_paths": [str(uploads), str(clips)],
         "max_file_size": f"{web.max_upload_mb}mb",
         "app_kwargs": {"middleware": middleware},
         "show_error": True,
