@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +151,8 @@ def side_by_side(paths: Sequence[Path], height: int = MONTAGE_HEIGHT) -> np.ndar
     """
     pictures = []
     for path in paths:
-        with Image.open(path) as picture:
-            picture = picture.convert("RGB")
+        with Image.open(path) as opened:
+            picture = opened.convert("RGB")
             pictures.append(picture.resize((max(1, round(picture.width * height / picture.height)), height)))
     font = ImageFont.load_default(size=LABEL_HEIGHT * 2 // 3)
     width = sum(p.width for p in pictures) + MONTAGE_GAP * (len(pictures) - 1)
@@ -170,4 +170,4 @@ def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-STAGES = {"ingest": ingest_video, "answer": answer_item}
+STAGES: dict[str, Callable[..., dict[str, Any]]] = {"ingest": ingest_video, "answer": answer_item}
