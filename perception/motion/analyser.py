@@ -1,0 +1,166 @@
+"""Motion analysis of one span of sampled frames: activity, camera motion and stillness.
+
+A span's result depends on its own frames and, optionally, the previous span's last frame
+(`previous`), which makes the pair across the boundary and lets runs join across spans; so a
+resumed ingest computes exactly what an uninterrupted one did.
+
+The noise floor is measured per span: the lower quartile of the pairs' noise estimates, each
+robust to less than half the frame moving. A threshold of `noise_sigmas` of it lets sensor
+noise through nowhere, on a dark or bright, clean or grainy video alike.
+
+Sampling at 1 fps places onsets within half a second. Around a change the analyser can see
+more: `SpanMotion.wanted` lists the extra times (at `local_fps`) inside the pairs where a run
+starts or ends, and `SpanMotion.refined` re-analyses with those frames. A still span wants
+nothing, and a busy one wants frames only where activity begins and ends.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from perception.errors import FrameSequenceError
+from perception.motion.pairs import Alignment, Frame, PairMotion, align, deviation, measure_pair, noise_sigma, prepare
+from perception.motion.records import TOUCH, Activity, Observation
+from perception.motion.runs import Grouping, group
+from perception.motion.settings import MotionSettings
+
+FLOOR_QUANTILE = 25  # percent: the span's noise floor is this quantile of its pairs' noise
+
+
+class SpanMotion:
+    """One span's motion: `observations` in time order, and `wanted`, the extra frame times
+    worth decoding (empty after `refined`, or when nothing started or ended)."""
+
+    def __init__(
+        self,
+        settings: MotionSettings,
+        frames: list[Frame],
+        from_previous: bool,
+        floor: float,
+        cache: dict[tuple[float, float], PairMotion],
+        refinable: bool,
+    ):
+        self.settings = settings
+        self.floor = floor
+        self._frames = frames
+        self._from_previous = from_previous
+        self._cache = cache
+        self.pairs = tuple(self._pair(a, b) for a, b in itertools.pairwise(frames))
+        height, width = frames[0].grey.shape
+        grouping = Grouping(width, height, settings.max_pause, settings.min_camera_speed)
+        self.observations: tuple[Observation, ...] = tuple(group(self.pairs, grouping, from_previous))
+        self.wanted: tuple[float, ...] = self._wanted() if refinable else ()
+
+    def refined(self, frames: np.ndarray, times: Sequence[float]) -> SpanMotion:
+        """The span re-analysed with extra frames (what `wanted` asked for, as decoded). Pairs
+        the extra frames do not split are reused; the noise floor stays the span's."""
+        extra = _checked(frames, times)
+        known = [f.time for f in self._frames]
+        merged = list(self._frames)
+        for frame, time in zip(extra[0], extra[1]):
+            if not known[0] < time < known[-1]:
+                raise FrameSequenceError(f"an extra frame at {time:.3f} s lies outside the span's frames")
+            at = bisect.bisect_left(known, time)
+            if abs(known[at] - time) <= TOUCH or abs(known[at - 1] - time) <= TOUCH:
+                continue
+            prepared = prepare(frame, time, self.settings.width)
+            if prepared.grey.shape != merged[0].grey.shape:
+                raise FrameSequenceError("extra frames must have the size of the span's frames")
+            known.insert(at, time)
+            merged.insert(at, prepared)
+        return SpanMotion(self.settings, merged, self._from_previous, self.floor, self._cache, refinable=False)
+
+    def _pair(self, earlier: Frame, later: Frame) -> PairMotion:
+        key = (earlier.time, later.time)
+        if key not in self._cache:
+            s = self.settings
+            found = measure_pair(earlier, later, deviation(earlier, later), self.floor, s.noise_sigmas, s.min_region, s.cut_share)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def _wanted(self) -> tuple[float, ...]:
+        step = 1 / self.settings.local_fps
+        times: set[float] = set()
+        by_start = {p.start: p for p in self.pairs}
+        for run in self.observations:
+            if not isinstance(run, Activity):
+                continue
+            first = by_start[run.bounds[0]]
+            last = next(p for p in reversed(self.pairs) if abs(p.end - run.bounds[1]) <= TOUCH)
+            for pair in {first, last}:
+                parts = round((pair.end - pair.start) / step)
+                times.update(pair.start + k * (pair.end - pair.start) / parts for k in range(1, parts))
+        return tuple(sorted(times))
+
+
+class MotionAnalyser:
+    """Frames in, motion observations out. Stateless: one instance may serve any number of
+    spans and videos, from any thread."""
+
+    def __init__(self, settings: MotionSettings | None = None):
+        self.settings = settings or MotionSettings()
+
+    def analyse(
+        self,
+        frames: np.ndarray,
+        times: Sequence[float],
+        previous: tuple[np.ndarray, float] | None = None,
+    ) -> SpanMotion:
+        """Motion in a span's sampled frames ((N, H, W, 3) uint8 RGB, at increasing `times`).
+
+        `previous` is the previous span's last frame and its time: pass it to see motion
+        across the boundary and to let runs continue from the earlier span."""
+        frames_, times_ = _checked(frames, times)
+        if previous is not None:
+            frame, time = previous
+            if not time < times_[0]:
+                raise FrameSequenceError(
+                    f"the previous frame ({time:.3f} s) must come before the span's first ({times_[0]:.3f} s)"
+                )
+            frames_, times_ = [np.asarray(frame), *frames_], [float(time), *times_]
+        if len(frames_) and len({np.asarray(f).shape for f in frames_}) > 1:
+            raise FrameSequenceError("the frames of a span, and the previous frame, must all have one size")
+        if not frames_:
+            raise FrameSequenceError("a span needs at least one frame")
+        prepared = [prepare(f, t, self.settings.width) for f, t in zip(frames_, times_)]
+        pairs = list(itertools.pairwise(prepared))
+        deviations = [deviation(a, b) for a, b in pairs]
+        floor, alignments = _noise_floor(pairs, deviations)
+        cache = {
+            (a.time, b.time): measure_pair(a, b, d, floor, self.settings, alignments.get(i), aligned=i in alignments)
+            for i, ((a, b), d) in enumerate(zip(pairs, deviations))
+        }
+        return SpanMotion(self.settings, prepared, previous is not None, floor, cache, refinable=True)
+
+
+def _noise_floor(pairs: list[tuple[Frame, Frame]], deviations: list[np.ndarray]) -> tuple[float, dict[int, Alignment | None]]:
+    """The span's noise sigma, and the camera alignment of every pair when it had to be known.
+
+    Where the camera moves in most of the span, raw differences measure the motion, not the
+    noise: if the pair that sets the floor shows camera motion, every pair is aligned first
+    (and the alignments are kept for measuring them)."""
+    if not pairs:
+        return 0.0, {}
+    sigmas = [noise_sigma(d) for d in deviations]
+    at = int(np.argsort(sigmas, kind="stable")[round(FLOOR_QUANTILE / 100 * (len(sigmas) - 1))])
+    if align(*pairs[at]) is None:
+        return sigmas[at], {}
+    alignments = {i: align(a, b) for i, (a, b) in enumerate(pairs)}
+    compensated = [noise_sigma(al.deviations[al.valid]) if al is not None else s for al, s in zip(alignments.values(), sigmas)]
+    return float(np.percentile(compensated, FLOOR_QUANTILE, method="nearest")), alignments
+
+
+def _checked(frames: np.ndarray, times: Sequence[float]) -> tuple[list[np.ndarray], list[float]]:
+    array = np.asarray(frames)
+    stamps = [float(t) for t in np.asarray(times, dtype=np.float64).reshape(-1)]
+    if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
+        raise FrameSequenceError(f"expected frames as an (N, H, W, 3) uint8 RGB array, got {array.dtype} {array.shape}")
+    if len(array) != len(stamps):
+        raise FrameSequenceError(f"{len(array)} frames but {len(stamps)} times")
+    if not all(np.isfinite(stamps)) or any(b <= a for a, b in itertools.pairwise(stamps)):
+        raise FrameSequenceError("frame times must be finite and strictly increasing")
+    return list(array), stamps
