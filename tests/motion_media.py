@@ -36,9 +36,12 @@ def texture(width: int, height: int, seed: int, contrast: float = 50.0) -> np.nd
     return np.clip(grey[..., None] * tint, 0, 255).astype(np.uint8)
 
 
+_SPOTS = ((-0.4, -0.5), (0.35, -0.3), (0.0, 0.1), (-0.35, 0.45), (0.4, 0.55), (0.1, -0.75))
+
+
 @dataclass(frozen=True)
 class Mover:
-    """A textured ellipse of one colour, at `start` (frame shares) at time `since`, moving at
+    """An ellipse of one colour with a few lighter and darker spots, at `start` (frame shares) at time `since`, moving at
     `velocity` (frame widths per second, y down), growing by `growth` (factor per second),
     present from `since` to `until`."""
 
@@ -63,8 +66,11 @@ class Mover:
         axes = (max(1, round(r * 0.7)), max(1, round(r * 1.3)))
         centre = (round(x), round(y))
         cv2.ellipse(frame, centre, axes, 0, 0, 360, self.colour, -1, lineType=cv2.LINE_AA)
-        dark = tuple(int(c * 0.6) for c in self.colour)
-        cv2.ellipse(frame, centre, (max(1, axes[0] // 2), max(1, axes[1] // 3)), 30, 0, 360, dark, -1, lineType=cv2.LINE_AA)
+        dark = tuple(int(c * 0.55) for c in self.colour)
+        light = tuple(min(255, int(c * 1.3) + 30) for c in self.colour)
+        for (u, v), shade in zip(_SPOTS, (dark, light) * len(_SPOTS)):  # marks that corners can be tracked by
+            spot = (round(x + u * axes[0]), round(y + v * axes[1]))
+            cv2.circle(frame, spot, max(1, round(r * 0.16)), shade, -1, lineType=cv2.LINE_AA)
 
 
 def scene(
@@ -95,9 +101,11 @@ def camera(
     shake: float = 0.0,
     noise: float = 0.0,
     seed: int = 0,
+    movers: Sequence[Mover] = (),
 ) -> np.ndarray:
-    """Frames of a camera looking at a larger still `world`: `pan`/`tilt` in frame widths per
-    second (+ is right/up), `zoom` a factor per second, `shake` random jitter in frame widths."""
+    """Frames of a camera looking at a larger `world`: `pan`/`tilt` in frame widths per second
+    (+ is right/up), `zoom` a factor per second, `shake` random jitter in frame widths; `movers`
+    move in the world (their positions are shares of the world, speeds in world widths)."""
     width, height = size
     world_h, world_w = world.shape[:2]
     rng = np.random.default_rng(seed)
@@ -108,7 +116,10 @@ def camera(
         cy = world_h / 2 - (tilt * t + jitter[1]) * width
         s = zoom**t
         matrix = np.array([[s, 0, width / 2 - s * cx], [0, s, height / 2 - s * cy]], np.float64)
-        frame = cv2.warpAffine(world, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        seen = world.copy() if movers else world
+        for mover in movers:
+            mover.draw(seen, t)
+        frame = cv2.warpAffine(seen, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         frames.append(_noisy(frame, noise, rng))
     return np.stack(frames)
 

@@ -7,7 +7,7 @@ the event timeline, and `continues` / `joined` carry a run across span boundarie
 maps the words of questions to what they mean in these observations.
 """
 
-from perception.motion.analyser import MotionAnalyser, MotionSettings, SpanMotion
+from perception.motion.analyser import MotionAnalyser, SpanMotion
 from perception.motion.colour import PALETTE
 from perception.motion.records import (
     CAMERA_MOTIONS,
@@ -15,22 +15,31 @@ from perception.motion.records import (
     CameraMotion,
     Observation,
     Stillness,
+    chain,
     continues,
     joined,
     place,
 )
+from perception.motion.settings import MotionSettings
+from perception.motion.verbs import MOTION_VERBS, MotionMeaning, MotionWord, motion_meanings, motion_words
 
 __all__ = [
     "CAMERA_MOTIONS",
+    "MOTION_VERBS",
     "PALETTE",
     "Activity",
     "CameraMotion",
     "MotionAnalyser",
+    "MotionMeaning",
     "MotionSettings",
+    "MotionWord",
     "Observation",
     "SpanMotion",
     "Stillness",
+    "chain",
     "continues",
     "joined",
+    "motion_meanings",
+    "motion_words",
     "place",
 ]

@@ -23,7 +23,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from perception.errors import FrameSequenceError
-from perception.motion.pairs import Alignment, Frame, PairMotion, align, deviation, measure_pair, noise_sigma, prepare
+from perception.motion.pairs import (
+    Alignment,
+    Frame,
+    PairMotion,
+    align,
+    changed_mask,
+    deviation,
+    measure_pair,
+    noise_sigma,
+    prepare,
+)
 from perception.motion.records import TOUCH, Activity, Observation
 from perception.motion.runs import Grouping, group
 from perception.motion.settings import MotionSettings
@@ -52,7 +62,7 @@ class SpanMotion:
         self.pairs = tuple(self._pair(a, b) for a, b in itertools.pairwise(frames))
         height, width = frames[0].grey.shape
         grouping = Grouping(width, height, settings.max_pause, settings.min_camera_speed)
-        self.observations: tuple[Observation, ...] = tuple(group(self.pairs, grouping, from_previous))
+        self.observations: tuple[Observation, ...] = tuple(group(self.pairs, grouping, from_previous, self._stays))
         self.wanted: tuple[float, ...] = self._wanted() if refinable else ()
 
     def refined(self, frames: np.ndarray, times: Sequence[float]) -> SpanMotion:
@@ -77,10 +87,24 @@ class SpanMotion:
     def _pair(self, earlier: Frame, later: Frame) -> PairMotion:
         key = (earlier.time, later.time)
         if key not in self._cache:
-            s = self.settings
-            found = measure_pair(earlier, later, deviation(earlier, later), self.floor, s.noise_sigmas, s.min_region, s.cut_share)
-            self._cache[key] = found
+            self._cache[key] = measure_pair(earlier, later, deviation(earlier, later), self.floor, self.settings)
         return self._cache[key]
+
+    def _stays(self, first: int, last: int, following: int) -> bool:
+        """Whether what began moving at pair `first` stood still until pair `following` moved:
+        every frame of the pause still differs from the frame before the motion began (a
+        visitor who stands still is still visiting). Only where the camera held still."""
+        pairs = self.pairs
+        if pairs[following].start - pairs[last].end > self.settings.max_presence_pause:
+            return False
+        if any(p.camera is not None or p.cut for p in pairs[first : following + 1]):
+            return False
+        before = self._frames[first]
+        threshold = self.settings.noise_sigmas * self.floor
+        return all(
+            changed_mask(deviation(before, frame), threshold, self.settings.min_region) is not None
+            for frame in self._frames[last + 1 : following + 1]
+        )
 
     def _wanted(self) -> tuple[float, ...]:
         step = 1 / self.settings.local_fps

@@ -5,8 +5,7 @@ a camera panning between frames a second apart easily makes), then pyramidal Luc
 tracks corners from that guess, and RANSAC fits translation, scale and rotation to them. The
 fit is the camera's only when most tracks agree and the agreeing tracks cover most of the
 frame: a large object moving over a plain wall has all the corners, but not the frame's
-extent, so it stays object motion. The same fit on the corners of a moving region tells
-whether the region grows (comes toward the camera) or shrinks.
+extent, so it stays object motion.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ MIN_AGREEMENT = 0.6  # share of good tracks the fit must explain
 MIN_EXTENT = 0.5  # the agreeing tracks must span this share of the frame's width and height
 _LK_STOP = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.05)
 RANSAC_PX = 1.0
-STILL_PX = 0.5  # a corner moving less than this (working pixels) belongs to the still background
 
 
 @dataclass(frozen=True)
@@ -92,17 +90,6 @@ def fit_camera(earlier: np.ndarray, later: np.ndarray) -> CameraStep | None:
     centre = np.array([width / 2, height / 2])
     moved = matrix[:, :2] @ centre + matrix[:, 2] - centre
     return CameraStep(float(moved[0]), float(moved[1]), _scale(matrix), math.atan2(matrix[1, 0], matrix[0, 0]))
-
-
-def region_scale(earlier: np.ndarray, later: np.ndarray, mask: np.ndarray) -> float | None:
-    """How much the moving region itself grew from `earlier` to `later`: the similarity its
-    corners that moved agree on (the still background inside the region's mask left out), so
-    neither the region's outline nor the frame's edge cutting it off changes the figure. None
-    when too few corners moved or they agree on no one fit."""
-    source, target = track(earlier, later, mask=mask)
-    moved = np.linalg.norm(target - source, axis=1) >= STILL_PX
-    fit = similarity(source[moved], target[moved], least=MIN_INLIERS // 2)
-    return _scale(fit[0]) if fit else None
 
 
 def _scale(matrix: np.ndarray) -> float:

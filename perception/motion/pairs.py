@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from perception.motion.camera import CameraStep, fit_camera, region_scale
+from perception.motion.camera import CameraStep, fit_camera
 from perception.motion.colour import colour_excess
 from perception.motion.settings import MotionSettings
 
@@ -81,7 +81,6 @@ class Region:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1
     edges: tuple[str, ...]  # frame edges the region touches
     colour: tuple[float, ...]  # pixels per PALETTE name beyond the surroundings' share
-    scale: float | None  # how much the region itself grew (its moving corners' fit); None when unknown
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ def measure_pair(
     """The pair's camera step and moving region. `deviations` is `deviation(earlier, later)`,
     `floor` the span's noise sigma; `alignment` is `align(earlier, later)` when `aligned`, else
     it is computed only if something changed, so a still hour costs less than a busy one."""
-    mask = _changed(deviations, settings.noise_sigmas * floor, settings.min_region)
+    mask = changed_mask(deviations, settings.noise_sigmas * floor, settings.min_region)
     if not aligned:
         if mask is None:
             return PairMotion(earlier.time, later.time, None, None)
@@ -148,13 +147,14 @@ def measure_pair(
             return PairMotion(earlier.time, later.time, None, None, cut=True)
         return PairMotion(earlier.time, later.time, None, _region(mask, earlier, later, None))
     floor = max(floor, noise_sigma(alignment.deviations[alignment.valid]))
-    mask = _changed(alignment.deviations, settings.noise_sigmas * floor, settings.min_region)
+    mask = changed_mask(alignment.deviations, settings.noise_sigmas * floor, settings.min_region)
     region = _region(mask, alignment.earlier, later, alignment.valid) if mask is not None else None
     return PairMotion(earlier.time, later.time, alignment.camera, region)
 
 
-def _changed(deviations: np.ndarray, threshold: float, min_region: float) -> np.ndarray | None:
-    """Pixels above `threshold`, opened, in regions of at least `min_region` of the frame."""
+def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) -> np.ndarray | None:
+    """Pixels above `threshold`, opened, in regions of at least `min_region` of the frame; None
+    when there are none."""
     raw = (deviations > threshold).astype(np.uint8)
     if not raw.any():
         return None
@@ -193,8 +193,7 @@ def _region(mask: np.ndarray, earlier: Frame, later: Frame, valid: np.ndarray | 
     height, width = mask.shape
     ys, xs = np.nonzero(mask)
     area = len(xs)
-    grown = cv2.dilate(mask.astype(np.uint8), _RING)
-    ring = grown.astype(bool) & ~mask
+    ring = cv2.dilate(mask.astype(np.uint8), _RING).astype(bool) & ~mask
     if valid is not None:
         ring &= valid
     inside = np.concatenate([earlier.rgb[mask], later.rgb[mask]])
@@ -213,5 +212,4 @@ def _region(mask: np.ndarray, earlier: Frame, later: Frame, valid: np.ndarray | 
         box=(x0 / width, y0 / height, x1 / width, y1 / height),
         edges=edges,
         colour=tuple(float(c) for c in colour_excess(inside, around)),
-        scale=region_scale(earlier.grey, later.grey, grown),
     )

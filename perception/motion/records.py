@@ -62,8 +62,7 @@ class Run:
     @classmethod
     def from_data(cls, data: dict[str, Any]):
         names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        return cls(**{k: _tuples(v) for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ class Activity(Run):
     dy: float = 0.0
     path: float = 0.0  # length travelled, frame widths
     travel_time: float = 0.0  # seconds between the first and last region centre
-    growth: float = 0.0  # log of the region's own size change (its tracked corners), summed over pairs
+    growth: float = 0.0  # log of the region's size change (its extent across its travel), summed over steps
     legs: tuple[tuple[str, float], ...] = ()  # the path as straight legs: (direction, frame widths), in order
     early_speed: float = 0.0  # frame widths per second over the run's first steps
     late_speed: float = 0.0  # ... and its last steps
@@ -215,6 +214,11 @@ def place(x: float, y: float) -> str:
     return " ".join(w for w in (row, column) if w) or "centre"
 
 
+def _tuples(value: Any) -> Any:
+    """JSON's lists back to the tuples the records hold."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def heading(dx: float, dy: float) -> str:
     """The main axis of a displacement in words (y grows downward)."""
     if abs(dx) >= abs(dy):
@@ -254,7 +258,7 @@ def joined(earlier: Observation, later: Observation) -> Observation:
     """One record for a run seen in two spans (check `continues` first)."""
     if not continues(earlier, later):
         raise ValueError("these runs do not continue one another")
-    ends = {
+    ends: dict[str, Any] = {
         "end": later.end,
         "bounds": (earlier.bounds[0], later.bounds[1]),
         "open_end": later.open_end,
@@ -284,3 +288,16 @@ def joined(earlier: Observation, later: Observation) -> Observation:
             colour_excess=tuple(a + b for a, b in zip(earlier.colour_excess, later.colour_excess)),
         )
     return replace(earlier, **ends)
+
+
+def chain(so_far: Sequence[Observation], span: Sequence[Observation]) -> list[Observation]:
+    """`so_far` followed by a later span's observations, each run that continues an earlier one
+    joined to it: the whole video's observations, span by span."""
+    out = list(so_far)
+    for observation in span:
+        earlier = next((i for i in range(len(out) - 1, -1, -1) if continues(out[i], observation)), None)
+        if earlier is None:
+            out.append(observation)
+        else:
+            out[earlier] = joined(out[earlier], observation)
+    return sorted(out, key=lambda o: (o.start, o.modality))

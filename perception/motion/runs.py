@@ -9,13 +9,13 @@ interval. A cut ends every run.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from perception.motion.pairs import PairMotion
+from perception.motion.pairs import PairMotion, Region
 from perception.motion.records import LEG_SHARE, MIN_TRAVEL, Activity, CameraMotion, Observation, Stillness, heading, join_legs
 
 SHAKE_STRAIGHTNESS = 0.5  # a stretch of camera motion whose net shift is below this share of its path shakes
@@ -32,14 +32,21 @@ class Grouping:
     min_camera_speed: float
 
 
-def group(pairs: Sequence[PairMotion], grouping: Grouping, from_previous: bool) -> list[Observation]:
+Bridge = Callable[[int, int, int], bool]
+
+
+def group(
+    pairs: Sequence[PairMotion], grouping: Grouping, from_previous: bool, bridge: Bridge | None = None
+) -> list[Observation]:
     """The runs of a span's consecutive pairs, in time order (activity before camera at a tie).
 
     `from_previous`: the first pair starts at the previous span's last frame; without it, a run
-    reaching the first pair starts at that pair's start (it was already going)."""
+    reaching the first pair starts at that pair's start (it was already going). `bridge(first,
+    last, next)` says whether a longer pause between an activity's pairs `first`..`last` and
+    the next moving pair still belongs to that activity (something stood still and stayed)."""
     if not pairs:
         return []
-    stretches = _activity_stretches(pairs, grouping.max_pause)
+    stretches = _activity_stretches(pairs, grouping.max_pause, bridge)
     found: list[Observation] = []
     for first, last in stretches:
         found.append(_activity(pairs, first, last, grouping, from_previous))
@@ -65,16 +72,18 @@ def _place(pairs: Sequence[PairMotion], first: int, last: int) -> dict:
     }
 
 
-def _activity_stretches(pairs: Sequence[PairMotion], max_pause: float) -> list[tuple[int, int]]:
+def _activity_stretches(pairs: Sequence[PairMotion], max_pause: float, bridge: Bridge | None) -> list[tuple[int, int]]:
     """(first, last) pair indices of each activity run."""
     stretches: list[list[int]] = []
     for i, pair in enumerate(pairs):
         if not pair.active:
             continue
-        if stretches and pair.start - pairs[stretches[-1][1]].end <= max_pause and not _cut_between(pairs, stretches[-1][1], i):
-            stretches[-1][1] = i
-        else:
-            stretches.append([i, i])
+        if stretches and not _cut_between(pairs, stretches[-1][1], i):
+            first, last = stretches[-1]
+            if pair.start - pairs[last].end <= max_pause or (bridge is not None and bridge(first, last, i)):
+                stretches[-1][1] = i
+                continue
+        stretches.append([i, i])
     return [(a, b) for a, b in stretches]
 
 
@@ -86,8 +95,7 @@ def _activity(pairs: Sequence[PairMotion], first: int, last: int, grouping: Grou
     aspect = grouping.height / grouping.width
     shift = _camera_shift(pairs, grouping.width)
     moving = [i for i in range(first, last + 1) if pairs[i].active]
-    regions = [pairs[i].region for i in moving]
-    assert all(r is not None for r in regions)
+    regions = [r for i in moving if (r := pairs[i].region) is not None]
     positions = np.array([(r.x - shift[i][0], r.y * aspect - shift[i][1]) for i, r in zip(moving, regions)])
     steps = np.diff(positions, axis=0)
     lengths = np.hypot(steps[:, 0], steps[:, 1])
@@ -112,12 +120,30 @@ def _activity(pairs: Sequence[PairMotion], first: int, last: int, grouping: Grou
         dy=float(steps[:, 1].sum()),
         path=float(lengths.sum()),
         travel_time=float(times.sum()),
-        growth=float(sum(math.log(r.scale) for r in regions if r.scale)),
+        growth=_growth(regions, steps),
         legs=_legs(positions),
         early_speed=_speed(lengths[:third], times[:third]),
         late_speed=_speed(lengths[-third:], times[-third:]),
         colour_excess=tuple(float(c) for c in colour),
     )
+
+
+def _growth(regions: Sequence[Region], steps: np.ndarray) -> float:
+    """Log of how much the region grew, summed over steps between pairs where the frame's edge
+    does not cut it off. Each step compares the region's extent across its travel (height when
+    it moves sideways, width when it moves up or down): the extent along the travel also grows
+    with speed, since a pair's region covers both of the object's positions."""
+    total = 0.0
+    for (dx, dy), before, after in zip(steps, regions, regions[1:]):
+        if before.edges or after.edges:
+            continue
+        axis = 1 if abs(dx) >= abs(dy) else 0  # y across sideways travel, x across vertical travel
+        total += math.log(_extent(after, axis) / _extent(before, axis))
+    return total
+
+
+def _extent(region: Region, axis: int) -> float:
+    return max(region.box[axis + 2] - region.box[axis], 1e-6)
 
 
 def _legs(positions: np.ndarray) -> tuple[tuple[str, float], ...]:
@@ -191,43 +217,46 @@ def _camera_label(pair: PairMotion, width: int, min_speed: float) -> tuple[str, 
 
 
 def _camera(pairs: Sequence[PairMotion], grouping: Grouping, from_previous: bool) -> list[CameraMotion]:
+    """Camera runs: stretches of moving-camera pairs (one slower pair inside does not break a
+    stretch, so a shake stays one), each a shake or runs by label."""
     labels = [_camera_label(p, grouping.width, grouping.min_camera_speed) for p in pairs]
-    found = []
-    i = 0
-    while i < len(pairs):
-        if labels[i] is None:
-            i += 1
+    stretches: list[list[int]] = []
+    for i, label in enumerate(labels):
+        if label is None:
             continue
-        first = i
-        while i + 1 < len(pairs) and labels[i + 1] is not None:
-            i += 1
-        found.extend(_camera_runs(pairs, labels, first, i, grouping, from_previous))
-        i += 1
+        if stretches and i - stretches[-1][-1] <= 2 and not _cut_between(pairs, stretches[-1][-1], i):
+            stretches[-1].append(i)
+        else:
+            stretches.append([i])
+    found = []
+    for stretch in stretches:
+        found.extend(_camera_runs(pairs, labels, stretch, from_previous))
     return found
 
 
-def _camera_runs(pairs, labels, first: int, last: int, grouping: Grouping, from_previous: bool) -> list[CameraMotion]:
-    """One stretch of moving-camera pairs: a shake when it goes back and forth, else runs by label."""
-    shifts = np.array([(pairs[i].camera.dx, pairs[i].camera.dy) for i in range(first, last + 1)])
+def _camera_runs(pairs, labels, stretch: list[int], from_previous: bool) -> list[CameraMotion]:
+    """One stretch of moving-camera pairs: a shake when it goes back and forth, else runs of one
+    label over consecutive pairs."""
+    shifts = np.array([(pairs[i].camera.dx, pairs[i].camera.dy) for i in stretch])
     net, path = float(np.hypot(*shifts.sum(axis=0))), float(np.hypot(shifts[:, 0], shifts[:, 1]).sum())
-    translating = all(labels[i][0].split()[0] in ("pan", "tilt") for i in range(first, last + 1))
-    if last - first + 1 >= SHAKE_PAIRS and translating and net < SHAKE_STRAIGHTNESS * path:
-        pieces = [(first, last, "shake")]
+    translating = all(labels[i][0].split()[0] in ("pan", "tilt") for i in stretch)
+    if len(stretch) >= SHAKE_PAIRS and translating and net < SHAKE_STRAIGHTNESS * path:
+        pieces = [(stretch, "shake")]
     else:
         pieces = []
-        for i in range(first, last + 1):
-            if pieces and pieces[-1][2] == labels[i][0]:
-                pieces[-1] = (pieces[-1][0], i, labels[i][0])
+        for i in stretch:
+            if pieces and pieces[-1][1] == labels[i][0] and pieces[-1][0][-1] == i - 1:
+                pieces[-1][0].append(i)
             else:
-                pieces.append((i, i, labels[i][0]))
+                pieces.append(([i], labels[i][0]))
     return [
         CameraMotion(
-            start=_start(pairs, a, from_previous),
-            end=_mid(pairs[b]),
-            **_place(pairs, a, b),
+            start=_start(pairs, members[0], from_previous),
+            end=_mid(pairs[members[-1]]),
+            **_place(pairs, members[0], members[-1]),
             motion=motion,
-            pairs=b - a + 1,
-            rate_sum=sum(labels[i][1] for i in range(a, b + 1)),
+            pairs=len(members),
+            rate_sum=sum(labels[i][1] for i in members),
         )
-        for a, b, motion in pieces
+        for members, motion in pieces
     ]
