@@ -6,8 +6,8 @@ listed once, in their base form; their inflections ("picks", "picked", "picking"
 a few words between a verb and its particle ("picks the red cup up") are matched for them.
 
 "left" is both a direction and the past of "leave": it means leaving only after have/has/had
-or before "the" ("left the room"), a direction otherwise, and neither before "side", "corner"
-(a place in the frame). "right" is a direction only after a verb of motion, never in "right
+or before "the" ("left the room"); it is a place in the frame, neither, in "the lower left",
+"on the left", "the left side"; and a direction otherwise. "right" is a direction only after a verb of motion, never in "right
 after".
 """
 
@@ -150,7 +150,7 @@ MOTION_VERBS: dict[str, MotionMeaning] = {
     r"~\b(?:stands?|stood|standing|stays?|stayed|staying|keeps?|kept|remains?|remained|sits?|sat|holds?|held)\s+still\b": STILL,
     r"~\bstill(?=\s*(?:[?.,;!]|$|\band\b|\bfor\b|\bfrom\b|\bbetween\b|\buntil\b))": STILL,
     "=motionless": STILL,
-    r"~\bnothing\s+(?:\w+\s+)?(?:happens|happened|happening|moves|moved|moving|going on)\b": STILL,
+    r"~\bnothing\s+(?:\w+\s+)?(?:happens?|happened|happening|moves?|moved|moving|going on)\b": STILL,
     "=no movement": STILL,
     "=no motion": STILL,
     "=no activity": STILL,
@@ -204,6 +204,8 @@ def _pattern(phrase: str) -> str:
 
 _TABLE = [(re.compile(_pattern(phrase)), meaning) for phrase, meaning in MOTION_VERBS.items()]
 _MOVING_BEFORE = re.compile(r"\b(?:move|moves|moved|moving|go|goes|went|going|turn|turns|turned|head|heads|headed)\s+$")
+_PLACE_BEFORE = re.compile(r"\b(?:lower|upper|top|bottom|far|(?:on|in|at)\s+the)\s+$")
+_PLACE_AFTER = re.compile(r"\s+(?:hand|side|corner|edge|half|part|of)\b")
 _LEFT_AS_LEAVING = re.compile(r"\b(?:has|have|had|having)\s+(?:\w+\s+){0,2}?left\b")
 
 
@@ -234,7 +236,8 @@ def motion_words(question: str) -> tuple[MotionWord, ...]:
             taken[at : match.end()] = [True] * len("left")
             found.append(MotionWord(at, "left", END))
     for match in re.finditer(r"\bleft\b", text):
-        if not taken[match.start()] and not re.match(r"\s+(?:hand|side|corner|edge|of)\b", text[match.end() :]):
+        place = _PLACE_BEFORE.search(text[: match.start()]) or _PLACE_AFTER.match(text[match.end() :])
+        if not taken[match.start()] and not place:
             found.append(MotionWord(match.start(), "left", LEFT))
     for match in re.finditer(r"\bright\b", text):
         if not taken[match.start()] and _MOVING_BEFORE.search(text[: match.start()]):
