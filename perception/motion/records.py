@@ -27,7 +27,7 @@ from perception.timefmt import format_span
 LEG_SHARE = 0.2  # a path simplified to within this share of its extent: smaller turns are wobbles
 SLOW, FAST = 0.05, 0.2  # frame widths per second: below SLOW is slow, above FAST is fast
 MIN_TRAVEL = 0.05  # frame widths: a net displacement smaller than this has no direction
-STRAIGHTNESS = 0.4  # net displacement over path length below which the region moves about
+STRAIGHTNESS = 0.4  # net displacement over the length of its legs below which the region moves about
 MIN_GROWTH = math.log(1.25)  # size change that counts as toward or away from the camera
 SPEED_TREND = 1.5  # ratio of late to early speed that counts as speeding up (or its inverse)
 TOUCH = 1e-6  # seconds: sampled times are equal when closer than this
@@ -156,7 +156,8 @@ class Activity(Run):
     def direction(self) -> str | None:
         """up, down, left or right: the net travel in the scene; None when it moves about in place."""
         travel = math.hypot(self.dx, self.dy)
-        if travel < max(MIN_TRAVEL, STRAIGHTNESS * self.path):
+        course = sum(length for _, length in self.legs)  # the path without its wobbles
+        if travel < max(MIN_TRAVEL, STRAIGHTNESS * course):
             return None
         return heading(self.dx, self.dy)
 

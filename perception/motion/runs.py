@@ -20,6 +20,7 @@ from perception.motion.records import LEG_SHARE, MIN_TRAVEL, Activity, CameraMot
 
 SHAKE_STRAIGHTNESS = 0.5  # a stretch of camera motion whose net shift is below this share of its path shakes
 SHAKE_PAIRS = 3
+MAX_LEGS = 3
 
 
 @dataclass(frozen=True)
@@ -147,17 +148,18 @@ def _extent(region: Region, axis: int) -> float:
 
 
 def _legs(positions: np.ndarray) -> tuple[tuple[str, float], ...]:
-    """The path as a few straight legs, (heading, frame widths) in order: the polyline
-    simplified (Douglas-Peucker) to within LEG_SHARE of its extent, so wobbles do not count."""
+    """The path as at most MAX_LEGS straight legs, (heading, frame widths) in order: the
+    polyline simplified (Douglas-Peucker) to within LEG_SHARE of its extent, so wobbles do not
+    count, and only its longest legs kept."""
     if len(positions) < 2:
         return ()
     extent = float(np.hypot(*np.ptp(positions, axis=0)))
     if extent < MIN_TRAVEL:
         return ()
     corners = cv2.approxPolyDP(positions.astype(np.float32).reshape(-1, 1, 2), LEG_SHARE * extent, closed=False).reshape(-1, 2)
-    return join_legs(
-        [(heading(dx, dy), round(float(np.hypot(dx, dy)), 4)) for dx, dy in np.diff(corners, axis=0) if np.hypot(dx, dy) > 0]
-    )
+    legs = join_legs([(heading(dx, dy), float(np.hypot(dx, dy))) for dx, dy in np.diff(corners, axis=0) if np.hypot(dx, dy) > 0])
+    longest = sorted(range(len(legs)), key=lambda i: -legs[i][1])[:MAX_LEGS]
+    return join_legs([(legs[i][0], round(legs[i][1], 4)) for i in sorted(longest)])
 
 
 def _speed(lengths: np.ndarray, times: np.ndarray) -> float:
