@@ -1,0 +1,70 @@
+"""Motion through a real encoder and decoder: a still, noisy room recorded as H.264 with
+visitors at random seconds, read back by perception.video at ingest's resolution and rate,
+span by span with the extra frames each span asks for, as ingest reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception.motion import Activity, MotionAnalyser, Stillness, chain
+from perception.video import VideoReader
+from tests.motion_media import COLOURS, Mover, scene, texture, write_video
+
+pytestmark = pytest.mark.slow
+
+SIZE = (448, 252)
+
+
+def room_video(path: Path, seconds: float, visits: list[tuple[float, float]], seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    room = texture(*SIZE, seed=seed)
+    colours = list(COLOURS.values())
+    people = [
+        Mover(colours[i % len(colours)], (rng.uniform(0.25, 0.75), 0.5), radius=0.11, since=a, until=b, wander=0.02)
+        for i, (a, b) in enumerate(visits)
+    ]
+    noise = np.random.default_rng(seed + 1)
+    return write_video(path, lambda t: scene(room, people, [t], noise=4.0, seed=int(noise.integers(1 << 30)))[0], seconds, fps=5)
+
+
+def read_motion(path: Path, span: float = 30.0) -> tuple[list, int]:
+    """Observations of the whole video, and how many extra frames the spans asked for."""
+    analyser = MotionAnalyser()
+    found: list = []
+    asked = 0
+    previous = None
+    with VideoReader(path, max_side=SIZE[0]) as reader, VideoReader(path, max_side=SIZE[0]) as extra:
+        for batch in reader.sample(fps=1.0, batch_size=round(span)):
+            motion = analyser.analyse(batch.frames, batch.times, previous=previous)
+            if motion.wanted:
+                asked += len(motion.wanted)
+                more = extra.frames_at(motion.wanted)
+                motion = motion.refined(more.frames, more.times)
+            found = chain(found, motion.observations)
+            previous = (batch.frames[-1], float(batch.times[-1]))
+    return found, asked
+
+
+def test_recorded_visits_come_back_within_half_a_second(tmp_path):
+    visits = [(13.37, 21.81), (48.62, 49.91 + 9.7), (88.15, 103.44)]  # the last crosses a span boundary
+    found, asked = read_motion(room_video(tmp_path / "room.mp4", 120, visits, seed=31))
+    runs = [o for o in found if isinstance(o, Activity)]
+    assert len(runs) == len(visits)
+    for run, (start, end) in zip(runs, visits):
+        # 1 fps places a change within half a second; the extra frames at 4 fps, within 0.2 s
+        # plus the 5 fps recording's own step.
+        assert abs(run.start - start) <= 0.5 and abs(run.end - end) <= 0.5, (run.text, start, end)
+    assert 0 < asked <= 6 * 3 * len(visits)  # 3 frames in each pair where a run starts or ends
+    stills = [o for o in found if isinstance(o, Stillness)]
+    assert len(stills) == len(visits) + 1
+    assert stills[0].text.startswith("no activity, 0:00-0:13")
+
+
+def test_a_recorded_noisy_empty_room_has_no_activity(tmp_path):
+    found, asked = read_motion(room_video(tmp_path / "empty.mp4", 90, [], seed=32))
+    assert [type(o) for o in found] == [Stillness]
+    assert found[0].start == 0.0 and found[0].end >= 88.5
+    assert asked == 0
