@@ -59,9 +59,10 @@ class Mover:
             return
         height, width = frame.shape[:2]
         age = t - self.since
-        sway = self.wander * np.sin(2 * np.pi * age / 1.7)
-        x = (self.start[0] + self.velocity[0] * age + sway) * width
-        y = self.start[1] * height + self.velocity[1] * age * width
+        # Two incommensurate sways, so frames a second apart never catch it in one place.
+        sway_x, sway_y = self.wander * np.sin(2 * np.pi * age / 1.7), 0.5 * self.wander * np.cos(2 * np.pi * age / 2.3)
+        x = (self.start[0] + self.velocity[0] * age + sway_x) * width
+        y = self.start[1] * height + (self.velocity[1] * age + sway_y) * width
         r = self.radius * width * self.growth**age
         axes = (max(1, round(r * 0.7)), max(1, round(r * 1.3)))
         centre = (round(x), round(y))

@@ -38,6 +38,7 @@ from perception.motion.records import TOUCH, Activity, Observation
 from perception.motion.runs import Grouping, group
 from perception.motion.settings import MotionSettings
 
+SETTLED = 1.0  # seconds of stillness that make a frame the scene as it was before a motion
 FLOOR_QUANTILE = 25  # percent: the span's noise floor is this quantile of its pairs' noise
 
 
@@ -92,30 +93,53 @@ class SpanMotion:
 
     def _stays(self, first: int, last: int, following: int) -> bool:
         """Whether what began moving at pair `first` stood still until pair `following` moved:
-        every frame of the pause still differs from the frame before the motion began (a
-        visitor who stands still is still visiting). Only where the camera held still."""
+        through the pause, one same region differs from the frame before the motion began, where
+        the last motion was. A visitor who stops is still visiting; a visitor leaving while the
+        next arrives changes two places in turn; and a cup put down by a hand that then leaves
+        stays where the hand no longer moves. Only where the camera held still."""
         pairs = self.pairs
+        settled, before_first = 0.0, first - 1
+        while before_first >= 0 and pairs[before_first].still and settled < SETTLED:
+            settled += pairs[before_first].end - pairs[before_first].start
+            before_first -= 1
+        if settled < SETTLED:
+            return False  # no settled view of the scene before this motion began to compare with
         if pairs[following].start - pairs[last].end > self.settings.max_presence_pause:
             return False
         if any(p.camera is not None or p.cut for p in pairs[first : following + 1]):
             return False
         before = self._frames[first]
         threshold = self.settings.noise_sigmas * self.floor
-        return all(
-            changed_mask(deviation(before, frame), threshold, self.settings.min_region) is not None
-            for frame in self._frames[last + 1 : following + 1]
-        )
+        staying: np.ndarray | None = None
+        for frame in self._frames[last + 1 : following + 1]:
+            differs = changed_mask(deviation(before, frame, exposure=True), threshold, self.settings.min_region)
+            if differs is None:
+                return False
+            staying = differs if staying is None else staying & differs
+        region = pairs[last].region
+        if staying is None or region is None:
+            return False
+        height, width = staying.shape
+        x0, y0, x1, y1 = region.box
+        where_it_moved = np.zeros_like(staying)
+        where_it_moved[int(y0 * height) : int(np.ceil(y1 * height)), int(x0 * width) : int(np.ceil(x1 * width))] = True
+        # As large as what last moved, at least half: a person, not the paper they left behind.
+        least = max(self.settings.min_region, region.share / 2)
+        return changed_mask((staying & where_it_moved).astype(np.float32), 0.5, least) is not None
 
     def _wanted(self) -> tuple[float, ...]:
+        """Times inside the pairs where an activity starts or ends within this span (a run that
+        reaches the span's edge may go on beyond it: that is not a change)."""
         step = 1 / self.settings.local_fps
         times: set[float] = set()
         by_start = {p.start: p for p in self.pairs}
+        by_end = {p.end: p for p in self.pairs}
         for run in self.observations:
             if not isinstance(run, Activity):
                 continue
-            first = by_start[run.bounds[0]]
-            last = next(p for p in reversed(self.pairs) if abs(p.end - run.bounds[1]) <= TOUCH)
-            for pair in {first, last}:
+            changes = [by_start[run.bounds[0]]] if not run.open_start else []
+            changes += [by_end[run.bounds[1]]] if not run.open_end else []
+            for pair in changes:
                 parts = round((pair.end - pair.start) / step)
                 times.update(pair.start + k * (pair.end - pair.start) / parts for k in range(1, parts))
         return tuple(sorted(times))

@@ -29,26 +29,28 @@ _HUE_NAMES = (  # upper hue bound in degrees, name
 )
 
 
-def _name(hue_degrees: float, saturation: int, value: int) -> str:
-    if value < 50:
-        return "black"
-    if saturation < 50:
-        return "white" if value > 190 else "grey"
-    name = next(n for bound, n in _HUE_NAMES if hue_degrees < bound)
-    if name == "orange" and value < 150:
-        return "brown"
-    if name == "red" and saturation < 130 and value > 170:
-        return "pink"
-    return name
-
-
 def _table() -> np.ndarray:
+    """PALETTE index for every colour of a 32x32x32 RGB grid, by the module's rules."""
     steps = (np.arange(_LEVELS) * 256 // _LEVELS + 256 // _LEVELS // 2).astype(np.uint8)
     r, g, b = np.meshgrid(steps, steps, steps, indexing="ij")
     rgb = np.stack([r, g, b], axis=-1).reshape(1, -1, 3)
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV_FULL).reshape(-1, 3).astype(np.int32)
-    names = [_name(h * 360 / 256, s, v) for h, s, v in hsv]
-    return np.array([PALETTE.index(n) for n in names], dtype=np.uint8).reshape(_LEVELS, _LEVELS, _LEVELS)
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV_FULL).reshape(-1, 3).astype(np.float64)
+    hue, sat, val = hsv[:, 0] * 360 / 256, hsv[:, 1], hsv[:, 2]
+    by_hue = np.array([PALETTE.index(name) for _, name in _HUE_NAMES])[
+        np.searchsorted([b for b, _ in _HUE_NAMES], hue, side="right")
+    ]
+    named = np.select(
+        [
+            val < 50,
+            (sat < 50) & (val > 190),
+            sat < 50,
+            (by_hue == PALETTE.index("orange")) & (val < 150),
+            (by_hue == PALETTE.index("red")) & (sat < 130) & (val > 170),
+        ],
+        [PALETTE.index(n) for n in ("black", "white", "grey", "brown", "pink")],
+        by_hue,
+    )
+    return named.astype(np.uint8).reshape(_LEVELS, _LEVELS, _LEVELS)
 
 
 _TABLE = _table()

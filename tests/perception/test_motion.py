@@ -228,6 +228,27 @@ def test_visits_to_a_still_scene_come_back_within_a_second(seed):
     assert len(stills) == len(visits) + 1  # before, between and after the visits
 
 
+def test_a_visitor_who_stands_still_is_one_visit_and_two_visitors_are_two():
+    # Each person sways, but the first stands stock still from 9.4 s to 14.2 s; the second
+    # arrives elsewhere 1.6 s after the first has gone.
+    red, blue = COLOURS["red"], COLOURS["blue"]
+    first = [
+        Mover(red, (0.3, 0.5), radius=0.11, since=4.3, until=9.4, wander=0.02),
+        Mover(red, (0.3, 0.5), radius=0.11, since=9.4, until=14.2),
+        Mover(red, (0.3, 0.5), radius=0.11, since=14.2, until=19.6, wander=0.02),
+    ]
+    second = Mover(blue, (0.7, 0.45), radius=0.11, since=21.2, until=27.7, wander=0.02)
+    times = np.arange(0.0, 30.0)
+    frames = scene(texture(*SIZE, seed=14), [*first, second], times, noise=3.0, seed=14)
+    runs = activities(ANALYSER.analyse(frames, times).observations)
+    assert [r.colour for r in runs] == ["red", "blue"]
+    for run, (start, end) in zip(runs, [(4.3, 19.6), (21.2, 27.7)]):
+        assert abs(run.start - start) <= 1 and abs(run.end - end) <= 1
+    # Without looking for what stays, the stock-still stretch splits the first visit.
+    unbridged = activities(MotionAnalyser(MotionSettings(max_presence_pause=0)).analyse(frames, times).observations)
+    assert [r.colour for r in unbridged] == ["red", "red", "blue"]
+
+
 def test_spans_chained_equal_one_analysis_of_the_whole():
     rng = np.random.default_rng(21)
     visits = [(12.4, 41.7), (58.2, 61.9), (89.6, 95.3)]  # the first crosses a span boundary
