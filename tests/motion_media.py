@@ -14,6 +14,9 @@ import av
 import cv2
 import numpy as np
 
+from perception.motion import MotionAnalyser, Observation, chain
+from perception.video import VideoReader
+
 COLOURS = {
     "red": (210, 30, 30),
     "green": (40, 170, 60),
@@ -148,3 +151,24 @@ def write_video(path: str | Path, frames_at: Callable[[float], np.ndarray], seco
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+def video_motion(path: str | Path, max_side: int = 448, span_frames: int = 30) -> tuple[list[Observation], int]:
+    """What ingest does with a video: 1 fps frames at `max_side` in spans of `span_frames`, each
+    analysed with the previous span's last frame, the extra frames it asks for decoded by time
+    (by a second reader, as the first has moved on), all chained into the whole video's
+    observations. Also returns how many extra frames the spans asked for."""
+    analyser = MotionAnalyser()
+    found: list[Observation] = []
+    asked = 0
+    previous = None
+    with VideoReader(path, max_side=max_side) as reader, VideoReader(path, max_side=max_side) as extra:
+        for batch in reader.sample(fps=1.0, batch_size=span_frames):
+            motion = analyser.analyse(batch.frames, batch.times, previous=previous)
+            if motion.wanted:
+                asked += len(motion.wanted)
+                more = extra.frames_at(motion.wanted)
+                motion = motion.refined(more.frames, more.times)
+            found = chain(found, motion.observations)
+            previous = (batch.frames[-1], float(batch.times[-1]))
+    return found, asked

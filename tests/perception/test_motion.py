@@ -31,17 +31,14 @@ def activities(observations) -> list[Activity]:
     return [o for o in observations if isinstance(o, Activity)]
 
 
-def in_spans(frames: np.ndarray, times: np.ndarray, span: float, analyser: MotionAnalyser = ANALYSER, refine=None):
+def in_spans(frames: np.ndarray, times: np.ndarray, span: float):
     """What ingest does: spans analysed one by one, each with the previous span's last frame,
-    chained into the whole video's observations. `refine(wanted) -> (frames, times)` supplies
-    the extra frames a span asks for."""
+    chained into the whole video's observations."""
     found: list = []
     previous = None
     for start in np.arange(0, times[-1] + 1e-9, span):
         inside = (times >= start) & (times < start + span)
-        motion = analyser.analyse(frames[inside], times[inside], previous=previous)
-        if refine is not None and motion.wanted:
-            motion = motion.refined(*refine(motion.wanted))
+        motion = ANALYSER.analyse(frames[inside], times[inside], previous=previous)
         found = chain(found, motion.observations)
         previous = (frames[inside][-1], float(times[inside][-1]))
     return found

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perception.motion import Activity, MotionAnalyser, Stillness, chain
+from perception.motion import Activity, MotionAnalyser, Stillness
 from perception.motion.records import MIN_TRAVEL, heading
 from perception.video import FrameBatch, VideoReader
+from tests.motion_media import video_motion
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -73,21 +74,7 @@ def test_people_visiting_a_room_one_by_one(media):
     """Five people walk in to a table and out again, one at a time; the room is empty between
     them (0-5 s, about 46-49 s, 88-92 s). Analysed span by span, as ingest does, at 1 fps with
     the extra frames each span asks for."""
-    path = media / "video" / "one-by-one-person-detection.mp4"
-    analyser = MotionAnalyser()
-    found: list = []
-    previous = None
-    asked = 0
-    with VideoReader(path, max_side=WORKING_SIDE) as reader, VideoReader(path, max_side=WORKING_SIDE) as extra:
-        for start in range(0, 140, 30):
-            batch = next(reader.sample(fps=1.0, batch_size=64, start=start, end=start + 30))
-            motion = analyser.analyse(batch.frames, batch.times, previous=previous)
-            if motion.wanted:
-                asked += len(motion.wanted)
-                more = extra.frames_at(motion.wanted)
-                motion = motion.refined(more.frames, more.times)
-            found = chain(found, motion.observations)
-            previous = (batch.frames[-1], float(batch.times[-1]))
+    found, asked = video_motion(media / "video" / "one-by-one-person-detection.mp4", max_side=WORKING_SIDE)
     runs = activities(found)
     stills = [o for o in found if isinstance(o, Stillness)]
     assert len(runs) >= 5

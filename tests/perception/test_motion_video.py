@@ -1,6 +1,6 @@
 """Motion through a real encoder and decoder: a still, noisy room recorded as H.264 with
 visitors at random seconds, read back by perception.video at ingest's resolution and rate,
-span by span with the extra frames each span asks for, as ingest reads it."""
+span by span with the extra frames each span asks for, as ingest reads it (`video_motion`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perception.motion import Activity, MotionAnalyser, Stillness, chain
-from perception.video import VideoReader
-from tests.motion_media import COLOURS, Mover, scene, texture, write_video
+from perception.motion import Activity, Stillness
+from tests.motion_media import COLOURS, Mover, scene, texture, video_motion, write_video
 
 pytestmark = pytest.mark.slow
 
@@ -30,27 +29,9 @@ def room_video(path: Path, seconds: float, visits: list[tuple[float, float]], se
     return write_video(path, lambda t: scene(room, people, [t], noise=4.0, seed=int(noise.integers(1 << 30)))[0], seconds, fps=5)
 
 
-def read_motion(path: Path, span: float = 30.0) -> tuple[list, int]:
-    """Observations of the whole video, and how many extra frames the spans asked for."""
-    analyser = MotionAnalyser()
-    found: list = []
-    asked = 0
-    previous = None
-    with VideoReader(path, max_side=SIZE[0]) as reader, VideoReader(path, max_side=SIZE[0]) as extra:
-        for batch in reader.sample(fps=1.0, batch_size=round(span)):
-            motion = analyser.analyse(batch.frames, batch.times, previous=previous)
-            if motion.wanted:
-                asked += len(motion.wanted)
-                more = extra.frames_at(motion.wanted)
-                motion = motion.refined(more.frames, more.times)
-            found = chain(found, motion.observations)
-            previous = (batch.frames[-1], float(batch.times[-1]))
-    return found, asked
-
-
 def test_recorded_visits_come_back_within_half_a_second(tmp_path):
     visits = [(13.37, 21.81), (48.62, 49.91 + 9.7), (88.15, 103.44)]  # the last crosses a span boundary
-    found, asked = read_motion(room_video(tmp_path / "room.mp4", 120, visits, seed=31))
+    found, asked = video_motion(room_video(tmp_path / "room.mp4", 120, visits, seed=31))
     runs = [o for o in found if isinstance(o, Activity)]
     assert len(runs) == len(visits)
     for run, (start, end) in zip(runs, visits):
@@ -64,7 +45,7 @@ def test_recorded_visits_come_back_within_half_a_second(tmp_path):
 
 
 def test_a_recorded_noisy_empty_room_has_no_activity(tmp_path):
-    found, asked = read_motion(room_video(tmp_path / "empty.mp4", 90, [], seed=32))
+    found, asked = video_motion(room_video(tmp_path / "empty.mp4", 90, [], seed=32))
     assert [type(o) for o in found] == [Stillness]
     assert found[0].start == 0.0 and found[0].end >= 88.5
     assert asked == 0
