@@ -9,7 +9,8 @@ Runs cross span boundaries. A record knows whether it reaches its span's first p
 (`open_start`) or last pair (`open_end`), and the sampled times it covers (`bounds`), so the
 caller can tell deterministically that a run in the next span continues it (`continues`) and
 combine the two (`joined`). The activity figures are sums, so a joined run reads as if it had
-been seen in one piece.
+been seen in one piece, less the one step of its path across the boundary (`chain` does this
+for a whole video, span by span).
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ class CameraMotion(Run):
     @property
     def rate(self) -> float:
         return self.rate_sum / self.pairs if self.pairs else 0.0
+
+    def words(self) -> dict[str, Any]:
+        return {"rate": round(self.rate, 4)}
 
     @property
     def text(self) -> str:
@@ -193,8 +197,11 @@ class Activity(Run):
         return ", ".join([*parts, format_span(self.start, self.end)])
 
     def words(self) -> dict[str, Any]:
+        x, y = (self.x_sum / self.pairs, self.y_sum / self.pairs) if self.pairs else (0.5, 0.5)
         return {
             "where": self.where,
+            "column": column(x),
+            "row": row(y),
             "share": round(self.share, 4),
             "direction": self.direction,
             "depth": self.depth,
@@ -208,11 +215,20 @@ class Activity(Run):
 Observation = Activity | CameraMotion | Stillness
 
 
+def column(x: float) -> str:
+    """ "left", "centre" or "right": the third of the frame's width `x` (0-1) falls in."""
+    return "left" if x < 1 / 3 else "right" if x > 2 / 3 else "centre"
+
+
+def row(y: float) -> str:
+    """ "top", "middle" or "bottom": the third of the frame's height `y` (0-1) falls in."""
+    return "top" if y < 1 / 3 else "bottom" if y > 2 / 3 else "middle"
+
+
 def place(x: float, y: float) -> str:
     """Thirds of the frame in words: "centre", "left", "top right", "bottom"."""
-    column = "left" if x < 1 / 3 else "right" if x > 2 / 3 else ""
-    row = "top" if y < 1 / 3 else "bottom" if y > 2 / 3 else ""
-    return " ".join(w for w in (row, column) if w) or "centre"
+    words = [w for w in (row(y), column(x)) if w not in ("middle", "centre")]
+    return " ".join(words) or "centre"
 
 
 def _tuples(value: Any) -> Any:
