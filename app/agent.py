@@ -14,12 +14,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.answer import ABSTAIN_TEXT, Answer, Evidence, Step
-from app.toolbox import Action, AnswerArgs, Toolbox, validate
+from app.answer import ABSTAIN_TEXT, LETTERS, Answer, Evidence, Step
+from app.toolbox import Action, AnswerArgs, Toolbox, Turn, validate
 from perception.errors import LongshotError
 from perception.timefmt import format_time
-
-LETTERS = "ABCDEFGHIJ"
 
 
 @dataclass
@@ -85,7 +83,7 @@ class Agent:
                 if isinstance(args, AnswerArgs):
                     yield self._answer(state, args, forced, started, t0)
                     return
-                observation = self.toolbox.run(args, question, until, state.evidence)
+                observation = self.toolbox.run(action.name, args, Turn(question, until, state.evidence))
             except LongshotError as err:  # invalid replies and arguments included: an error step, never a crash
                 if forced:  # even the forced answer failed: answer from the evidence alone
                     yield self._answer(state, AnswerArgs(text=ABSTAIN_TEXT), True, started, t0, error=str(err))

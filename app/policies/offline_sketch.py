@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.agent import LETTERS, AgentState
-from app.answer import ABSTAIN_TEXT, Evidence
+from app.agent import AgentState
+from app.answer import ABSTAIN_TEXT, LETTERS, Evidence
 from app.scoring import classify, content_tokens, coverage, score_options, search_query, tokens
 from app.sketching import IMAGE
 from app.toolbox import Action
