@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from app.policies import OfflinePolicy, VLMPolicy
 from app.policies.offline_sketch import ImagePolicy, OfflineSketching
 from app.sketching import Sketcher, new_question_id
 from app.toolbox import Toolbox, VideoMemories, action_schemas
-from app.videoref import VideoRef, resolve_video
+from app.videoref import VideoRef, resolve_video, when_added
 from memory.build import Ingestor, IngestProgress, IngestResult
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
@@ -30,6 +31,7 @@ from perception.models import Models
 
 if TYPE_CHECKING:
     from app.clips import Clip, Clips
+    from memory.library_search import LibrarySearch, Moment
 
 
 class Longshot:
@@ -87,6 +89,29 @@ class Longshot:
         record = self.video(video)
         self.library.forget(record.id)
         self.clips.discard(record.id)
+
+    @cached_property
+    def library_search(self) -> LibrarySearch:
+        from memory.library_search import LibrarySearch
+
+        return LibrarySearch(self.library, self.episodic)
+
+    def search(
+        self,
+        query: str,
+        videos: Sequence[VideoRef] | None = None,
+        k: int = 10,
+        modalities: Sequence[str] | None = None,
+        added_after: float | datetime | date | None = None,
+        added_before: float | datetime | date | None = None,
+    ) -> list[Moment]:
+        """Ranked moments across the library (or among `videos`): video, start, end, modality, text and
+        keyframe, from one index over every video. `added_after`/`added_before` filter by when a video was
+        added (Unix time, datetime or date); `modalities` keeps moments holding one of them
+        ("speech", "text", "caption", "object"...)."""
+        ids = None if videos is None else {self.video(v).id for v in videos}
+        after, before = when_added(added_after, upper=False), when_added(added_before, upper=True)
+        return self.library_search.search(query, k, ids, modalities, after, before)
 
     @cached_property
     def clips(self) -> Clips:

@@ -7,6 +7,7 @@ name a video is a `VideoReferenceError` before it reaches the catalogue.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TypeAlias
 
@@ -46,3 +47,15 @@ def _by_file(library: Library, path: Path) -> VideoRecord | None:
         return library.video(content_hash(path.expanduser()))
     except (OSError, LongshotError):
         return None
+
+
+def when_added(moment: float | datetime | date | None, upper: bool) -> float | None:
+    """A date filter as Unix time: a date means its whole day (from its start, or to its end when `upper`),
+    a naive datetime is local time."""
+    if moment is None or isinstance(moment, (int, float)):
+        return None if moment is None else float(moment)
+    if isinstance(moment, datetime):
+        return moment.timestamp()
+    if isinstance(moment, date):
+        return datetime.combine(moment, time.max if upper else time.min).timestamp()
+    raise VideoReferenceError(f"a date filter is a Unix time, a datetime or a date, not {type(moment).__name__}")
