@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from PIL import Image
@@ -27,10 +27,12 @@ from memory.store import Library, VideoRecord
 from memory.visual import VisualMemory
 from memory.working import WorkingMemory
 from perception.config import Config, load_config
+from perception.errors import VideoReferenceError
 from perception.models import Models
 
 if TYPE_CHECKING:
     from app.clips import Clip, Clips
+    from app.library_answer import LibraryAnswer, LibraryStep
     from memory.library_search import LibrarySearch, Moment
 
 
@@ -134,10 +136,53 @@ class Longshot:
             self._stores[record.id] = (record.frames, store)
         return store
 
-    def ask(self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
-        """Answer a question about an ingested (or still ingesting) video."""
+    @overload
+    def ask(self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer: ...
+
+    @overload
+    def ask(self, video: str, question: None = None, options: Sequence[str] | None = None) -> LibraryAnswer: ...
+
+    @overload
+    def ask(self, video: None = None, *, question: str, options: Sequence[str] | None = None) -> LibraryAnswer: ...
+
+    def ask(
+        self,
+        video: VideoRef | None = None,
+        question: str | None = None,
+        options: Sequence[str] | None = None,
+        until: float | None = None,
+    ) -> Answer | LibraryAnswer:
+        """Answer a question about an ingested (or still ingesting) video: `ask(video, question)`. With no
+        video, `ask(question)` or `ask(question=...)`, answer across the whole library (`ask_library`)."""
+        if question is None:
+            if not isinstance(video, str):
+                raise VideoReferenceError("ask(question) across the library needs the question as text")
+            return self.ask_library(video, options)
+        if video is None:
+            return self.ask_library(question, options)
         *_, answer = self.ask_stream(video, question, options, until)
+        assert isinstance(answer, Answer)
         return answer
+
+    def ask_library(
+        self, question: str, options: Sequence[str] | None = None, videos: Sequence[VideoRef] | None = None
+    ) -> LibraryAnswer:
+        """Answer across the library (or among `videos`): the candidate videos found by search, the agent on
+        the best within agent.library_videos and agent.library_seconds, the answer naming videos and moments."""
+        from app.library_answer import LibraryAnswer
+
+        *_, answer = self.ask_library_stream(question, options, videos)
+        assert isinstance(answer, LibraryAnswer)
+        return answer
+
+    def ask_library_stream(
+        self, question: str, options: Sequence[str] | None = None, videos: Sequence[VideoRef] | None = None
+    ) -> Iterator[LibraryStep | LibraryAnswer]:
+        """Yield each step of the agent on each candidate video, then the LibraryAnswer."""
+        from app.library_answer import ask_library_stream
+
+        ids = None if videos is None else [self.video(v).id for v in videos]
+        return ask_library_stream(self, question, options, ids)
 
     def ask_stream(
         self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None

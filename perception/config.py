@@ -116,6 +116,10 @@ class AgentConfig:
     inspect_frames: Int = Field(default=8, ge=1, le=256)
     search_top_k: Int = Field(default=5, ge=1, le=1000)
     abstain_below: Real = Field(default=0.2, ge=0, le=1)
+    # A question across the library: the agent runs on at most this many candidate videos, and on no
+    # more once this many seconds have gone (the first always runs).
+    library_videos: Int = Field(default=3, ge=1, le=100)
+    library_seconds: Real = Field(default=120.0, ge=0.1, le=86400)
 
 
 @dataclass(frozen=True, config=_SECTION)
