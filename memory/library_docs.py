@@ -21,17 +21,22 @@ from memory.episodic import MEMORY as EPISODIC
 from memory.episodic import Segment, segment_from_row
 from memory.hybrid import stack_vectors
 from memory.store import Library
+from perception.errors import LongshotError
 
 MODALITIES = ("speech", "subtitle", "text", "scene", "object", "caption")
 SEGMENT = 0  # the source of a document: a segment (timeline occurrences will be another)
 
 
+class UnknownModalityError(LongshotError, ValueError):
+    """A modality that is not one of MODALITIES."""
+
+
 def modality_bits(names: Iterable[str]) -> int:
-    """The bit mask of modality names (ValueError for one not in MODALITIES)."""
+    """The bit mask of modality names (UnknownModalityError for one not in MODALITIES)."""
     bits = 0
     for name in names:
         if name not in MODALITIES:
-            raise ValueError(f"unknown modality {name!r}; known: {', '.join(MODALITIES)}")
+            raise UnknownModalityError(f"unknown modality {name!r}; known: {', '.join(MODALITIES)}")
         bits |= 1 << MODALITIES.index(name)
     return bits
 
