@@ -33,7 +33,8 @@ def run(shelf, *args: str):
 def test_search_finds_the_spoken_line_and_the_title_card(shelf):
     said = run(shelf, "search", "judge a book by its cover").stdout.splitlines()[0].split()
     assert said[1:4] == ["Megamind.avi", "0:00-0:10", "speech"] and "cover" in said
-    shown = [json.loads(line) for line in run(shelf, "search", "peach open movie project", "-k", "3", "--json").stdout.splitlines()]
+    printed = run(shelf, "search", "peach open movie project", "-k", "3", "--json").stdout
+    shown = [json.loads(line) for line in printed.splitlines()]
     assert (shown[0]["name"], shown[0]["start"], shown[0]["modality"]) == ("big_buck_bunny_0_30.webm", 20.0, "text")
     assert "PEACH" in shown[0]["text"] and shown[0]["keyframe"] is not None and len(shown) == 3
 
