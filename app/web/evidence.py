@@ -139,6 +139,28 @@ def frame_at(longshot: Any, video: str, time: float) -> FrameView | None:
     return FrameView(store.get(index), when, format_time(when))
 
 
+def keyframe_view(longshot: Any, video: str, index: int, label: str) -> FrameView | None:
+    """A stored frame with its time drawn on, captioned "`label` · time" (None for an index not stored)."""
+    store = longshot.frames(video)
+    if not 0 <= index < len(store):
+        return None
+    time = float(store.times[index])
+    return FrameView(_labelled(store.get(index), time), time, f"{label} · {format_time(time)}")
+
+
+def player_at(longshot: Any, home: Path, record: VideoRecord | None, start: float, still_at: float | None = None) -> str:
+    """The player at `start` of a video, the frame at `still_at` (default `start`) as its picture; a video
+    the browser cannot play whole plays as a clip around `start` (app.clips)."""
+    still = frame_at(longshot, record.id, start if still_at is None else still_at) if record and record.frames else None
+    playable: Clip | str | None = None
+    if record is not None and record.frames and not plays_whole(home, record):
+        try:
+            playable = longshot.clip(record.id, start)
+        except LongshotError as err:
+            playable = f"no clip could be made ({err})"
+    return player_html(home, record, start, still, playable)
+
+
 def _data_uri(image: np.ndarray) -> str:
     """A small JPEG inline in the page, so a still needs no file served."""
     buffer = io.BytesIO()

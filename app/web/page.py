@@ -60,6 +60,19 @@ def table(headers: list[str], label: str, elem_id: str, widths: list[str | int],
     )
 
 
+def frame_gallery(label: str, elem_id: str, columns: int = 3) -> gr.Gallery:
+    """A gallery of captioned frames a click selects (no preview: a click plays the frame's moment)."""
+    return gr.Gallery(
+        label=label,
+        columns=columns,
+        height="auto",
+        object_fit="contain",
+        allow_preview=False,
+        fit_columns=False,
+        elem_id=elem_id,
+    )
+
+
 def page_error(err: LongshotError) -> gr.Error:
     """Our error as a message on the page, titled by its kind ("NotAVideoError" -> "Not a video")."""
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(err).__name__.removesuffix("Error")).lower().capitalize()

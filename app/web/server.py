@@ -1,6 +1,6 @@
 """`longshot serve`: the Gradio app assembled from its tabs, and launched safely.
 
-Each tab is a module of its own with its handlers (ask, library, memory_browser, image,
+Each tab is a module of its own with its handlers (ask, search, library, memory_browser, image,
 status); they share a `Page`. Ingests run in a background registry (jobs), uploads are checked
 before they reach the library (uploads) and bounded per hour (limits), the server serves files
 from the library's uploads and clips folders only, and heavy events (ingest) and light ones (questions)
@@ -22,6 +22,7 @@ from app.web.library import LibraryTab, jobs_strip
 from app.web.limits import UPLOAD_WINDOW_S, upload_quota
 from app.web.memory_browser import MemoryTab
 from app.web.page import Page
+from app.web.search import SearchTab
 from app.web.status import status_tab
 from app.web.style import CSS, INTRO, theme
 from app.web.uploads import uploads_dir
@@ -58,6 +59,7 @@ def build_app(longshot: Any, jobs: IngestJobs, web: WebConfig | None = None, aut
         with gr.Tabs(elem_id="ls-tabs") as tabs:
             page = Page(longshot, jobs, web, app, video, tabs, credentials)
             AskTab(page).build()
+            SearchTab(page).build()
             LibraryTab(page, panel, timer).build()
             MemoryTab(page).build()
             image_tab(page)

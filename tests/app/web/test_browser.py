@@ -124,3 +124,15 @@ def test_upload_ingest_ask_and_see_the_evidence(page, app_url, media, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "web-memory.png"), full_page=True)
     page.locator("#ls-delete-fact").click()
     page.get_by_text("Deleted fact #").first.wait_for(timeout=30_000)
+
+    # Search: the whole library at once, and an answer across it whose frames play their moment.
+    page.get_by_role("tab", name="Search").click()
+    page.locator("#ls-search-query textarea").fill("What should you not judge a book by?")
+    page.locator("#ls-ask-all").click()
+    page.locator("#ls-library-answer", has_text="Videos tried").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    said = page.locator("#ls-library-answer").inner_text()
+    assert "Megamind.avi" in said and "cover" in said
+    page.locator("#ls-library-frames img").first.click()
+    page.locator("#ls-library-player", has_text="Megamind.avi from").wait_for(timeout=60_000)
+    assert page.locator("#ls-library-player video").evaluate(PLAYABLE) >= 2
+    page.screenshot(path=str(ARTIFACTS / "web-search.png"), full_page=True)
