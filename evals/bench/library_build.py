@@ -61,7 +61,9 @@ class TemplateEmbedder:
         keys = [_DIGITS.sub("#", text) for text in texts]
         missing = sorted({key for key, text in zip(keys, texts) if key not in self._vectors})
         if missing:
-            firsts = {key: text for key, text in zip(keys, texts) if key in missing}
+            firsts: dict[str, str] = {}
+            for key, text in zip(keys, texts):
+                firsts.setdefault(key, text)
             for key, vector in zip(missing, np.asarray(self.embedder.embed([firsts[k] for k in missing]), np.float32)):
                 self._vectors[key] = vector
             self.embedded += len(missing)
