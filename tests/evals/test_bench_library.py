@@ -3,6 +3,7 @@ code are whole, distinct and searchable, and the bench's stages report sane figu
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -48,7 +49,7 @@ def test_grown_videos_are_whole_distinct_and_only_their_numbers_differ(grown):
         for scale in (10.0, 30.0, 180.0, 600.0):
             segments = longshot.episodic.segments(video.id, scale=scale)
             assert segments[0].start == 0 and segments[-1].end == video.duration, (video.name, scale)
-            assert all(a.end == b.start for a, b in zip(segments, segments[1:]))
+            assert all(a.end == b.start for a, b in itertools.pairwise(segments))
     codes = [s.ocr_text for v in videos for s in longshot.episodic.segments(v.id, scale=10.0) if "VAULT CODE" in s.ocr_text]
     assert codes and all(re.fullmatch(r"VAULT CODE \d{4}", c) for c in codes) and len(set(codes)) > 1
     assert longshot.semantic.facts(videos[0].id), "the seeds' facts are restated"
@@ -81,7 +82,9 @@ def test_numbers_are_perturbed_and_templates_embedded_once():
 
     class Counting:
         dim = 3
-        calls: list[list[str]] = []
+
+        def __init__(self):
+            self.calls: list[list[str]] = []
 
         def embed(self, texts):
             self.calls.append(list(texts))
