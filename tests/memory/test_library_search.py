@@ -145,17 +145,16 @@ def test_the_index_ranks_as_an_exact_hybrid_search_over_the_whole_library(shelf)
         assert np.allclose([r.score for r in ranked], np.sort(fused)[::-1][:3], atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["flat", "sq8", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
 def test_each_kind_of_dense_index_finds_the_true_neighbours_and_keeps_to_the_mask(monkeypatch, tmp_path, kind):
-    monkeypatch.setattr(library_index, "EXACT_BELOW", {"flat": 10**9, "sq8": 10, "ivf": 10}[kind])
-    monkeypatch.setattr(library_index, "IVF_ABOVE", {"flat": 10**9, "sq8": 10**9, "ivf": 100}[kind])
+    monkeypatch.setattr(library_index, "EXACT_BELOW", {"flat": 10**9, "ivf": 10}[kind])
     monkeypatch.setattr(library_index, "SUBSET_EXACT", 10)  # masks go through faiss's selector
     rng = np.random.default_rng(7)
     centres = rng.normal(size=(40, 64))
     vectors = (centres[rng.integers(0, 40, 6000)] + 0.3 * rng.normal(size=(6000, 64))).astype(np.float32)
     faiss.normalize_L2(vectors)
     index = _dense_index(vectors, 64)
-    assert type(index).__name__ == {"flat": "IndexFlatIP", "sq8": "IndexScalarQuantizer", "ivf": "IndexIVFScalarQuantizer"}[kind]
+    assert type(index).__name__ == {"flat": "IndexFlatIP", "ivf": "IndexIVFScalarQuantizer"}[kind]
     if isinstance(index, faiss.IndexIVF):
         index.make_direct_map()
     builder = PostingsBuilder()
