@@ -96,7 +96,7 @@ class Longshot:
     def library_search(self) -> LibrarySearch:
         from memory.library_search import LibrarySearch
 
-        return LibrarySearch(self.library, self.episodic, threads=self.config.models.cpu_threads)
+        return LibrarySearch(self.library, self.episodic.embedder, threads=self.config.models.cpu_threads)
 
     def search(
         self,

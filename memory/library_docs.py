@@ -82,6 +82,11 @@ def library_videos(library: Library) -> dict[str, VideoState]:
     return {row["id"]: VideoState(row["id"], row["name"], row["created"], row["rev"]) for row in rows}
 
 
+def library_revision(library: Library, video: str) -> int:
+    """A video's current episodic revision."""
+    return library.revision(library.connect(), video, EPISODIC)
+
+
 def video_documents(library: Library, video: str, dim: int | None) -> tuple[int, Documents]:
     """The revision of a video's episodic memory and its base segments' documents, read in one snapshot."""
     with library.snapshot() as conn:

@@ -3,10 +3,10 @@ added and by modality.
 
 The index (memory.library_index) is rebuilt only now and then; between builds videos change.
 Each search compares the catalogue with the index: a video the index holds at its current
-revision is searched in the index; a video ingested or changed since is "stale" and searched
-through its own episodic memory (memory.episodic, cached per revision), and the two rankings
-are merged by their fused scores, which mean the same in both (memory.hybrid); a forgotten
-video is masked out. Past MAX_STALE stale videos the index is rebuilt first.
+revision is searched in the index; a video ingested or changed since is "stale": its documents
+are read from the catalogue (once per revision) and scored with the index's own statistics (its
+idf and mean length), so both rank on one scale and are fused together; a forgotten video is
+masked out. Past MAX_STALE stale videos the index is rebuilt first.
 
 Generations live in `<home>/index/<name>/`; `<home>/index/CURRENT` names the one in use and
 is replaced atomically, so a reader in another process opens a whole generation or the
@@ -21,24 +21,28 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import faiss
 import numpy as np
 
-from memory.episodic import EpisodicMemory
 from memory.hybrid import QueryVectors, tokenize
 from memory.library_docs import (
     MODALITIES,
+    Documents,
     VideoState,
+    library_revision,
     library_videos,
     modalities_of,
     modality_bits,
     segment_texts,
+    video_documents,
 )
-from memory.library_index import Generation, build
+from memory.library_index import CANDIDATES, Generation, best_lexical, build, fused
+from memory.lru import LruCache
 from memory.store import Library, write_atomic
 
 INDEX = "index"
@@ -64,6 +68,19 @@ class Moment:
 
 
 @dataclass(frozen=True)
+class _StaleDocs:
+    """A changed video's documents, tokenised once per revision."""
+
+    docs: Documents
+    tokens: list[list[str]]
+
+    @classmethod
+    def read(cls, library: Library, video: str, dim: int | None) -> _StaleDocs:
+        _, docs = video_documents(library, video, dim)
+        return cls(docs, [tokenize(text) for text in docs.texts])
+
+
+@dataclass(frozen=True)
 class _Hit:
     video: str
     segment: int
@@ -79,23 +96,23 @@ class _Hit:
 class LibrarySearch:
     """Library-wide search over one library; thread-safe."""
 
-    def __init__(self, library: Library, episodic: EpisodicMemory, max_stale: int = MAX_STALE, threads: int = 1):
+    def __init__(self, library: Library, embedder: Any, max_stale: int = MAX_STALE, threads: int = 1):
         """`threads`: faiss's OpenMP threads, a process-wide setting capped like every model's
         (models.cpu_threads): two spinning threads on a busy 2-core machine made one exact search of
         36k documents take 66 ms instead of 14 ms."""
         faiss.omp_set_num_threads(max(1, threads))
         self.library = library
-        self.episodic = episodic
+        self.embedder = embedder  # .embed(texts), .dim; None: lexical search only
         self.max_stale = max_stale
         self.folder = library.home / INDEX
         self._generation: Generation | None = None
         self._lock = threading.Lock()
-        self._query_vector = QueryVectors(episodic.embedder)
+        self._query_vector = QueryVectors(embedder)
+        self._stale_docs: LruCache[tuple[str, int], _StaleDocs] = LruCache(2 * max_stale)
 
     @property
     def dim(self) -> int | None:
-        embedder = self.episodic.embedder
-        return None if embedder is None else int(embedder.dim)
+        return None if self.embedder is None else int(self.embedder.dim)
 
     def search(
         self,
@@ -120,11 +137,15 @@ class LibrarySearch:
         }
         held = {v.id: v for v in generation.videos}
         stale = [v for v in sorted(allowed) if v not in held or held[v].revision != current[v].revision]
-        vector = self._query_vector(query)
-        hits = self._indexed(generation, query, vector, k, allowed - set(stale), bits)
-        hits += [hit for video in stale for hit in self._stale(video, query, k, bits)]
-        hits.sort(key=lambda hit: -hit.score)
-        return self._moments(hits[:k], query, bits, current)
+        tokens, vector, wanted = tokenize(query), self._query_vector(query), max(CANDIDATES, 5 * k)
+        hits = self._indexed(generation, tokens, vector, wanted, allowed - set(stale), bits)
+        hits += [hit for video in stale for hit in self._stale(generation, video, tokens, vector, wanted, bits)]
+        best = best_lexical(np.array([hit.lexical for hit in hits], np.float32))
+        dense = None if vector is None else np.array([hit.dense for hit in hits], np.float32)
+        score, lexical = fused(np.array([hit.lexical for hit in hits], np.float32), dense, best)
+        order = np.argsort(-score, kind="stable")[:k]
+        ranked = [replace(hits[i], score=float(score[i]), lexical=float(lexical[i])) for i in order]
+        return self._moments(ranked, query, bits, current)
 
     def fresh(self, current: dict[str, VideoState] | None = None) -> Generation:
         """The index in use, opened or rebuilt first when it is missing or too far behind the catalogue
@@ -184,8 +205,15 @@ class LibrarySearch:
         return held
 
     def _indexed(
-        self, generation: Generation, query: str, vector: np.ndarray | None, k: int, videos: set[str], bits: int | None
+        self,
+        generation: Generation,
+        tokens: list[str],
+        vector: np.ndarray | None,
+        wanted: int,
+        videos: set[str],
+        bits: int | None,
     ) -> list[_Hit]:
+        """Candidates from the index, among `videos` and holding one of the `bits` modalities."""
         positions = [i for i, state in enumerate(generation.videos) if state.id in videos]
         if not positions:
             return []
@@ -193,43 +221,27 @@ class LibrarySearch:
         mask = None if len(positions) == len(generation.videos) else np.isin(columns["video"], positions)
         if bits is not None:
             mask = (columns["modality"] & bits) != 0 if mask is None else mask & ((columns["modality"] & bits) != 0)
-        hits = []
-        for ranked in generation.rank(query, vector, k, mask):
-            row = ranked.position
-            hits.append(
-                _Hit(
-                    generation.videos[int(columns["video"][row])].id,
-                    int(columns["ref"][row]),
-                    float(columns["start"][row]),
-                    float(columns["end"][row]),
-                    int(columns["keyframe"][row]),
-                    int(columns["modality"][row]),
-                    ranked.score,
-                    ranked.dense,
-                    ranked.lexical,
-                )
-            )
-        return hits
+        found = generation.candidates(tokens, vector, wanted, mask)
+        videos_of = [generation.videos[int(i)].id for i in columns["video"][found.positions]]
+        return _hits(videos_of, columns, found.positions, found.lexical, found.dense)
 
-    def _stale(self, video: str, query: str, k: int, bits: int | None) -> list[_Hit]:
-        """A video the index does not hold as it is now, searched at its finest scale through its own memory."""
-        scales = self.episodic.scales(video)
-        if not scales:
-            return []
-        hits = []
-        for hit in self.episodic.search(video, query, scale=scales[0], k=k if bits is None else 4 * k):
-            segment = hit.segment
-            present = [
-                n
-                for n, t in (("speech", segment.speech_text), ("text", segment.ocr_text), ("caption", segment.caption))
-                if t.strip()
-            ]
-            found = modality_bits(present + (["object"] if segment.objects else []))
-            if bits is not None and not found & bits:
-                continue
-            keyframe = segment.keyframes[len(segment.keyframes) // 2] if segment.keyframes else -1
-            hits.append(_Hit(video, segment.id, segment.start, segment.end, keyframe, found, hit.score, hit.dense, hit.lexical))
-        return hits[:k]
+    def _stale(
+        self, generation: Generation, video: str, tokens: list[str], vector: np.ndarray | None, wanted: int, bits: int | None
+    ) -> list[_Hit]:
+        """Candidates from a video the index does not hold as it is now: its documents read from the
+        catalogue (kept per revision), scored with the index's statistics so that they rank on its scale."""
+        revision = library_revision(self.library, video)
+        held = self._stale_docs.get_or_load((video, revision), lambda: _StaleDocs.read(self.library, video, self.dim))
+        docs = held.docs
+        keep = np.ones(len(docs), bool) if bits is None else (docs.modality & bits) != 0
+        lexical = generation.postings.score_outside(tokens, held.tokens) * keep
+        dense = None if vector is None or docs.vectors is None else np.where(keep, docs.vectors @ vector, -1.0)
+        found = np.flatnonzero(lexical)
+        chosen = found[np.argsort(-lexical[found], kind="stable")[:wanted]]
+        if dense is not None:
+            chosen = np.union1d(chosen, np.argsort(-dense, kind="stable")[: min(wanted, int(keep.sum()))])
+        columns = {"ref": docs.ref, "start": docs.start, "end": docs.end, "keyframe": docs.keyframe, "modality": docs.modality}
+        return _hits([video] * len(chosen), columns, chosen, lexical[chosen], None if dense is None else dense[chosen])
 
     def _moments(self, hits: Sequence[_Hit], query: str, bits: int | None, current: dict[str, VideoState]) -> list[Moment]:
         texts = segment_texts(self.library, [hit.segment for hit in hits])
@@ -254,6 +266,26 @@ class LibrarySearch:
                 )
             )
         return moments
+
+
+def _hits(
+    videos: Sequence[str], columns: Mapping[str, np.ndarray], rows: np.ndarray, lexical: np.ndarray, dense: np.ndarray | None
+) -> list[_Hit]:
+    """Candidates as hits, with their raw BM25 and cosine; `score` is set once every corpus is in."""
+    return [
+        _Hit(
+            video,
+            int(columns["ref"][row]),
+            float(columns["start"][row]),
+            float(columns["end"][row]),
+            int(columns["keyframe"][row]),
+            int(columns["modality"][row]),
+            0.0,
+            0.0 if dense is None else float(dense[i]),
+            float(lexical[i]),
+        )
+        for i, (video, row) in enumerate(zip(videos, rows))
+    ]
 
 
 def _best_modality(query: str, texts: dict[str, str]) -> str:

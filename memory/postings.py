@@ -12,6 +12,7 @@ video's memory.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,18 +77,19 @@ def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 class Postings:
     """BM25 postings of `count` documents, memory-mapped."""
 
-    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray, count: int):
+    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, docs: np.ndarray, weights: np.ndarray, lengths: np.ndarray):
         self.vocab = vocab
         self.indptr = indptr
         self.docs = docs
         self.weights = weights
-        self.count = count
+        self.count = len(lengths)
+        self.mean_length = float(lengths.mean()) if self.count and lengths.mean() > 0 else 1.0
 
     @classmethod
     def load(cls, folder: Path) -> Postings:
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        return cls(vocab, arrays["indptr"], arrays["docs"], arrays["weights"], len(arrays["lengths"]))
+        return cls(vocab, arrays["indptr"], arrays["docs"], arrays["weights"], arrays["lengths"])
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """The BM25 score of every document for a tokenised query (each distinct term once); zeros
@@ -99,3 +101,21 @@ class Postings:
         docs = np.concatenate([self.docs[a:b] for a, b in spans])
         weights = np.concatenate([self.weights[a:b] for a, b in spans])
         return np.bincount(docs, weights=weights, minlength=self.count).astype(np.float32)
+
+    def idf(self, term: str) -> float:
+        """The term's inverse document frequency in this corpus (that of a term it never saw when unknown)."""
+        row = self.vocab.get(term)
+        frequency = 0 if row is None else int(self.indptr[row + 1] - self.indptr[row])
+        return math.log(1.0 + (self.count - frequency + 0.5) / (frequency + 0.5))
+
+    def score_outside(self, tokens: Sequence[str], documents: Sequence[Sequence[str]]) -> np.ndarray:
+        """BM25 scores of documents that are not in the corpus, as if they were (its idf and mean length):
+        a video changed since the index was built scores on the same scale as the index."""
+        idf = {term: self.idf(term) for term in set(tokens)}
+        scores = np.zeros(len(documents), np.float32)
+        for i, document in enumerate(documents):
+            counts = Counter(token for token in document if token in idf)
+            if counts:
+                norm = K1 * (1.0 - B + B * len(document) / self.mean_length)
+                scores[i] = sum(idf[term] * count / (count + norm) for term, count in counts.items())
+        return scores

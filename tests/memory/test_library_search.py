@@ -67,7 +67,7 @@ def shelf(home) -> tuple[Library, EpisodicMemory, dict[str, str]]:
 
 def test_finds_the_right_video_and_moment(shelf):
     library, episodic, ids = shelf
-    search = LibrarySearch(library, episodic)
+    search = LibrarySearch(library, episodic.embedder)
     best = search.search("a dog playing with a frisbee", k=3)[0]
     assert (best.video, best.name, best.start, best.end, best.keyframe) == (ids["beach.mp4"], "beach.mp4", 0.0, 10.0, 5)
     code = search.search("vault code 4172", k=1)[0]
@@ -78,7 +78,7 @@ def test_finds_the_right_video_and_moment(shelf):
 
 def test_filters_by_video_date_added_and_modality(shelf):
     library, episodic, ids = shelf
-    search = LibrarySearch(library, episodic)
+    search = LibrarySearch(library, episodic.embedder)
     only = search.search("a dog playing with a frisbee", k=10, videos={ids["kitchen.mp4"], ids["match.mp4"]})
     assert only and {m.name for m in only} <= {"kitchen.mp4", "match.mp4"}
     recent = search.search("guard", k=10, added_after=1250.0)
@@ -93,7 +93,7 @@ def test_filters_by_video_date_added_and_modality(shelf):
 
 def test_changes_since_the_build_are_seen_at_once(shelf):
     library, episodic, ids = shelf
-    search = LibrarySearch(library, episodic)
+    search = LibrarySearch(library, episodic.embedder)
     built = search.fresh().folder
     late = _add(library, episodic, "harbour.mp4", ["A ferry leaves the harbour at dawn.", "Gulls circle the pier."], 9, 5000.0)
     assert search.search("a boat departs from the port", k=1)[0].video == late
@@ -106,15 +106,28 @@ def test_changes_since_the_build_are_seen_at_once(shelf):
     assert search.fresh().folder == built  # all of it without a rebuild
 
 
+def test_a_changed_video_ranks_as_it_will_once_the_index_holds_it(shelf):
+    library, episodic, _ = shelf
+    search = LibrarySearch(library, episodic.embedder)
+    search.fresh()
+    _add(library, episodic, "harbour.mp4", ["A dog swims after a ball in the harbour.", "The budget for the pier."], 9, 5000.0)
+    queries = ["a dog on the beach", "city budget", "a ball in the water", "guard and door"]
+    before = [[(m.name, m.start, round(m.score, 3)) for m in search.search(q, k=3)] for q in queries]
+    search.rebuild()
+    after = [[(m.name, m.start, round(m.score, 3)) for m in search.search(q, k=3)] for q in queries]
+    assert [[hit[:2] for hit in q] for q in before] == [[hit[:2] for hit in q] for q in after]
+    assert np.allclose([h[2] for q in before for h in q], [h[2] for q in after for h in q], atol=0.05)
+
+
 def test_past_the_stale_limit_the_index_is_rebuilt_and_shared(shelf):
     library, episodic, _ = shelf
-    search = LibrarySearch(library, episodic, max_stale=1)
+    search = LibrarySearch(library, episodic.embedder, max_stale=1)
     first = search.fresh()
     for i, name in enumerate(["a.mp4", "b.mp4"], start=20):
         _add(library, episodic, name, [f"A lighthouse keeper number {i}."], i, 9000.0 + i)
     rebuilt = search.fresh()
     assert rebuilt.folder != first.folder and not first.folder.exists() and len(rebuilt.videos) == 7
-    other = LibrarySearch(library, EpisodicMemory(library, sentence_embedder()))
+    other = LibrarySearch(library, sentence_embedder())
     assert other.fresh().folder == rebuilt.folder  # another reader opens it, builds nothing
     assert [(m.name, m.start) for m in other.search("lighthouse", k=2)] == [
         (m.name, m.start) for m in search.search("lighthouse", k=2)
@@ -123,7 +136,7 @@ def test_past_the_stale_limit_the_index_is_rebuilt_and_shared(shelf):
 
 def test_the_index_ranks_as_an_exact_hybrid_search_over_the_whole_library(shelf):
     library, episodic, _ = shelf
-    search = LibrarySearch(library, episodic)
+    search = LibrarySearch(library, episodic.embedder)
     generation = search.fresh()
     rows = (
         library.connect()
@@ -153,7 +166,9 @@ def test_each_kind_of_dense_index_finds_the_true_neighbours_and_keeps_to_the_mas
     centres = rng.normal(size=(40, 64))
     vectors = (centres[rng.integers(0, 40, 6000)] + 0.3 * rng.normal(size=(6000, 64))).astype(np.float32)
     faiss.normalize_L2(vectors)
-    index = _dense_index(vectors, 64)
+    raw = tmp_path / "vectors.f32"
+    vectors.tofile(raw)
+    index = _dense_index(raw, len(vectors), 64)
     assert type(index).__name__ == {"flat": "IndexFlatIP", "ivf": "IndexIVFScalarQuantizer"}[kind]
     if isinstance(index, faiss.IndexIVF):
         index.make_direct_map()
