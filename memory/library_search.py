@@ -19,11 +19,14 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import faiss
@@ -109,6 +112,7 @@ class LibrarySearch:
         self._lock = threading.Lock()
         self._query_vector = QueryVectors(embedder)
         self._stale_docs: LruCache[tuple[str, int], _StaleDocs] = LruCache(2 * max_stale)
+        self._child: subprocess.Popen | None = None  # a rebuild running in the background
 
     @property
     def dim(self) -> int | None:
@@ -148,11 +152,14 @@ class LibrarySearch:
         return self._moments(ranked, query, bits, current)
 
     def fresh(self, current: dict[str, VideoState] | None = None) -> Generation:
-        """The index in use, opened or rebuilt first when it is missing or too far behind the catalogue
-        (unless another thread or process rebuilt it while this one waited for the build lock)."""
+        """The index in use. The first search of a library builds it here; later, one too far behind
+        the catalogue is rebuilt in a child process (the build's memory is never this process's, and
+        searches go on meanwhile, the changed videos scored as stale ones) and picked up once done."""
         current = library_videos(self.library) if current is None else current
         generation = self._open()
-        if generation is not None and _stale_count(generation, current) <= self.max_stale:
+        if generation is not None:
+            if _stale_count(generation, current) > self.max_stale:
+                self._rebuild_in_background()
             return generation
         with self._building():
             generation = self._open()
@@ -164,6 +171,22 @@ class LibrarySearch:
         """Build a generation of every video now in the catalogue, make it the current one, and drop older ones."""
         with self._building():
             return self._build(progress)
+
+    def wait(self) -> None:
+        """Wait for a background rebuild, if one runs, and use what it built."""
+        child = self._child
+        if child is not None:
+            child.wait()
+            self._open()
+
+    def _rebuild_in_background(self) -> None:
+        with self._lock:
+            if self._child is not None and self._child.poll() is None:
+                return
+            call = f"from memory.library_search import rebuild_library; rebuild_library({str(self.library.home)!r}, {self.dim!r})"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with (self.folder / "build.log").open("ab") as log:  # what a failed build said, for whoever looks
+                self._child = subprocess.Popen([sys.executable, "-c", call], stdout=subprocess.DEVNULL, stderr=log)
 
     @contextmanager
     def _building(self) -> Iterator[None]:
@@ -266,6 +289,18 @@ class LibrarySearch:
                 )
             )
         return moments
+
+
+def rebuild_library(home: str, dim: int | None) -> None:
+    """A rebuild in a process of its own (what `_rebuild_in_background` runs): the catalogue is all it needs."""
+    LibrarySearch(Library(Path(home)), None if dim is None else _Dimension(dim)).rebuild()
+
+
+@dataclass(frozen=True)
+class _Dimension:
+    """What a rebuild needs of the text embedder: the size of its vectors (it reads them, never makes one)."""
+
+    dim: int
 
 
 def _hits(

@@ -125,6 +125,9 @@ def test_past_the_stale_limit_the_index_is_rebuilt_and_shared(shelf):
     first = search.fresh()
     for i, name in enumerate(["a.mp4", "b.mp4"], start=20):
         _add(library, episodic, name, [f"A lighthouse keeper number {i}."], i, 9000.0 + i)
+    assert search.fresh().folder == first.folder  # too far behind: rebuilt in a child process, searched meanwhile
+    assert {m.name for m in search.search("lighthouse", k=2)} == {"a.mp4", "b.mp4"}
+    search.wait()
     rebuilt = search.fresh()
     assert rebuilt.folder != first.folder and not first.folder.exists() and len(rebuilt.videos) == 7
     other = LibrarySearch(library, sentence_embedder())
