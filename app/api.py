@@ -211,6 +211,7 @@ class Longshot:
     ) -> Answer:
         """Answer a question about one image; its sketches are saved under <home>/sketches/."""
         *_, answer = self.ask_image_stream(image, question, options)
+        assert isinstance(answer, Answer)
         return answer
 
     def ask_image_stream(
@@ -243,6 +244,6 @@ class Longshot:
     def working(self) -> WorkingMemory:
         return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image())
 
-    def _text_to_image(self) -> Callable[[str], object] | None:
+    def _text_to_image(self) -> Callable[[str], np.ndarray] | None:
         embedder = self.models.image_embedder
         return (lambda query: embedder.embed_text([query])[0]) if embedder.supports_text else None

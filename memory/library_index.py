@@ -120,14 +120,17 @@ class Generation:
             kept = np.flatnonzero(mask)
             scores = self.dense.reconstruct_batch(kept) @ vector
             return kept[np.argsort(-scores, kind="stable")[:wanted]]
-        params = None
+        # Field by field: faiss's stubs omit the keyword constructor, which only sets these same fields.
+        params: faiss.SearchParameters
+        if isinstance(self.dense, faiss.IndexIVF):
+            params = ivf = faiss.SearchParametersIVF()
+            ivf.nprobe = NPROBE
+        else:
+            params = faiss.SearchParameters()
+        packed = None  # the bitmap a selector reads: it must outlive the search
         if mask is not None:
             packed = np.packbits(mask, bitorder="little")
-            selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(packed))
-            ivf = isinstance(self.dense, faiss.IndexIVF)
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=NPROBE) if ivf else faiss.SearchParameters(sel=selector)
-        elif isinstance(self.dense, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(nprobe=NPROBE)
+            params.sel = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(packed))
         _, ids = self.dense.search(vector[None, :].astype(np.float32), min(wanted, len(self)), params=params)
         return ids[0][ids[0] >= 0]
 

@@ -48,6 +48,7 @@ def ask(
         elif not as_json:
             summary = f"{step.action} {json.dumps(step.args)} -> {step.summary} ({step.seconds:.2f} s)"
             typer.secho(f"  {where}step {step.index}: {summary}", dim=True, err=True)
+    assert answer is not None, "a stream ends with its answer"
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))
         return

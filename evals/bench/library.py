@@ -1,7 +1,7 @@
 """`longshot bench library --hours 10,100,1000`: search and ask across libraries of that many hours.
 
 Libraries are grown in one home, smallest size first (the 100 h library is the 10 h one and 90 h
-more), from real ingests replicated into distinct videos (evals.bench.library_build). At each
+more), from real ingests replicated into distinct videos (app.replica). At each
 size, in processes of their own so each peak RSS is its own:
 
 - index: the library-wide index rebuilt from the catalogue: seconds, peak RSS, size on disk;
@@ -23,14 +23,13 @@ import random
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
 import psutil
 
+from app.replica import SEED_CLIPS, grow_library, needles_of
 from evals.bench.common import CACHE_DIR, MB, measure_in_child, print_figures
-from evals.bench.library_build import SEED_CLIPS, Needle, Replicator, TemplateEmbedder, read_tape
 from evals.needle import MEDIA, build_needle
 
 AIM_SEARCH_MS = 200.0
@@ -47,7 +46,7 @@ def run(
     home = root / "home"
     sizes: dict[str, dict[str, Any]] = {}
     for target in sorted(hours):
-        built = measure_in_child(grow, str(seeds), str(home), float(target))
+        built = measure_in_child(grow_library, str(seeds), str(home), float(target))
         index = measure_in_child(index_once, str(home))
         serve = measure_in_child(serve_once, str(home), searches, asks)
         sizes[f"{target:g}h"] = {**_summary(built, index, serve), "catalogue_mb": _catalogue_mb(home)}
@@ -74,35 +73,6 @@ def ensure_seeds(home: Path) -> Path:
     return home
 
 
-def grow(seeds: str, home: str, target_hours: float) -> dict[str, Any]:
-    """Add synthetic videos to `home` until it holds `target_hours` hours (runs in a child process)."""
-    from app import Longshot
-    from memory.episodic import EpisodicMemory
-    from memory.semantic import SemanticMemory
-
-    started = time.perf_counter()
-    source = Longshot(home=seeds)
-    tape = read_tape(source.library, source.episodic, source.semantic)
-    longshot = Longshot(home=home)
-    embedder = TemplateEmbedder(longshot.models.text_embedder)
-    episodic = EpisodicMemory(longshot.library, embedder)
-    replicator = Replicator(longshot.library, episodic, SemanticMemory(longshot.library, embedder), tape)
-    needles_file = Path(home) / "needles.json"
-    needles = json.loads(needles_file.read_text()) if needles_file.is_file() else []
-    hours = sum(v.duration for v in longshot.videos()) / 3600
-    added = 0
-    while hours < target_hours:
-        needle = replicator.add(len(needles), random.Random(len(needles)))
-        needles.append(asdict(needle))
-        hours += longshot.video(needle.video).duration / 3600
-        added += 1
-        if added % 25 == 0:
-            needles_file.write_text(json.dumps(needles))
-    needles_file.write_text(json.dumps(needles))
-    return {"videos": len(needles), "hours": hours, "added": added, "grow_s": time.perf_counter() - started,
-            "templates_embedded": embedder.embedded, "tape_segments": len(tape)}  # fmt: skip
-
-
 def index_once(home: str) -> dict[str, Any]:
     """Rebuild the library-wide index from the catalogue (runs in a child process)."""
     from app import Longshot
@@ -122,7 +92,7 @@ def serve_once(home: str, searches: int, asks: int) -> dict[str, Any]:
     from app import Longshot
 
     rng = random.Random(1)
-    needles = [Needle(**n) for n in json.loads((Path(home) / "needles.json").read_text())]
+    needles = needles_of(home)
     longshot = Longshot(home=home)
     process = psutil.Process()
     longshot.models.text_embedder.embed(["warm up"])

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from app import Longshot
-from evals.bench.library import grow, index_once, serve_once
-from evals.bench.library_build import Needle, TemplateEmbedder, perturbed
+from app.replica import Needle, TemplateEmbedder, grow_library, perturbed
+from evals.bench.library import index_once, serve_once
 from tests.synth import make_video
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def seeds(tmp_path_factory):
 @pytest.fixture(scope="module")
 def grown(seeds, tmp_path_factory):
     home = tmp_path_factory.mktemp("grown")
-    figures = grow(str(seeds), str(home), 2.0)
+    figures = grow_library(str(seeds), str(home), 2.0)
     return home, figures
 
 

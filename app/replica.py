@@ -1,4 +1,7 @@
-"""Libraries of many hours, built cheaply for `longshot bench library`.
+"""Libraries of many hours, built cheaply from a few real ingests, for `longshot bench library`.
+
+It lives in `app` because it writes through the memories' own commit code, which `evals` may not
+import (DESIGN.md: evals < app < memory).
 
 Seeds are real ingests: shared clips with speech, on-screen text and motion, and a 10-minute
 needle video (real footage, LibriVox speech, notices), ingested once with the offline stack and
@@ -22,12 +25,14 @@ vector. Lexical search still sees every number; only the dense part is shared.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -214,3 +219,43 @@ def _record(video: str, name: str, duration: float, settings: dict, now: float) 
         created=now,
         updated=now,
     )
+
+
+def grow_library(seeds: str | Path, home: str | Path, target_hours: float) -> dict[str, Any]:
+    """Add synthetic videos made from the seed library at `seeds` to the library at `home` until it holds
+    `target_hours` hours; the needles are kept in `<home>/needles.json`. Figures of the growth."""
+    from app.api import Longshot
+
+    started = time.perf_counter()
+    source = Longshot(home=seeds)
+    tape = read_tape(source.library, source.episodic, source.semantic)
+    longshot = Longshot(home=home)
+    embedder = TemplateEmbedder(longshot.models.text_embedder)
+    replicator = Replicator(
+        longshot.library, EpisodicMemory(longshot.library, embedder), SemanticMemory(longshot.library, embedder), tape
+    )
+    needles_file = Path(home) / "needles.json"
+    needles = json.loads(needles_file.read_text()) if needles_file.is_file() else []
+    hours = sum(v.duration for v in longshot.videos()) / 3600
+    added = 0
+    while hours < target_hours:
+        needle = replicator.add(len(needles), random.Random(len(needles)))
+        needles.append(asdict(needle))
+        hours += longshot.video(needle.video).duration / 3600
+        added += 1
+        if added % 25 == 0:
+            needles_file.write_text(json.dumps(needles))
+    needles_file.write_text(json.dumps(needles))
+    return {
+        "videos": len(needles),
+        "hours": hours,
+        "added": added,
+        "grow_s": time.perf_counter() - started,
+        "templates_embedded": embedder.embedded,
+        "tape_segments": len(tape),
+    }
+
+
+def needles_of(home: str | Path) -> list[Needle]:
+    """The needles of a grown library."""
+    return [Needle(**n) for n in json.loads((Path(home) / "needles.json").read_text())]
