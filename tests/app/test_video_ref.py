@@ -39,12 +39,20 @@ def test_a_copy_of_the_file_elsewhere_names_the_video_by_its_content(library, no
 
 @pytest.mark.parametrize("bad", BAD, ids=lambda value: type(value).__name__)
 def test_anything_else_is_a_typed_error_that_names_what_was_given(library, bad):
-    for call in (library.video, library.frames, library.forget, lambda v: library.ask(v, "What is shown?")):
+    asking = [] if bad is None else [lambda v: library.ask(v, "What is shown?")]  # ask(None, q): the whole library
+    for call in (library.video, library.frames, library.forget, *asking):
         with pytest.raises(VideoReferenceError, match=type(bad).__name__):
             call(bad)
     with pytest.raises(VideoReferenceError):
         library.library.video(bad)
     assert all(v.status == "ready" for v in library.videos())
+
+
+def test_ask_with_no_video_asks_the_whole_library(library):
+    for answer in (library.ask("What code is shown on screen?"), library.ask(None, "What code is shown on screen?")):
+        assert answer.video == library.video("notices.mp4").id and "4172" in answer.text
+    with pytest.raises(VideoReferenceError, match="question as text"):
+        library.ask(42)
 
 
 def test_forget_takes_the_result_of_ingest(home: Path, tmp_path):
