@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from memory.audit import snapshot
 from memory.build import Ingestor, IngestProgress
 from memory.compose import merge_captions
 from memory.episodic import EpisodicMemory
@@ -22,7 +23,7 @@ from perception.config import Config
 from perception.errors import DiskFullError, NotAVideoError, UnreadableVideoError
 from perception.models import Models
 from tests.fakes.openai_server import ScriptedOpenAIServer
-from tests.memory.ingest_support import corrupt_mjpeg, full_disk, segment_holding, snapshot, undecodable_audio
+from tests.memory.ingest_support import corrupt_mjpeg, full_disk, segment_holding, undecodable_audio
 from tests.synth import make_video, tone
 
 NOTICE = "VAULT CODE 4172"

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from app import Longshot
+from memory.audit import problems, temp_files
 from memory.store import Library, content_hash
 from perception.errors import ImageError, LongshotError
 from perception.video import VideoReader
 from tests.memory import hostile
 from tests.memory.ingest_worker import IngestWorker
-from tests.memory.library_check import problems, temp_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
