@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from app import Longshot
+from memory.audit import problems, snapshot
 from perception.errors import VideoNotFoundError
-from tests.memory.ingest_support import snapshot
 from tests.memory.ingest_worker import IngestWorker
-from tests.memory.library_check import problems
 from tests.synth import make_video
 
 pytestmark = pytest.mark.slow
