@@ -24,8 +24,9 @@ from pathlib import Path
 
 from app.executors import Executor, WorkerDied, WorkerSpec, make_executor
 from app.ingest_stage import IngestWorker, StageResult, ingest_into
+from memory.audit import video_state
 from memory.build import IngestProgress
-from memory.shards import commit_shard, shard_home, shard_status
+from memory.shards import commit_shard, shard_home
 from memory.store import Library, content_hash
 from perception.config import Config
 from perception.errors import LongshotError
@@ -141,32 +142,34 @@ def ingest_batch(
     shards: Path | None = None,
     progress: BatchProgressFn | None = None,
     here: IngestWorker | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> list[VideoOutcome]:
-    """Ingest `videos` (paths with what probing said of them) into the library at `config.home`,
-    in the order given; one outcome per video. Ray workers write shards under `shards` (default
+    """Ingest `videos` (paths with what probing said of them) into the library at `config.home`;
+    one outcome per video, in the order given. Ray workers write shards under `shards` (default
     <home>/shards); local ones write the library unless `shards` is named. `here` is the worker
     to use when the one local worker is this process (its models are shared), as it is for
-    `executor="local"` with one worker."""
+    `executor="local"` with one worker. A video whose worker dies is given to another, up to
+    `max_attempts` calls in all."""
     library = Library(config.home)
     tally = _Tally(len(videos), sum(info.duration for _, info in videos), progress)
     if executor == "ray" and shards is None:
         shards = config.home / SHARDS
-    batch = _Batch(library, tally, shards)
+    batch = _Batch(library, tally, shards, max_attempts)
     jobs = batch.plan(videos)
-    if not jobs:
-        return tally.outcomes
-    if executor == "local" and workers == 1:
+    if jobs and executor == "local" and workers == 1:
         batch.run_here(jobs, here or IngestWorker(config))
-    else:
+    elif jobs:
         batch.run_on(jobs, make_executor(executor, WorkerSpec(IngestWorker, (config,)), workers, address))
-    return tally.outcomes
+    order = {path: index for index, (path, _) in enumerate(videos)}
+    return sorted(tally.outcomes, key=lambda outcome: order[outcome.path])
 
 
 class _Batch:
-    def __init__(self, library: Library, tally: _Tally, shards: Path | None):
+    def __init__(self, library: Library, tally: _Tally, shards: Path | None, max_attempts: int):
         self.library = library
         self.tally = tally
         self.shards = shards
+        self.max_attempts = max_attempts
 
     def plan(self, videos: Sequence[tuple[Path, VideoInfo]]) -> list[_Job]:
         """The jobs left to run; videos the library has already, or whose shard is finished, are dealt with now."""
@@ -187,7 +190,7 @@ class _Batch:
             job = _Job(path, info, video)
             if row is not None and row["status"] == "ready":
                 self.tally.add(VideoOutcome(path, "already", video, info.duration, 0.0, attempts=0))
-            elif self.shards is not None and (shard_status(self._home(job), video) or ("",))[0] == "ready":
+            elif self.shards is not None and (video_state(self._home(job), video) or ("",))[0] == "ready":
                 self.tally.add(self._outcome(job, StageResult(str(path), video, "ingested", 0.0)))  # its commit was cut short
             else:
                 jobs.append(job)
@@ -232,7 +235,7 @@ class _Batch:
 
     def _retry(self, lost: list[_Job], queue: deque[_Job], died: WorkerDied) -> None:
         for job in lost:
-            if job.attempts < MAX_ATTEMPTS:
+            if job.attempts < self.max_attempts:
                 queue.appendleft(job)  # next free worker resumes it from its last commit
             else:
                 error = f"{died}; gave up after {job.attempts} attempts"
@@ -251,7 +254,7 @@ class _Batch:
                     status = "already" if commit_shard(self.library, home, job.video).already else "ingested"
                 except LongshotError as err:
                     status, error = "failed", f"{type(err).__name__}: {err}"
-            elif shard_status(home, job.video) is None:
+            elif video_state(home, job.video) is None:
                 shutil.rmtree(home, ignore_errors=True)  # failed before its first commit: nothing there to resume
         return VideoOutcome(
             job.path, status, result.video or job.video, job.info.duration, result.seconds, error, result.warnings, job.attempts
@@ -264,7 +267,7 @@ class _Batch:
                 row = self.library.connect().execute("SELECT status, committed_until FROM videos WHERE id = ?", (job.video,))
                 state = row.fetchone()
             else:
-                state = shard_status(self._home(job), job.video)
+                state = video_state(self._home(job), job.video)
             done = state[1] if state is not None else 0.0
             elapsed = time.perf_counter() - job.started
             job.position = IngestProgress(job.video, "commit", done, job.info.duration, elapsed, (("commit", done),))

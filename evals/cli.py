@@ -124,6 +124,25 @@ def bench_soak(
     _emit(figures, as_json, soak.report)
 
 
+@bench.command("crash")
+@guarded
+def bench_crash(
+    kills: Annotated[int, typer.Option(help="SIGKILLs in all, a quarter each: local or Ray, a long video or a batch.")] = 100,
+    seed: int = 0,
+    root: Annotated[Path | None, typer.Option(help="Where media, libraries and rounds go (default: a temporary folder).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Kill ingest at random moments and resume; after each kill the library is whole and a prefix of an uninterrupted run."""
+    from evals.bench import crash
+
+    if kills < 1:
+        raise ConfigError(f"--kills must be at least 1, got {kills}")
+    figures = crash.run(kills=kills, seed=seed, root=root)
+    _emit(figures, as_json, crash.report)
+    if figures["corruptions"] or figures["losses"]:
+        raise typer.Exit(1)
+
+
 evaluate = typer.Typer(help="Evaluate on a benchmark (`longshot eval --dataset NAME --root PATH`), or re-render a report.")
 cli.add_typer(evaluate, name="eval")
 

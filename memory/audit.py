@@ -117,6 +117,23 @@ def temp_files(home: Path) -> list[Path]:
     return sorted(p for p in Path(home).rglob("*") if p.is_file() and p.name.endswith(".tmp"))
 
 
+def video_state(home: Path, video: str) -> tuple[str, float] | None:
+    """(status, committed_until) of a video in the catalogue at `home`, read without writing anything
+    (another process may be ingesting it); None while it has no row, or no readable catalogue yet."""
+    catalogue = Path(home) / "catalogue.sqlite"
+    if not catalogue.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{catalogue}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT status, committed_until FROM videos WHERE id = ?", (video,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # being created, or recovering after a killed writer
+        return None
+    return None if row is None else (row[0], row[1])
+
+
 def snapshot(home: Path, video: str) -> dict[str, Any]:
     """Everything a video's memory holds, keyed so that two runs compare equal when they wrote the same."""
     library = Library(home)

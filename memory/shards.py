@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from memory.audit import video_state
 from memory.frame_disk import sync_folder
 from memory.store import Library, check_id
 from memory.video_rows import copy_video
@@ -46,22 +47,6 @@ def shard_home(root: Path, video: str) -> Path:
     return Path(root) / check_id(video)
 
 
-def shard_status(home: Path, video: str) -> tuple[str, float] | None:
-    """(status, committed_until) of the video in its shard, read without writing; None when it has no row yet."""
-    catalogue = Path(home) / CATALOGUE
-    if not catalogue.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{catalogue}?mode=ro", uri=True, timeout=1.0)
-        try:
-            row = conn.execute("SELECT status, committed_until FROM videos WHERE id = ?", (video,)).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:  # being created, or recovering after a killed writer: nothing to report yet
-        return None
-    return None if row is None else (row[0], row[1])
-
-
 def seal(home: Path) -> None:
     """Fold the shard's write-ahead log into its catalogue file and leave WAL mode, so the shard is
     plain files. Whoever ingested into it must have closed its connections."""
@@ -80,7 +65,7 @@ def commit_shard(library: Library, home: Path, video: str) -> ShardCommit:
     """Commit the finished shard at `home` into `library` and remove it. A partial ingest of the
     same video in the library is replaced; a finished one is kept and the shard dropped."""
     home = Path(home)
-    state = shard_status(home, video)
+    state = video_state(home, video)
     if state is None or state[0] != "ready":
         raise StorageError(f"the shard {home} does not hold a finished ingest of {video} ({state}); ingest it again to resume it")
     with library.ingest_lock(video):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from memory import shards
-from memory.audit import problems, snapshot, temp_files
+from memory.audit import problems, snapshot, temp_files, video_state
 from memory.build import Ingestor
 from memory.frames import FrameCache
-from memory.shards import commit_shard, seal, shard_home, shard_status
+from memory.shards import commit_shard, seal, shard_home
 from memory.store import Library
 from perception.config import Config
 from perception.errors import StorageError
@@ -88,7 +88,7 @@ def test_a_failed_commit_leaves_the_library_as_it_was_and_the_shard_to_retry(tmp
         with pytest.raises(StorageError, match="went away"):
             commit_shard(library, shard, video)
     assert library.videos() == [] and not library.video_dir(video).exists()
-    assert shard_status(shard, video) == ("ready", 35.0)
+    assert video_state(shard, video) == ("ready", 35.0)
 
     commit_shard(library, shard, video)
     assert snapshot(library.home, video) == snapshot(reference_home, video)
