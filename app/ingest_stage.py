@@ -23,6 +23,15 @@ from perception.config import Config
 from perception.models import Models
 
 WORKER_CACHE_MB = 64  # an ingest only writes frames; a worker's cache serves no questions
+INGEST_MODELS = (("ocr", "ocr"), ("speech", "speech"), ("text_embedding", "text_embedder"), ("detector", "detector"))
+
+
+def load_ingest_models(models: Models) -> None:
+    """Load now every model an ingest uses that is available, so the first video does not pay for it
+    (and a kill timed from an ingest's start lands in ingest work)."""
+    for role, attribute in INGEST_MODELS:
+        if models.available(role):
+            getattr(models, attribute)
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,16 @@ class IngestWorker:
     """What one process or Ray actor runs: the ingest stage, over models loaded once."""
 
     def __init__(self, config: Config, models: Models | None = None, cache: FrameCache | None = None):
-        """`models` and `cache` are shared when the worker is the calling process; a pool builds its own."""
+        """`models` and `cache` are shared when the worker is the calling process; a pool's worker builds
+        its own and loads them at once."""
+        self.config = config
+        self.cache = cache or FrameCache(WORKER_CACHE_MB * 2**20)
         if models is None:  # a worker's model-loading bars would tear the caller's own progress bars
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             os.environ.setdefault("TQDM_DISABLE", "1")
-        self.config = config
-        self.models = models or Models(config)
-        self.cache = cache or FrameCache(WORKER_CACHE_MB * 2**20)
+            models = Models(config)
+            load_ingest_models(models)
+        self.models = models
 
     def run(self, stage: str, *args: Any) -> StageResult:
         return STAGES[stage](self, *args)

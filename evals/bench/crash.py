@@ -238,23 +238,25 @@ class ActorKiller:
             self._check_shard(shard, where)
 
     def _check_shard(self, shard: Path, where: str) -> None:
-        """A shard no live actor holds: whole, and its video's memory a prefix of the uninterrupted run's."""
-        lock = shard / "locks" / f"{shard.name}.lock"
-        if not lock.exists() or shard.name not in self.ref.expected:
-            return
-        fd = os.open(lock, os.O_RDWR)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return  # the other actor is writing it
-            try:
-                one = Reference(self.ref.videos, {shard.name: self.ref.expected[shard.name]}, self.ref.seconds)
-                check_library(shard, one, self.tally, f"{where}, shard {shard.name}")
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        """A shard no live actor holds (the batch waits meanwhile, so none takes it up): whole, and its
+        video's memory a prefix of the uninterrupted run's."""
+        if shard.name in self.ref.expected and not _held(shard / "locks" / f"{shard.name}.lock"):
+            one = Reference(self.ref.videos, {shard.name: self.ref.expected[shard.name]}, self.ref.seconds)
+            check_library(shard, one, self.tally, f"{where}, shard {shard.name}")
+
+
+def _held(lock: Path) -> bool:
+    """Whether a live process holds the ingest lock `lock` now."""
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the file releases a lock taken here
+    return False
 
 
 def _title(process: psutil.Process) -> str | None:

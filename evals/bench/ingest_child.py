@@ -166,13 +166,12 @@ def _main(home: str, overrides: str) -> None:
     import logging
 
     from app import Longshot
+    from app.ingest_stage import load_ingest_models
     from perception.errors import LongshotError
 
     logging.basicConfig(level=logging.ERROR)
     longshot = Longshot(home=home, **json.loads(overrides))
-    for role, name in (("ocr", "ocr"), ("speech", "speech"), ("text_embedding", "text_embedder")):
-        if longshot.models.available(role):  # loaded now, so a kill timed from "started" lands in ingest work
-            getattr(longshot.models, name)
+    load_ingest_models(longshot.models)
     _say({"ready": True})
     for line in sys.stdin:
         path = line.strip()
