@@ -92,13 +92,13 @@ class Reference:
     seconds: float
 
 
-def make_media(folder: Path) -> dict[str, tuple[Path, ...]]:
-    """A long video (the sample's scenes LONG_REPEATS times, each notice numbered) and a batch of short ones."""
-    long_scenes = [_moved(scene, k * SCENES[-1].end, f" ({k + 1})") for k in range(LONG_REPEATS) for scene in SCENES]
+def make_media(folder: Path, long_repeats: int = LONG_REPEATS, batch_videos: int = BATCH_VIDEOS) -> dict[str, tuple[Path, ...]]:
+    """A long video (the sample's scenes `long_repeats` times, each notice numbered) and a batch of short ones."""
+    long_scenes = [_moved(scene, k * SCENES[-1].end, f" ({k + 1})") for k in range(long_repeats) for scene in SCENES]
     long_video = _sample(folder / "long", long_scenes)
     batch = tuple(
         _sample(folder / f"short-{i}", [_moved(scene, -SCENES[i].start) for scene in SCENES[i : i + 2]])
-        for i in range(BATCH_VIDEOS)
+        for i in range(batch_videos)
     )
     return {"long": (long_video,), "batch": batch}
 
@@ -283,11 +283,14 @@ def ray_kills(ref: Reference, kills: int, root: Path, rng: random.Random, tally:
 # -- the benchmark --------------------------------------------------------------------------------
 
 
-def run(kills: int = 100, seed: int = 0, root: Path | None = None) -> dict[str, Any]:
-    """Kill ingest `kills` times, a quarter in each way; figures per way and in all."""
+def run(
+    kills: int = 100, seed: int = 0, root: Path | None = None, long_repeats: int = LONG_REPEATS, batch_videos: int = BATCH_VIDEOS
+) -> dict[str, Any]:
+    """Kill ingest `kills` times, a quarter in each way; figures per way and in all. The long video is
+    the sample's five scenes `long_repeats` times over; the batch is `batch_videos` videos of one minute."""
     started = time.perf_counter()
     root = Path(root or tempfile.mkdtemp(prefix="longshot-crash-"))
-    media = make_media(root / "media")
+    media = make_media(root / "media", long_repeats, batch_videos)
     refs = {group: reference(videos, root / "reference" / group) for group, videos in media.items()}
     rng = random.Random(seed)
     tallies: dict[str, Tally] = {}
@@ -308,7 +311,7 @@ def run(kills: int = 100, seed: int = 0, root: Path | None = None) -> dict[str, 
         "losses": sum(len(t.losses) for t in tallies.values()),
         "seconds": round(time.perf_counter() - started, 1),
         "reference_seconds": {group: round(ref.seconds, 1) for group, ref in refs.items()},
-        "videos": {group: [f"{v.name} ({probe(v).duration:.0f} s)" for v in ref.videos] for group, ref in refs.items()},
+        "videos": {group: [f"{v.parent.name} ({probe(v).duration:.0f} s)" for v in ref.videos] for group, ref in refs.items()},
         "modes": {mode: tally.figures() for mode, tally in tallies.items()},
         "problems": problems[:20],
     }
