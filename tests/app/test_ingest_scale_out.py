@@ -91,4 +91,4 @@ def test_a_worker_killed_mid_video_is_resumed_elsewhere_and_memories_equal_the_s
         assert snapshot(home, outcome.video) == snapshot(serial, outcome.video), outcome.path.name
     assert problems(home) == [] and temp_files(home) == []
     assert not (home / "shards").exists() or not any((home / "shards").iterdir())
-    print(f"\n{executor}: killed pid {killer.killed[2]} with {killer.killed[0]} committed to {killer.killed[1]:.0f} s")
+    print(f"\n{executor}: killed pid {killer.killed[2]} while {killer.killed[0]} was committed to {killer.killed[1]:.0f} s")
