@@ -15,8 +15,9 @@ from memory.build import IngestProgress
 from perception.timefmt import format_time
 
 PLAIN_EVERY_S = 30.0
-OVERALL_BAR = "{desc} {percentage:3.0f}%|{bar}| {postfix}"
-VIDEO_BAR = "{desc:>24.24} {percentage:3.0f}%|{bar}| {postfix}"
+# The text after a bar goes in tqdm's `unit` field: its `postfix` field always starts with ", ".
+OVERALL_BAR = "{desc} {percentage:3.0f}%|{bar}| {unit}"
+VIDEO_BAR = "{desc:>24.24} {percentage:3.0f}%|{bar}| {unit}"
 
 
 def overall(event: BatchProgress) -> str:
@@ -65,7 +66,7 @@ class BatchDisplay:
         if self.bar is None:
             self.bar = tqdm(total=event.seconds_total, file=self.stream, bar_format=OVERALL_BAR, position=0, mininterval=0.5)
         self.bar.set_description_str(f"{event.done}/{event.total} videos", refresh=False)
-        self.bar.set_postfix_str(overall(event), refresh=False)
+        self.bar.unit = overall(event)
         self.bar.update(event.seconds_done - self.bar.n)
         running = dict(event.running)
         for name in [name for name in self.videos if name not in running]:
@@ -76,7 +77,7 @@ class BatchDisplay:
                 bar = self.videos[name] = tqdm(
                     total=progress.total, desc=name, file=self.stream, bar_format=VIDEO_BAR, leave=False, mininterval=0.5
                 )
-            bar.set_postfix_str(position(progress), refresh=False)
+            bar.unit = position(progress)
             bar.update(progress.done - bar.n)
         if event.finished is not None:
             tqdm.write(f"{event.finished.path.name}: {verdict(event.finished)}", file=self.stream)
