@@ -26,6 +26,7 @@ from app.executors import Executor, WorkerDied, WorkerSpec, make_executor
 from app.ingest_stage import IngestWorker, StageResult, ingest_into
 from memory.audit import video_state
 from memory.build import IngestProgress
+from memory.ingest.tracker import eta
 from memory.shards import commit_shard, shard_home
 from memory.store import Library, content_hash
 from perception.config import Config
@@ -67,9 +68,7 @@ class BatchProgress:
 
     @property
     def eta(self) -> float | None:
-        if self.seconds_done <= 0 or self.seconds_done >= self.seconds_total:
-            return None
-        return self.elapsed / self.seconds_done * (self.seconds_total - self.seconds_done)
+        return eta(self.elapsed, self.seconds_done, self.seconds_total)
 
 
 BatchProgressFn = Callable[[BatchProgress], None]

@@ -14,16 +14,10 @@ from app.ingest_batch import ingest_batch
 from app.media_paths import find_videos
 from memory.audit import problems, snapshot
 from perception.config import Config
+from tests.memory.test_build import OFFLINE as BUILD_OFFLINE
 from tests.synth import make_video
 
-OFFLINE = {
-    "models__speech": "none",
-    "models__text_embedding": "none",
-    "models__image_embedding": "none",
-    "models__detector": "none",
-    "ingest__scales": (30.0,),
-    "ingest__batch_frames": 10,  # a commit every 10 s of video, so progress shows within a short clip
-}
+OFFLINE = {**BUILD_OFFLINE, "ingest__batch_frames": 10}  # a commit every 10 s of video, so progress shows in a short clip
 
 
 @pytest.fixture(scope="module")
