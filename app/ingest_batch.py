@@ -154,11 +154,14 @@ def ingest_batch(
     if executor == "ray" and shards is None:
         shards = config.home / SHARDS
     batch = _Batch(library, tally, shards, max_attempts)
-    jobs = batch.plan(videos)
-    if jobs and executor == "local" and workers == 1:
-        batch.run_here(jobs, here or IngestWorker(config))
-    elif jobs:
-        batch.run_on(jobs, make_executor(executor, WorkerSpec(IngestWorker, (config,)), workers, address))
+    try:
+        jobs = batch.plan(videos)
+        if jobs and executor == "local" and workers == 1:
+            batch.run_here(jobs, here or IngestWorker(config))
+        elif jobs:
+            batch.run_on(jobs, make_executor(executor, WorkerSpec(IngestWorker, (config,)), workers, address))
+    finally:
+        library.close()
     order = {path: index for index, (path, _) in enumerate(videos)}
     return sorted(tally.outcomes, key=lambda outcome: order[outcome.path])
 
@@ -262,11 +265,7 @@ class _Batch:
     def _read_positions(self, running: list[_Job]) -> None:
         """How far each running video is committed, read from where its worker writes."""
         for job in running:
-            if self.shards is None:
-                row = self.library.connect().execute("SELECT status, committed_until FROM videos WHERE id = ?", (job.video,))
-                state = row.fetchone()
-            else:
-                state = video_state(self._home(job), job.video)
+            state = video_state(self._home(job), job.video)
             done = state[1] if state is not None else 0.0
             elapsed = time.perf_counter() - job.started
             job.position = IngestProgress(job.video, "commit", done, job.info.duration, elapsed, (("commit", done),))
