@@ -93,6 +93,7 @@ class WebConfig:
 @dataclass(frozen=True)
 class Config:
     home: Path = field(default_factory=lambda: Path("~/.longshot").expanduser())
+    media: str = ""  # the real media folder the needle sets are built from (LONGSHOT_MEDIA); "" when not named
     models: ModelsConfig = field(default_factory=ModelsConfig)
     vlm: VLMConfig = field(default_factory=VLMConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)

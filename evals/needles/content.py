@@ -1,0 +1,265 @@
+"""What the needle videos say and show: announcements, notices and codes, each with one word that varies.
+
+Every fact has a slot (a platform, a day, a gate) drawn per video from its `values`; the
+values not drawn are its near misses, so a distractor differs from the truth by that one
+word, and a system has to have heard or read the needle to choose. The pools come in two
+splits with nothing in common: `main` builds the sets the policy is developed on, `heldout`
+the set it is checked on once. A video uses some facts of its split; the unused ones are
+the things it never mentions (for "not mentioned" and existence questions).
+
+Announcements are synthesised with espeak-ng. Their `quote` is the words a question quotes
+and `decoy` a one-word change of it that is never said; both were chosen so that
+faster-whisper tiny.en (the default speech model) hears the quote word for word once case
+and punctuation are dropped (British spellings such as "harbour" are avoided: it writes
+"harbor").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPLITS = ("main", "heldout")
+CODE_LETTERS = "ACDEFHKMNPRTWXY"  # no B/8, O/Q/0, I/L/1, S/5, Z/2, G/6, U/V: pairs OCR and people confuse
+CODE_DIGITS = "34679"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A sentence or notice with one varying word (`{}` in the template), and how questions refer to it."""
+
+    template: str
+    values: tuple[str, ...]
+    question: str  # asks for the slot: "Which platform does the shuttle to the airport leave from?"
+    topic: str = ""  # speech: how a question names it ("the shuttle to the airport")
+    claim: str = ""  # speech: a multiple-choice statement of it ("It leaves from platform {}")
+    quote: str = ""  # speech: words a question quotes
+    decoy: str = ""  # speech: the quote with one word changed, never said
+
+    def text(self, value: str) -> str:
+        return self.template.format(value)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One split's announcements, notices and code labels."""
+
+    announcements: tuple[Fact, ...]
+    notices: tuple[Fact, ...]
+    code_labels: tuple[str, ...]
+
+
+MAIN = Pool(
+    announcements=(
+        Fact(
+            "The shuttle to the airport now leaves from platform {}.",
+            ("nine", "five", "two", "seven"),
+            "Which platform does the shuttle to the airport leave from?",
+            "the shuttle to the airport",
+            "It leaves from platform {}",
+            "the shuttle to the airport",
+            "the shuttle to the station",
+        ),
+        Fact(
+            "Tomorrow's meeting about the library roof has moved to {} morning.",
+            ("Thursday", "Tuesday", "Friday", "Monday"),
+            "Which morning has the meeting about the library roof moved to?",
+            "the meeting about the library roof",
+            "It has moved to {} morning",
+            "meeting about the library roof",
+            "meeting about the library door",
+        ),
+        Fact(
+            "Please collect your parcels from the {} counter near the west entrance.",
+            ("blue", "green", "red", "yellow"),
+            "Which counter should parcels be collected from?",
+            "collecting parcels",
+            "From the {} counter",
+            "collect your parcels",
+            "collect your tickets",
+        ),
+        Fact(
+            "The swimming pool is closed for cleaning until {} afternoon.",
+            ("Monday", "Wednesday", "Saturday", "Friday"),
+            "Until which afternoon is the swimming pool closed?",
+            "the swimming pool",
+            "It is closed until {} afternoon",
+            "the swimming pool is closed for cleaning",
+            "the swimming pool is open for cleaning",
+        ),
+        Fact(
+            "The concert in the park has been cancelled because of the {}.",
+            ("storm", "heat", "wind", "rain"),
+            "Why has the concert in the park been cancelled?",
+            "the concert in the park",
+            "It was cancelled because of the {}",
+            "the concert in the park has been cancelled",
+            "the concert in the hall has been cancelled",
+        ),
+        Fact(
+            "All staff should meet in the main hall at {} o'clock.",
+            ("four", "two", "six", "three"),
+            "At what time should all staff meet in the main hall?",
+            "the staff meeting in the main hall",
+            "At {} o'clock",
+            "all staff should meet in the main hall",
+            "all staff should meet in the dining hall",
+        ),
+        Fact(
+            "The school choir will sing at the town hall on {} evening.",
+            ("Friday", "Tuesday", "Sunday", "Thursday"),
+            "On which evening will the school choir sing at the town hall?",
+            "the school choir",
+            "It sings on {} evening",
+            "the school choir will sing at the town hall",
+            "the school band will sing at the town hall",
+        ),
+        Fact(
+            "The fire alarm test will take place at noon on {}.",
+            ("Wednesday", "Monday", "Thursday", "Saturday"),
+            "On which day is the fire alarm test?",
+            "the fire alarm test",
+            "It takes place on {}",
+            "the fire alarm test will take place at noon",
+            "the fire alarm test will take place at night",
+        ),
+        Fact(
+            "A blue suitcase was left in the {} carriage of the train.",
+            ("second", "third", "fourth", "first"),
+            "In which carriage of the train was the blue suitcase left?",
+            "the blue suitcase",
+            "It was left in the {} carriage",
+            "a blue suitcase was left",
+            "a blue umbrella was left",
+        ),
+        Fact(
+            "The bus to the stadium is running {} minutes late.",
+            ("twenty", "ten", "forty", "fifteen"),
+            "How late is the bus to the stadium running?",
+            "the bus to the stadium",
+            "It is {} minutes late",
+            "the bus to the stadium is running",
+            "the bus to the museum is running",
+        ),
+    ),
+    notices=(
+        Fact("GATE {} CLOSED", ("B7", "B4", "D7", "B3"), "Which gate is closed?"),
+        Fact("PLATFORM {} DELAYED", ("4", "6", "9", "3"), "Which platform is delayed?"),
+        Fact("LIFT {} OUT OF ORDER", ("2", "3", "5", "6"), "Which lift is out of order?"),
+        Fact("EXIT VIA DOOR {}", ("3", "9", "4", "7"), "Which door is the exit?"),
+        Fact("VISITORS REPORT TO DESK {}", ("12", "14", "21", "16"), "Which desk should visitors report to?"),
+        Fact("CAFE OPENS AT {} AM", ("8", "7", "9", "6"), "What time does the cafe open?"),
+        Fact("BUS {} DIVERTED", ("42", "24", "47", "72"), "Which bus is diverted?"),
+        Fact("PARKING LEVEL {} FULL", ("2", "3", "4", "5"), "Which parking level is full?"),
+        Fact("WET FLOOR IN HALL {}", ("C", "D", "E", "A"), "Which hall has a wet floor?"),
+    ),
+    code_labels=("SERVER ROOM", "STORE ROOM", "STAFF LOCKER", "LOADING DOCK", "BIKE SHED", "FIRST AID KIT"),
+)
+
+HELDOUT = Pool(
+    announcements=(
+        Fact(
+            "The cafe on the second floor now serves lunch until {} o'clock.",
+            ("three", "two", "four", "one"),
+            "Until what time does the cafe on the second floor serve lunch?",
+            "the cafe on the second floor",
+            "Until {} o'clock",
+            "the cafe on the second floor",
+            "the cafe on the first floor",
+        ),
+        Fact(
+            "The road to the beach is closed because of {}.",
+            ("flooding", "roadworks", "snow", "fog"),
+            "Why is the road to the beach closed?",
+            "the road to the beach",
+            "Because of {}",
+            "the road to the beach is closed",
+            "the road to the river is closed",
+        ),
+        Fact(
+            "The science fair winners will be announced in room {}.",
+            ("eleven", "twelve", "six", "three"),
+            "In which room will the science fair winners be announced?",
+            "the science fair winners",
+            "In room {}",
+            "the science fair winners will be announced",
+            "the art fair winners will be announced",
+        ),
+        Fact(
+            "Passengers for the night bus should wait at stop {}.",
+            ("eight", "four", "six", "three"),
+            "At which stop should passengers for the night bus wait?",
+            "the night bus",
+            "At stop {}",
+            "passengers for the night bus",
+            "passengers for the early bus",
+        ),
+        Fact(
+            "The chess club meets every {} in the old library.",
+            ("Tuesday", "Thursday", "Monday", "Friday"),
+            "On which day does the chess club meet?",
+            "the chess club",
+            "Every {}",
+            "the chess club meets every",
+            "the book club meets every",
+        ),
+        Fact(
+            "The garden tour will begin at the {} gate at ten.",
+            ("east", "west", "north", "south"),
+            "At which gate does the garden tour begin?",
+            "the garden tour",
+            "At the {} gate",
+            "the garden tour will begin",
+            "the museum tour will begin",
+        ),
+        Fact(
+            "A green jacket was handed in at the {} desk.",
+            ("front", "back", "main", "side"),
+            "At which desk was the green jacket handed in?",
+            "the green jacket",
+            "At the {} desk",
+            "a green jacket was handed in",
+            "a green bag was handed in",
+        ),
+        Fact(
+            "The football match has been moved to {} afternoon.",
+            ("Sunday", "Saturday", "Friday", "Monday"),
+            "Which afternoon has the football match been moved to?",
+            "the football match",
+            "To {} afternoon",
+            "the football match has been moved",
+            "the tennis match has been moved",
+        ),
+    ),
+    notices=(
+        Fact("TRAM {} CANCELLED", ("9", "6", "4", "3"), "Which tram is cancelled?"),
+        Fact("MEETING ROOM {} AT NOON", ("12", "21", "13", "17"), "Which meeting room is booked at noon?"),
+        Fact("STAIRS {} CLOSED FOR REPAIRS", ("C", "D", "A", "E"), "Which stairs are closed for repairs?"),
+        Fact("LIBRARY CLOSES AT {} PM", ("6", "7", "5", "9"), "What time does the library close?"),
+        Fact("TICKETS AT COUNTER {}", ("3", "4", "7", "9"), "Which counter sells tickets?"),
+        Fact("DOCK {} RESERVED", ("7", "4", "9", "6"), "Which dock is reserved?"),
+        Fact("NO ENTRY TO WING {}", ("D", "C", "E", "A"), "Which wing has no entry?"),
+    ),
+    code_labels=("GARAGE", "ARCHIVE", "PHOTO LAB", "BOILER ROOM", "MAIL ROOM", "ROOF HATCH"),
+)
+
+POOLS = {"main": MAIN, "heldout": HELDOUT}
+
+# The LibriVox readings of the media folder (by clip id): the words a question quotes, then
+# one-word changes of them that are never said (the first is the decoy of existence
+# questions). tiny.en hears the quotes word for word once case and punctuation are dropped;
+# it hears 0870's "mister" as "Mr." and 0880's "ill disposed" as "old-sposed", so those are avoided.
+READINGS = {
+    "sense_and_sensibility_01_austen_64kb-0870": (
+        "leisure to consider how much",
+        "pleasure to consider how much",
+        "leisure to discover how much",
+        "leisure to consider how many",
+    ),
+    "sense_and_sensibility_01_austen_64kb-0880": ("he was not an", "she was not an", "he was not the", "he was once an"),
+    "sense_and_sensibility_01_austen_64kb-0890": (
+        "and rather selfish",
+        "and rather foolish",
+        "and very selfish",
+        "but rather selfish",
+    ),
+}
