@@ -194,7 +194,7 @@ def first_count(text: str) -> int | None:
     flat = re.sub(r"\bonce\b", "1 times", flat)
     flat = re.sub(r"\btwice\b", "2 times", flat)
     flat = re.sub(r"\bthrice\b", "3 times", flat)
-    flat = re.sub(rf"{_CLOCK.replace(':', ' : ')}", " ", flat)  # clock times, as normalised ("4 : 12")
+    flat = re.sub(r"\b\d{1,2}(?: : \d{2}){1,2}(?:\.\d+)?\b", " ", flat)  # clock times, as normalised ("4 : 12")
     timed = re.search(r"\b(\d+) (?:separate |different |distinct )?(?:times?|occurrences?|showings?|appearances?)\b", flat)
     if timed:
         return int(timed.group(1))

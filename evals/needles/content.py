@@ -16,9 +16,9 @@ and punctuation are dropped (British spellings such as "harbour" are avoided: it
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
-SPLITS = ("main", "heldout")
 CODE_LETTERS = "ACDEFHKMNPRTWXY"  # no B/8, O/Q/0, I/L/1, S/5, Z/2, G/6, U/V: pairs OCR and people confuse
 CODE_DIGITS = "34679"
 
@@ -263,3 +263,19 @@ READINGS = {
         "but rather selfish",
     ),
 }
+
+
+def make_code(rng: random.Random) -> str:
+    """A code like "K7-RM4": letter digit - letter letter digit, from characters OCR keeps apart."""
+    pick = rng.choice
+    return f"{pick(CODE_LETTERS)}{pick(CODE_DIGITS)}-{pick(CODE_LETTERS)}{pick(CODE_LETTERS)}{pick(CODE_DIGITS)}"
+
+
+def near_miss_codes(code: str, rng: random.Random, n: int) -> tuple[str, ...]:
+    """`n` distinct codes that differ from `code` in exactly one character of the same class."""
+    found: set[str] = set()
+    while len(found) < n:
+        i = rng.choice([i for i, ch in enumerate(code) if ch != "-"])
+        alphabet = CODE_DIGITS if code[i].isdigit() else CODE_LETTERS
+        found.add(code[:i] + rng.choice(alphabet.replace(code[i], "")) + code[i + 1 :])
+    return tuple(sorted(found))

@@ -148,7 +148,7 @@ def test_the_command_killed_midway_resumes_without_redoing_or_duplicating(needle
         str(Path(sys.executable).with_name("longshot")),
         "eval",
         "--dataset",
-        "needle",
+        "needle:classic",
         "--root",
         str(needle_run.root),
         "-O",
