@@ -44,7 +44,7 @@ STYLES = (  # text colour, box colour ("" draws an outlined text with no box)
 )
 FONT_SIZES = (16, 40)
 EDGE = 6  # pixels kept clear of the frame's edge
-VOICES = (("en-us", 150), ("en-gb-x-rp", 150))  # espeak-ng voice and words per minute
+VOICES = (("en-us", 145),)  # espeak-ng voice and words per minute: tiny.en hears every announcement word for word
 SHOWING_COUNTS = (1, 1, 2, 2, 3, 4)  # drawn per notice: "notices that repeat (2-4 showings)", and some that do not
 SHORTEST = 2.0
 

@@ -293,7 +293,7 @@ def _check_truth(item, events: list[dict]) -> None:
             texts = sorted((e for e in events if e["kind"] == "text"), key=lambda e: e["start"])
             assert _right(item) == texts[-1 if last else 0]["text"]
     elif kind == "order":
-        _check_order(item, events, quoted)
+        _check_order(item, events, quoted + [q for option in item.options for q in _quoted(option)])
     elif kind == "exists":
         present = bool(_shown(events, quoted[0]) or _speech_saying(events, quoted[0])) if quoted else False
         assert (item.truth == YesNo(present)) if item.truth else item.answer_text == ("Yes" if present else "No")
