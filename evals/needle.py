@@ -393,7 +393,7 @@ def _render(
 def _centred(text: str) -> Look:
     size = _font_size(text)
     left, top, right, bottom = ImageFont.truetype(str(FONT), size).getbbox(text)
-    return Look(str(FONT), size, (WIDTH - (right - left)) // 2, (HEIGHT - (bottom - top)) // 2)
+    return Look(str(FONT), size, int(WIDTH - (right - left)) // 2, int(HEIGHT - (bottom - top)) // 2)
 
 
 def _font_size(text: str) -> int:

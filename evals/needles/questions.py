@@ -164,23 +164,21 @@ class _Asker:
         yield from self._paired("during", WHILE_QUOTE, WHILE_TOPIC, "while")
 
     def _at_time(self) -> Iterator[tuple[str, Draft]]:
-        for n, event in enumerate(self._long_showings("notice")):
-            asked, nearest = self._moment(event, AT_TIME, AT_MARK), self._nearest_other(event)
-            if n % 2:
-                wrong = [nearest.text, *self.rng.sample([t for t in self.texts if t not in (event.text, nearest.text)], 2)]
-                yield "choice", self._choice(asked, [event.text, *wrong], "at_time", [event])
-            else:
-                truth = Mention((event.text,), tuple(t for t in self.texts if t != event.text))
-                yield "free", self._free(asked, truth, "at_time", [event])
+        for event in self._long_showings("notice"):
+            nearest = self._nearest_other(event)
+            wrong = [nearest.text, *self.rng.sample([t for t in self.texts if t not in (event.text, nearest.text)], 2)]
+            asked = self._moment(event, AT_TIME, AT_MARK)
+            yield "choice", self._choice(asked, [event.text, *wrong], "at_time", [event])
+            truth = Mention((event.text,), tuple(t for t in self.texts if t != event.text))
+            yield "free", self._free(self._moment(event, AT_TIME, AT_MARK), truth, "at_time", [event])
 
     def _code_at(self) -> Iterator[tuple[str, Draft]]:
-        for n, event in enumerate(self._long_showings("code")):
+        for event in self._long_showings("code"):
             subject = self.s.subject(event.subject)
             asked = self._moment(event, CODE_AT, CODE_AT_MARK)
-            if n % 2:
-                yield "choice", self._choice(asked, [subject.value, *subject.rivals[:3]], "code_at", [event])
-            else:
-                yield "free", self._free(asked, Mention((subject.value,), subject.rivals), "code_at", [event])
+            yield "choice", self._choice(asked, [subject.value, *subject.rivals[:3]], "code_at", [event])
+            truth = Mention((subject.value,), subject.rivals)
+            yield "free", self._free(self._moment(event, CODE_AT, CODE_AT_MARK), truth, "code_at", [event])
 
     def _said_about(self) -> Iterator[tuple[str, Draft]]:
         for n, subject in enumerate(s for s in self.said if s.kind == "announcement"):
@@ -200,8 +198,8 @@ class _Asker:
         single = [s for s in self.shown + self.said if len(self.s.occurrences(s.id)) == 1]
         never = self._never_happens()
         pairs = sorted({tuple(sorted((a.id, b.id))) for a in single for b in single if a.id != b.id})
-        for n, pair in enumerate(self.rng.sample(pairs, min(len(pairs), 3 * len(TYPES)))):
-            first, second = sorted((self.s.subject(i) for i in pair), key=lambda s: self.s.occurrences(s.id)[0].start)
+        for n, ids in enumerate(self.rng.sample(pairs, len(pairs))):
+            first, second = sorted((self.s.subject(i) for i in ids), key=lambda s: self.s.occurrences(s.id)[0].start)
             events = [self.s.occurrences(first.id)[0], self.s.occurrences(second.id)[0]]
             a, b = _mention(first), _mention(second)
             missing = n % 3 == 2
@@ -210,9 +208,9 @@ class _Asker:
                 events = events[:1]
             pair = [a, b] if self.rng.random() < 0.5 else [b, a]
             if n % 2:
-                options = [*pair, self._pick(NEVER_OPTIONS)]
+                offered = [*pair, self._pick(NEVER_OPTIONS)]
                 asked = self._pick(ORDER_CHOICE)
-                yield "choice", self._choice(asked, options, "order", events, truth=options[2] if missing else a)
+                yield "choice", self._choice(asked, offered, "order", events, truth=offered[2] if missing else a)
             else:
                 asked = self._pick(ORDER_FREE).format(a=pair[0], b=pair[1])
                 truth: Truth = Absent() if missing else Mention((_words_of(a),), (_words_of(b),))

@@ -127,7 +127,8 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
         def subject(d: Mapping[str, Any]) -> Subject:
-            fact = Fact(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["fact"].items()}) if d["fact"] else None
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in (d["fact"] or {}).items()}
+            fact = Fact(**fields) if fields else None
             return Subject(**{**d, "rivals": tuple(d["rivals"]), "fact": fact})
 
         def event(d: Mapping[str, Any]) -> Event:
@@ -264,7 +265,7 @@ def _look(text: str, rng: random.Random) -> Look:
     size = rng.randint(*FONT_SIZES)
     while True:
         left, top, right, bottom = ImageFont.truetype(font, size).getbbox(text)
-        width, height = right - left + 2 * BOX_BORDER, bottom - top + 2 * BOX_BORDER
+        width, height = int(right - left) + 2 * BOX_BORDER, int(bottom - top) + 2 * BOX_BORDER
         if width <= WIDTH - 2 * EDGE or size <= FONT_SIZES[0]:
             break
         size -= 1

@@ -17,7 +17,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image
 
 from evals.datasets import get_dataset
 from evals.datasets.base import DatasetError
@@ -27,6 +26,7 @@ from evals.needles.media import MediaFolderError, resolve_media
 from evals.needles.plan import ALIGN_GUARD, SEGMENT
 from evals.needles.questions import ABSENT_OPTIONS, NEVER_OPTIONS, TYPES
 from evals.needles.suite import NeedleSuite, NeedleVideo
+from perception.video import VideoReader
 
 WORKING_SIDE = 448  # the ingest's frame_max_side: OCR must read every notice at this size
 
@@ -49,24 +49,12 @@ def ocr():
     return RapidOCR(locate_ocr_models("PP-OCRv6"))
 
 
-def _frame_at(path: Path, time: float) -> np.ndarray:
-    """The RGB frame shown at `time`, scaled to the working resolution."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        container.seek(int(max(time - 6, 0) / stream.time_base), stream=stream)
-        shown = None
-        for frame in container.decode(stream):
-            if frame.time > time + 1e-6:
-                break
-            shown = frame
-    assert shown is not None
-    image = shown.to_image()
-    scale = WORKING_SIDE / max(image.size)
-    return np.asarray(image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR))
-
-
-def _read(ocr, path: Path, time: float) -> str:
-    return normalise(" ".join(box.text for box in ocr.read(_frame_at(path, time))))
+def _read(ocr, path: Path, times: list[float]) -> list[str]:
+    """What OCR reads at each time, on the frames ingest would see: nearest frame, scaled to the working resolution."""
+    with VideoReader(path, max_side=WORKING_SIDE) as reader:
+        batch = reader.frames_at(times)
+    assert len(batch.frames) == len(times)
+    return [normalise(" ".join(box.text for box in ocr.read(frame))) for frame in batch.frames]
 
 
 def _has(text: str, phrase: str) -> bool:
@@ -131,11 +119,11 @@ def _asked_time(question: str) -> float:
 def test_every_showing_is_readable_at_the_working_resolution_while_up_and_gone_around_it(built, events, ocr) -> None:
     for event in (e for e in events if e["kind"] == "text"):
         inside = [event["start"] + 0.25, (event["start"] + event["end"]) / 2, event["end"] - 0.25]
-        for t in inside:
-            assert _has(_read(ocr, built.video, t), event["text"]), (event["id"], t)
-        for t in (event["start"] - 0.5, event["end"] + 0.5):
-            if not _visible_at(events, t):
-                assert not _has(_read(ocr, built.video, t), event["text"]), (event["id"], t)
+        for t, seen in zip(inside, _read(ocr, built.video, inside)):
+            assert _has(seen, event["text"]), (event["id"], t, seen)
+        around = [t for t in (event["start"] - 0.5, event["end"] + 0.5) if not _visible_at(events, t)]
+        for t, seen in zip(around, _read(ocr, built.video, around)):
+            assert not _has(seen, event["text"]), (event["id"], t, seen)
 
 
 @pytest.mark.slow
@@ -143,14 +131,13 @@ def test_every_showing_is_readable_at_the_working_resolution_while_up_and_gone_a
 def test_no_notice_is_on_screen_at_random_other_times(built, events, ocr) -> None:
     rng = random.Random(0)
     texts = {e["text"] for e in events if e["kind"] == "text"}
-    checked = 0
-    while checked < 12:
+    times: list[float] = []
+    while len(times) < 12:
         t = rng.uniform(0, built.scenario.duration - 1)
-        if any(e["start"] - 1 <= t <= e["end"] + 1 for e in events if e["kind"] == "text"):
-            continue
-        seen = _read(ocr, built.video, t)
+        if not any(e["start"] - 1 <= t <= e["end"] + 1 for e in events if e["kind"] == "text"):
+            times.append(t)
+    for t, seen in zip(times, _read(ocr, built.video, times)):
         assert not any(_has(seen, text) for text in texts), (t, seen)
-        checked += 1
 
 
 @pytest.mark.slow

@@ -180,7 +180,13 @@ def test_open_questions_are_scored_by_content_beside_the_no_memory_baseline(tmp_
     run = {**RUN, "dataset": {**RUN["dataset"], "bucket_keys": ["type"], "macro_over": "type"}}
     items = [
         Item(id="q1", question="How many times?", video=Path("/v.mp4"), truth=Count(3), buckets={"type": "count"}),
-        Item(id="q2", question="Which code?", video=Path("/v.mp4"), truth=Mention(("K7-RM4",), ("K7-RM9",)), buckets={"type": "code"}),
+        Item(
+            id="q2",
+            question="Which code?",
+            video=Path("/v.mp4"),
+            truth=Mention(("K7-RM4",), ("K7-RM9",)),
+            buckets={"type": "code"},
+        ),
         Item(id="q3", question="When?", video=Path("/v.mp4"), truth=Span(10, 20), answer_span=(10, 20), buckets={"type": "when"}),
         Item(id="q4", question="Pick", video=Path("/v.mp4"), options=("a", "b"), answer="B", buckets={"type": "count"}),
     ]
