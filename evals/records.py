@@ -67,14 +67,7 @@ def result_from_record(record: dict[str, Any], item: Item | None = None) -> Resu
 
 def baseline_from_record(record: dict[str, Any], name: str, item: Item | None = None) -> Result:
     """A baseline's `Result` for one line: "blind" or "no_memory" (no choice, text or span where it gave none)."""
-    baseline = record.get(name) or {}
-    span = baseline.get("span")
-    return Result(
-        item=item or item_from_record(record),
-        choice=baseline.get("choice"),
-        span=(float(span[0]), float(span[1])) if span else None,
-        text=baseline.get("text") or "",
-    )
+    return result_from_record(record.get(name) or {}, item or item_from_record(record))
 
 
 def compact_evidence(evidence) -> list[dict[str, Any]]:
