@@ -181,8 +181,8 @@ HELDOUT = Pool(
             "Which afternoon has the football match been moved to?",
             "the football match",
             "To {} afternoon",
-            "the football match has been moved",
-            "the tennis match has been moved",
+            "match has been moved to",
+            "match has been moved from",
         ),
         Fact(
             "Lunch will be served in the {} garden today.",

@@ -115,7 +115,8 @@ def _final_command(duration: float, fps: int) -> list[str]:
 
 def _video_codec(fps: int) -> list[str]:
     # ultrafast keeps an hour's build to about a minute on two cores; a keyframe every 5 s lets readers seek cheaply.
-    return ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(5 * fps), "-pix_fmt", "yuv420p"]
+    # At crf 28 the first frame of a notice came out blurred enough for OCR to drop a lone letter ("WING D").
+    return ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-g", str(5 * fps), "-pix_fmt", "yuv420p"]
 
 
 def _drawtext(drawn: Drawn, index: int, work: Path) -> str:

@@ -43,6 +43,7 @@ STYLES = (  # text colour, box colour ("" draws an outlined text with no box)
     ("white", ""),
 )
 FONT_SIZES = (16, 40)
+OUTLINED_SMALLEST = 22  # text with no box over busy footage needs more pixels (18 px white on a passer-by lost its digit)
 EDGE = 6  # pixels kept clear of the frame's edge
 VOICES = (("en-us", 145),)  # espeak-ng voice and words per minute: tiny.en hears every announcement word for word
 SHOWING_COUNTS = (1, 1, 2, 2, 3, 4)  # drawn per notice: "notices that repeat (2-4 showings)", and some that do not
@@ -262,7 +263,7 @@ def _look(text: str, rng: random.Random) -> Look:
     """A random font, size, colour and place for one showing, the whole box inside the frame."""
     font = rng.choice(FONTS)
     color, box = rng.choice(STYLES)
-    size = rng.randint(*FONT_SIZES)
+    size = rng.randint(*FONT_SIZES) if box else rng.randint(OUTLINED_SMALLEST, FONT_SIZES[1])
     while True:
         left, top, right, bottom = ImageFont.truetype(font, size).getbbox(text)
         width, height = int(right - left) + 2 * BOX_BORDER, int(bottom - top) + 2 * BOX_BORDER

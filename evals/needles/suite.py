@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from evals.datasets.base import DatasetError, Item
-from evals.needles.content import POOLS, READINGS
 from evals.needles.media import resolve_media
 from evals.needles.questions import questions
 from evals.needles.render import Drawn, Said, render
@@ -57,6 +56,7 @@ HELDOUT_FOOTAGE = (
     "video/flipping_a_pancake.mkv",
 )
 LONG = Sizes(codes=3, notices=6, announcements=7, readings=3, after=2, during=2, longest=90.0, gap=15.0)
+GENERATOR = ("content", "media", "plan", "render", "scenario")  # the modules a video and its manifest are made by
 SHORT = Sizes(codes=2, notices=4, announcements=3, readings=2, after=1, during=1, longest=25.0, gap=6.0)
 
 
@@ -191,9 +191,11 @@ def _footage(recipe: Recipe, seed: int, media: Path) -> list[Path]:
 
 
 def _fingerprint() -> str:
-    """A hash of the pools, so a set built from other announcements or notices is not reused."""
-    text = json.dumps({"pools": {k: asdict(v) for k, v in POOLS.items()}, "readings": READINGS}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A hash of the generator's source (pools, planner, looks, rendering), so a set built by other code is not reused."""
+    digest = hashlib.sha256()
+    for module in GENERATOR:
+        digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _cached(folder: Path, params: dict[str, Any]) -> Scenario | None:
