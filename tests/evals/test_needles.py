@@ -398,3 +398,16 @@ def test_the_media_folder_comes_from_the_option_or_the_environment_and_its_absen
     monkeypatch.setattr(media_module, "_CHECKOUT", tmp_path / "site-packages")
     with pytest.raises(MediaFolderError, match="--media PATH, LONGSHOT_MEDIA=PATH"):
         resolve_media()
+
+
+def test_the_eval_command_takes_the_media_folder_and_names_a_missing_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evals.cli import cli
+
+    common = ["eval", "--root", str(tmp_path / "sets"), "--home", str(tmp_path / "home"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(cli, [*common, "--dataset", "needle:ci", "--media", str(tmp_path / "nowhere")])
+    assert result.exit_code != 0 and f"the media folder {tmp_path / 'nowhere'} does not exist" in result.output
+    assert not (tmp_path / "sets").exists() or not any((tmp_path / "sets").iterdir())
+    result = CliRunner().invoke(cli, [*common, "--dataset", "jsonl", "--media", str(tmp_path)])
+    assert result.exit_code != 0 and "--media is for the needle sets" in result.output
