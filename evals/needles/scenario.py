@@ -27,12 +27,12 @@ from evals.needles.plan import Pairing, Related, Shown, Spoken, plan
 from evals.needles.render import BOX_BORDER, HEIGHT, WIDTH, Look
 from perception.errors import ConfigError
 
-FONTS = (
+FONTS = (  # no monospace: PP-OCR read Liberation Mono's "DOOR" as "D0OR" on every frame
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf",
 )
 STYLES = (  # text colour, box colour ("" draws an outlined text with no box)
     ("black", "white"),
