@@ -14,6 +14,7 @@ so a report can be re-scored from results.jsonl alone.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -140,8 +141,14 @@ def truth_from_dict(data: dict[str, Any]) -> Truth:
 
 
 def normalise(text: str) -> str:
-    """Lower case, number words as digits ("twenty one" -> "21"), hyphens inside codes dropped ("K7-RM4" -> "k7rm4")."""
-    text = re.sub(r"(?<=[A-Za-z0-9])[-‐–](?=[A-Za-z0-9])", "", text.lower().replace("’", "'"))
+    """Lower case without accents, number words as digits ("twenty one" -> "21"), hyphens in codes dropped ("K7-RM4" -> "k7rm4").
+
+    Accents go because OCR sometimes adds one ("CLÓSES"); a hyphen between two numbers stays,
+    so "12:05-12:50" is still two times.
+    """
+    text = re.sub(r"[‐–—]", "-", text.lower().replace("’", "'"))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"(?<=[a-z])-(?=[a-z0-9])|(?<=[0-9])-(?=[a-z])", "", text)
     words = re.findall(r"[a-z0-9]+(?:\.\d+)?|[^a-z0-9\s]", text)
     out: list[str] = []
     for word in words:

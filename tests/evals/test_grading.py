@@ -64,6 +64,7 @@ def test_codes_match_with_or_without_their_hyphen_and_near_misses_do_not() -> No
 
 def test_numbers_are_read_as_digits_either_way() -> None:
     assert normalise("Platform Nine, twenty one, 4 o'clock") == "platform 9 , 21 , 4 o ' clock"
+    assert normalise("LIBRARY CLÓSES AT 6 PM") == "library closes at 6 pm"
     assert grade(Mention(("nine",), ("five",)), "It leaves from platform 9.")
     assert grade(Mention(("9",), ("5",)), "from platform nine")
     assert grade(Mention(("twenty",), ("ten", "forty")), "running 20 minutes late")
@@ -79,6 +80,7 @@ def test_numbers_are_read_as_digits_either_way() -> None:
         ("The notice appears 2 separate times", 2),
         ("At 4:12, 7:30 and 9:00: 3", 3),
         ("at 4:12 only", None),
+        ("Shown at 12:05-12:50 and 30:01-30:20", None),
         ("It stays up for 45 seconds", None),
     ],
 )
