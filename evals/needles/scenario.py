@@ -27,12 +27,14 @@ from evals.needles.plan import Pairing, Related, Shown, Spoken, plan
 from evals.needles.render import BOX_BORDER, HEIGHT, WIDTH, Look
 from perception.errors import ConfigError
 
-FONTS = (  # no monospace: PP-OCR read Liberation Mono's "DOOR" as "D0OR" on every frame
+# Fonts PP-OCR reads word for word at the working resolution. Not Liberation Mono (its "DOOR"
+# read as "D0OR" on every frame) nor Liberation Serif (outlined, its narrow spaces were lost:
+# "ROOMCODEF4-WE3").
+FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf",
 )
 STYLES = (  # text colour, box colour ("" draws an outlined text with no box)
     ("black", "white"),
