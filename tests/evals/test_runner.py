@@ -113,7 +113,7 @@ def test_needle_report_figures_are_those_of_the_per_item_lines(needle_run: Needl
     spans = [r for r in lines if r["answer_span"] is not None]
     mean_iou = sum(r["iou"] or 0.0 for r in spans) / len(spans)
     assert summary["spans"]["mean_iou"] == pytest.approx(mean_iou)
-    assert report_row(report, "Mean IoU") == f"{mean_iou:.3f}"
+    assert report_row(report, "Mean IoU").split(" | ")[0] == f"{mean_iou:.3f}"  # then the no-memory baseline's
     latencies = [r["latency_s"] for r in lines]
     assert report_row(report, "Per item, median") == f"{np.median(latencies):.2f}"
 
