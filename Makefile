@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 SYSTEM_PACKAGES := ffmpeg chromium espeak-ng fonts-dejavu-core sqlite3
 
-.PHONY: demo test test-fast install system clean
+.PHONY: demo test test-fast check install system clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,7 +29,14 @@ system:
 demo: system $(STAMP)
 	$(VENV)/bin/longshot demo
 
-test: system $(STAMP)
+# Lint, format and types: the house stays in shape by check, not by memory.
+# mypy reads its packages and settings from [tool.mypy] in pyproject.toml.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: system check
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
