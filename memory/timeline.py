@@ -110,19 +110,20 @@ class OccurrenceHit:
 def same_text(a: str, b: str) -> bool:
     """Whether two readings say the same thing, allowing small recognition differences ("CL0SED"
     for "CLOSED") but never a different number ("GATE B7" is not "GATE B8")."""
-    a, b = _normalised(a), _normalised(b)
+    a, b = normalised(a), normalised(b)
     if a == b:
         return True
-    if _numbers(a) != _numbers(b):
+    if numbers(a) != numbers(b):
         return False
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SAME_TEXT
 
 
-def _normalised(text: str) -> str:
+def normalised(text: str) -> str:
+    """Text as compared: NFKC, casefolded, its words only."""
     return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
-def _numbers(text: str) -> list[str]:
+def numbers(text: str) -> list[str]:
     """The numbers of a text ("B7", "4172", "12"); digits between letters are a misread letter ("CL0SED", "R00M")."""
     return [m.group() for m in re.finditer(r"\d+", text) if not (_letter(text, m.start() - 1) and _letter(text, m.end()))]
 
@@ -218,8 +219,9 @@ class Timeline:
                 conn.execute('UPDATE occurrences SET "end" = ? WHERE id = ?', (max(row["end"], _seconds(draft.end)), row["id"]))
                 ids.append(row["id"])
                 continue
-            cursor = conn.execute(
-                'INSERT INTO occurrences(video, modality, start, "end", text, data, segment) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            (occurrence_id,) = conn.execute(
+                'INSERT INTO occurrences(video, modality, start, "end", text, data, segment) VALUES (?, ?, ?, ?, ?, ?, ?) '
+                "RETURNING id",
                 (
                     video,
                     draft.modality,
@@ -229,9 +231,9 @@ class Timeline:
                     _json(draft.data),
                     self._segment_at(conn, video, base, draft.start),
                 ),
-            )
-            ids.append(cursor.lastrowid)
-            fresh[cursor.lastrowid] = draft.text
+            ).fetchone()
+            ids.append(occurrence_id)
+            fresh[occurrence_id] = draft.text
         if fresh and self.embedder is not None:
             vectors = np.asarray(self.embedder.embed(list(fresh.values())), np.float32)
             conn.executemany(
@@ -314,11 +316,11 @@ class Timeline:
         until: float | None = None,
     ) -> list[OccurrenceHit]:
         """Every occurrence that matches `query` well enough (see the module's docstring), in time order."""
-        wanted = set(_numbers(query))
+        wanted = set(numbers(query))
         ranked = [
             hit
             for hit in self._ranked(video, query, None, modalities, after, before, until)
-            if not (wanted and (named := set(_numbers(hit.occurrence.text))) and not wanted & named)
+            if not (wanted and (named := set(numbers(hit.occurrence.text))) and not wanted & named)
         ]
         if not ranked or ranked[0].score < MATCH_FLOOR:
             return []
