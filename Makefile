@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 SYSTEM_PACKAGES := ffmpeg chromium espeak-ng fonts-dejavu-core sqlite3
 
-.PHONY: demo test test-fast install system clean
+.PHONY: demo test test-fast check install system clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,7 +29,12 @@ system:
 demo: system $(STAMP)
 	$(VENV)/bin/longshot demo
 
-test: system $(STAMP)
+# Lint and format: the house stays in shape by check, not by memory.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: system check
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

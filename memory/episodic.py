@@ -145,7 +145,7 @@ class EpisodicMemory:
     def __init__(self, library: Library, embedder, max_cached: int = 32):
         self.library = library
         self.embedder = embedder  # .embed(texts) -> (N, d) float32 unit rows, or None: lexical only
-        self._corpora: LruCache[_Corpus] = LruCache(max_cached)
+        self._corpora: LruCache[tuple[str, float | None], _Corpus] = LruCache(max_cached)
         self._query_vector = QueryVectors(embedder)
 
     # -- writing --------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import threading
 from bisect import bisect_right
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import cv2
@@ -37,6 +37,7 @@ from memory.frame_disk import (
     write_bundle,
     write_times,
 )
+from memory.lru import LruCache
 from perception.errors import LongshotError, StorageError
 from perception.video import VideoReader
 
@@ -63,45 +64,27 @@ class FrameCache:
         if max_bytes < 0:
             raise ValueError(f"a frame cache needs a byte budget of 0 or more, not {max_bytes}")
         self.max_bytes = int(max_bytes)
-        self._frames: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
-        self._nbytes = 0
-        self._lock = threading.Lock()
+        self._frames: LruCache[tuple[str, int], np.ndarray] = LruCache(self.max_bytes, getsizeof=attrgetter("nbytes"))
 
     @property
     def nbytes(self) -> int:
         """Bytes of frames resident now; never above `max_bytes`."""
-        return self._nbytes
+        return self._frames.currsize
 
     def __len__(self) -> int:
         return len(self._frames)
 
     def get(self, owner: str, index: int) -> np.ndarray | None:
-        with self._lock:
-            frame = self._frames.get((owner, index))
-            if frame is not None:
-                self._frames.move_to_end((owner, index))
-            return frame
+        return self._frames.get((owner, index))
 
     def put(self, owner: str, index: int, frame: np.ndarray) -> None:
         """Keep a frame, evicting the least recently used; a frame over the whole budget is not kept."""
-        if frame.nbytes > self.max_bytes:
-            return
         frame.flags.writeable = False
-        with self._lock:
-            old = self._frames.pop((owner, index), None)
-            if old is not None:
-                self._nbytes -= old.nbytes
-            self._frames[(owner, index)] = frame
-            self._nbytes += frame.nbytes
-            while self._nbytes > self.max_bytes:
-                _, evicted = self._frames.popitem(last=False)
-                self._nbytes -= evicted.nbytes
+        self._frames.put((owner, index), frame)
 
     def discard(self, owner: str, start: int = 0) -> None:
         """Forget an owner's frames from index `start` on (their store was truncated)."""
-        with self._lock:
-            for key in [key for key in self._frames if key[0] == owner and key[1] >= start]:
-                self._nbytes -= self._frames.pop(key).nbytes
+        self._frames.remove_if(lambda key: key[0] == owner and key[1] >= start)
 
 
 class FrameStore:

@@ -23,7 +23,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import bm25s
 import numpy as np
@@ -59,7 +59,7 @@ class HybridIndex:
     def __init__(self, texts: Sequence[str], matrix: np.ndarray | None):
         self.tokens = [tokenize(text) for text in texts]
         self.matrix = matrix
-        self._bm25: LruCache[tuple[bm25s.BM25 | None]] = LruCache(8)  # keyed by prefix length
+        self._bm25: LruCache[int, bm25s.BM25 | None] = LruCache(8)  # keyed by prefix length
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -86,11 +86,7 @@ class HybridIndex:
     def _lexical(self, query_tokens: list[str], count: int) -> np.ndarray:
         if not query_tokens:
             return np.zeros(count, np.float32)
-        cached = self._bm25.get(count)
-        if cached is None:
-            cached = (self._build_bm25(count),)
-            self._bm25.put(count, cached)
-        model = cached[0]
+        model = self._bm25.get_or_load(count, lambda: self._build_bm25(count))
         if model is None:
             return np.zeros(count, np.float32)
         scores = np.asarray(model.get_scores(query_tokens), np.float32)
@@ -111,17 +107,13 @@ class QueryVectors:
 
     def __init__(self, embedder, max_entries: int = 256):
         self.embedder = embedder
-        self._cache: LruCache[np.ndarray] = LruCache(max_entries)
+        self._cache: LruCache[str, np.ndarray] = LruCache(max_entries)
 
     def __call__(self, query: str) -> np.ndarray | None:
         """The unit query vector, or None without an embedder (lexical search only)."""
         if self.embedder is None:
             return None
-        vector = self._cache.get(query)
-        if vector is None:
-            vector = np.asarray(self.embedder.embed([query]), np.float32)[0]
-            self._cache.put(query, vector)
-        return vector
+        return self._cache.get_or_load(query, lambda: np.asarray(self.embedder.embed([query]), np.float32)[0])
 
 
 def stack_vectors(blobs: Sequence[bytes | None], dim: int) -> np.ndarray:
@@ -133,11 +125,17 @@ def stack_vectors(blobs: Sequence[bytes | None], dim: int) -> np.ndarray:
     return matrix
 
 
-T = TypeVar("T")
+class _Revisioned(Protocol):
+    @property
+    def revision(self) -> int: ...
+
+
+T = TypeVar("T", bound=_Revisioned)
+K = TypeVar("K", bound=Hashable)
 
 
 def committed_view(
-    library: Library, cache: LruCache[T], key: Hashable, video: str, memory: str, load: Callable[[sqlite3.Connection, int], T]
+    library: Library, cache: LruCache[K, T], key: K, video: str, memory: str, load: Callable[[sqlite3.Connection, int], T]
 ) -> T:
     """`load(conn, revision)` of committed rows, cached under `key` until `memory` of `video` changes.
 

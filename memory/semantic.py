@@ -157,7 +157,7 @@ class SemanticMemory:
         self.entity_threshold = entity_threshold
         self.object_threshold = object_threshold
         self.touch_seconds = touch_seconds
-        self._searches: LruCache[_Search] = LruCache(16)
+        self._searches: LruCache[str, _Search] = LruCache(16)
         self._query_vector = QueryVectors(embedder)
 
     # -- consolidation ----------------------------------------------------------------------

@@ -74,7 +74,7 @@ class VisualMemory:
         self.library = library
         self.exact_limit = exact_limit
         self.nprobe = nprobe
-        self._indexes: LruCache[_Index] = LruCache(max_cached)
+        self._indexes: LruCache[str, _Index] = LruCache(max_cached)
         self._refresh = threading.Lock()  # one thread at a time checks and extends the cached indexes
 
     # -- writing ----------------------------------------------------------------------------

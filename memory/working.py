@@ -84,7 +84,7 @@ class WorkingMemory:
         self.samples = max(2, samples)
         self.beam = max(1, beam)
         self.diversity = diversity
-        self._vectors: LruCache[tuple[float, np.ndarray, np.ndarray]] = LruCache(max_cached_videos)
+        self._vectors: LruCache[str, tuple[float, np.ndarray, np.ndarray]] = LruCache(max_cached_videos)
 
     def frame_vectors(self, video: str, latest: float, until: float | None) -> tuple[np.ndarray, np.ndarray]:
         """(times, embeddings) of the video's frames up to `until`, read from visual memory once per frame-store length."""

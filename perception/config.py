@@ -1,10 +1,19 @@
 """One configuration tree: defaults, then a TOML file, then LONGSHOT_* variables, then flags.
 
-Sections are frozen dataclasses, so a resolved `Config` can be shared between threads
-and processes without anyone changing it under another's feet. Environment variables
-name nested keys with a double underscore (`LONGSHOT_INGEST__SAMPLE_FPS=2`); the library
-home is plain `LONGSHOT_HOME`. Unknown keys and wrong types raise `ConfigError` naming
-the key, because a typo silently ignored is a setting silently lost.
+Sections are frozen pydantic dataclasses: a resolved `Config` can be shared between threads
+and processes (pickled to workers, hashed) without anyone changing it under another's feet,
+and every way of building one, `dataclasses.replace` included, is validated. Each number
+declares its range beside its field, so a value outside is refused by name here instead of
+failing later deep inside ingest or a question. Environment variables name nested keys with
+a double underscore (`LONGSHOT_INGEST__SAMPLE_FPS=2`); the library home is plain
+`LONGSHOT_HOME`. Unknown keys and wrong types raise `ConfigError` naming the key, because a
+typo silently ignored is a setting silently lost.
+
+pydantic alone, not pydantic-settings: tried on this tree, pydantic-settings ignores an
+unknown `LONGSHOT_NOPE`, wants JSON for a list in the environment (`[30, 120]`, not
+`30, 120`), reads `os.environ` rather than a given mapping, and merges every layer before it
+validates, so an error could not say which layer it came from. The layering it would add is
+the dict merge below.
 """
 
 from __future__ import annotations
@@ -12,19 +21,44 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from perception.errors import ConfigError
 
 ENV_PREFIX = "LONGSHOT_"
 
 
-@dataclass(frozen=True)
+def _not_bool(value: Any) -> Any:
+    """pydantic reads true as 1; a switch where a number belongs is a mistake, not a number."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _comma_list(value: Any) -> Any:
+    """`"30, 120"` (an environment variable or a flag) as a list; lists pass as they are."""
+    return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
+
+def _not_empty(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must be a path, not empty")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Real = Annotated[float, BeforeValidator(_not_bool)]
+Home = Annotated[Path, BeforeValidator(_not_empty), AfterValidator(Path.expanduser)]
+_SECTION = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+@dataclass(frozen=True, config=_SECTION)
 class ModelsConfig:
     """Backend per role, as `"<backend>:<model>"`, or `"none"` to turn a role off."""
 
@@ -38,61 +72,63 @@ class ModelsConfig:
     # Threads per model on the CPU. Ingest runs OCR, speech and embeddings side by side, so one
     # each keeps the cores busy; more makes their spinning thread pools fight (measured: 120 s
     # -> 94 s for an hour of footage on 2 cores, and 10x faster query embeddings under load).
-    cpu_threads: int = 1
+    cpu_threads: Int = Field(default=1, ge=1, le=4096)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class VLMConfig:
     """How to talk to an OpenAI-compatible endpoint; the key falls back to OPENAI_API_KEY."""
 
     api_key: str = ""
-    timeout_s: float = 60.0
-    max_retries: int = 3
-    backoff_s: float = 1.0
-    max_images: int = 8
-    max_tokens: int = 512
-    temperature: float = 0.0
+    timeout_s: Real = Field(default=60.0, ge=0.001, le=86400)
+    max_retries: Int = Field(default=3, ge=0, le=100)
+    backoff_s: Real = Field(default=1.0, ge=0, le=3600)
+    max_images: Int = Field(default=8, ge=0, le=1000)
+    max_tokens: Int = Field(default=512, ge=1, le=10**7)
+    temperature: Real = Field(default=0.0, ge=0, le=10)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class IngestConfig:
-    sample_fps: float = 1.0
-    batch_frames: int = 32
-    segment_seconds: float = 10.0
-    scales: tuple[float, ...] = (30.0, 180.0, 600.0)
-    frame_max_side: int = 448
-    jpeg_quality: int = 85
-    bundle_frames: int = 16
-    ocr_change_threshold: float = 0.08
-    max_file_gb: float = 64.0
+    sample_fps: Real = Field(default=1.0, ge=0.001, le=1000)
+    batch_frames: Int = Field(default=32, ge=1, le=100_000)
+    segment_seconds: Real = Field(default=10.0, ge=0.1, le=86400)
+    scales: Annotated[
+        tuple[Annotated[float, Field(ge=0.1, le=10**7), BeforeValidator(_not_bool)], ...], BeforeValidator(_comma_list)
+    ] = (30.0, 180.0, 600.0)
+    frame_max_side: Int = Field(default=448, ge=16, le=16384)
+    jpeg_quality: Int = Field(default=85, ge=1, le=100)
+    bundle_frames: Int = Field(default=16, ge=1, le=99_999)
+    ocr_change_threshold: Real = Field(default=0.08, ge=1e-6, le=1)
+    max_file_gb: Real = Field(default=64.0, ge=0.001, le=10**9)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class FramesConfig:
-    frame_cache_mb: int = 256
+    frame_cache_mb: Int = Field(default=256, ge=0, le=10**7)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class AgentConfig:
-    max_steps: int = 8
-    max_invalid: int = 3
-    inspect_frames: int = 8
-    search_top_k: int = 5
-    abstain_below: float = 0.2
+    max_steps: Int = Field(default=8, ge=0, le=1000)
+    max_invalid: Int = Field(default=3, ge=0, le=1000)
+    inspect_frames: Int = Field(default=8, ge=1, le=256)
+    search_top_k: Int = Field(default=5, ge=1, le=1000)
+    abstain_below: Real = Field(default=0.2, ge=0, le=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class WebConfig:
     host: str = "127.0.0.1"
-    port: int = 7860
-    max_upload_mb: int = 2048
-    ingest_concurrency: int = 1
-    ask_concurrency: int = 4
+    port: Int = Field(default=7860, ge=0, le=65535)
+    max_upload_mb: Int = Field(default=2048, ge=1, le=10**7)
+    ingest_concurrency: Int = Field(default=1, ge=1, le=64)
+    ask_concurrency: Int = Field(default=4, ge=1, le=1024)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class Config:
-    home: Path = field(default_factory=lambda: Path("~/.longshot").expanduser())
+    home: Home = field(default_factory=lambda: Path("~/.longshot").expanduser())
     models: ModelsConfig = field(default_factory=ModelsConfig)
     vlm: VLMConfig = field(default_factory=VLMConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
@@ -101,8 +137,11 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
 
     def replace(self, **dotted: Any) -> Config:
-        """A copy with `section.key=value` overrides applied and checked."""
-        return _apply(self, {k.replace("__", "."): v for k, v in dotted.items()}, source="argument")
+        """A copy with `section__key=value` (or `"section.key"`) overrides applied and checked."""
+        return _apply(self, _nest(dotted, "argument"), "argument")
+
+
+_TREE = TypeAdapter(Config)
 
 
 def load_config(
@@ -120,11 +159,15 @@ def load_config(
     config = Config()
     path = path or env.get(ENV_PREFIX + "CONFIG")
     if path:
-        config = _apply(config, _flatten(_read_toml(Path(path))), source=str(path))
-    config = _apply(config, _from_env(env), source="environment")
-    if overrides:
-        config = _apply(config, {k: v for k, v in overrides.items() if v is not None}, source="flags")
-    return config
+        config = _apply(config, _read_toml(Path(path)), str(path))
+    variables = {
+        name[len(ENV_PREFIX) :].lower(): value
+        for name, value in env.items()
+        if name.startswith(ENV_PREFIX) and name != ENV_PREFIX + "CONFIG"
+    }
+    config = _apply(config, _nest(variables, "environment"), "environment")
+    flags = {key: value for key, value in (overrides or {}).items() if value is not None}
+    return _apply(config, _nest(flags, "flags"), "flags")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -136,143 +179,52 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
+def _nest(flat: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`{"ingest.sample_fps": 2}` or `{"ingest__sample_fps": 2}` as `{"ingest": {"sample_fps": 2}}`."""
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        *sections, name = key.replace("__", ".").split(".")
+        node = tree
+        for depth, section in enumerate(sections, 1):
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise _both(".".join(sections[:depth]), source)
+        if isinstance(node.get(name), dict):
+            raise _both(key, source)
+        node[name] = value
+    return tree
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, str]:
-    found = {}
-    for name, value in env.items():
-        if name.startswith(ENV_PREFIX) and name != ENV_PREFIX + "CONFIG":
-            found[name[len(ENV_PREFIX) :].lower().replace("__", ".")] = value
-    return found
+def _both(key: str, source: str) -> ConfigError:
+    return ConfigError(f"configuration key '{key}' is given both as a value and as a section (from {source})")
 
 
-def _apply(config: Config, flat: Mapping[str, Any], source: str) -> Config:
-    sections: dict[str, dict[str, Any]] = {}
-    top: dict[str, Any] = {}
-    for dotted, raw in flat.items():
-        head, _, rest = dotted.partition(".")
-        fields = {f.name: f for f in dataclasses.fields(Config)}
-        if head not in fields:
-            raise ConfigError(f"unknown configuration key '{dotted}' (from {source})")
-        current = getattr(config, head)
-        if not rest:
-            if dataclasses.is_dataclass(current):
-                raise ConfigError(f"configuration key '{dotted}' is a section, not a value (from {source})")
-            top[head] = _coerce(dotted, raw, _hints(Config)[head], source)
-            continue
-        if not dataclasses.is_dataclass(current) or "." in rest:
-            raise ConfigError(f"unknown configuration key '{dotted}' (from {source})")
-        hints = _hints(type(current))
-        if rest not in hints:
-            raise ConfigError(f"unknown configuration key '{dotted}' (from {source})")
-        sections.setdefault(head, {})[rest] = _within_limits(dotted, _coerce(dotted, raw, hints[rest], source), source)
-    changes = dict(top)
-    for head, values in sections.items():
-        changes[head] = dataclasses.replace(getattr(config, head), **values)
-    return dataclasses.replace(config, **changes)
+def _merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in layer.items():
+        below = merged.get(key)
+        merged[key] = _merge(below, value) if isinstance(below, dict) and isinstance(value, Mapping) else value
+    return merged
 
 
-LIMITS: dict[str, tuple[float, float]] = {
-    # Inclusive bounds of the numeric settings. A value outside is refused here, by name, instead of
-    # failing later deep inside ingest or a question (division by zero, infinite loops, ValueErrors).
-    "vlm.timeout_s": (0.001, 86400),
-    "vlm.max_retries": (0, 100),
-    "vlm.backoff_s": (0, 3600),
-    "vlm.max_images": (0, 1000),
-    "vlm.max_tokens": (1, 10**7),
-    "vlm.temperature": (0, 10),
-    "ingest.sample_fps": (0.001, 1000),
-    "ingest.batch_frames": (1, 100_000),
-    "ingest.segment_seconds": (0.1, 86400),
-    "ingest.scales": (0.1, 10**7),
-    "ingest.frame_max_side": (16, 16384),
-    "ingest.jpeg_quality": (1, 100),
-    "ingest.bundle_frames": (1, 99_999),
-    "ingest.ocr_change_threshold": (1e-6, 1),
-    "ingest.max_file_gb": (0.001, 10**9),
-    "frames.frame_cache_mb": (0, 10**7),
-    "agent.max_steps": (0, 1000),
-    "agent.max_invalid": (0, 1000),
-    "agent.inspect_frames": (1, 256),
-    "agent.search_top_k": (1, 1000),
-    "agent.abstain_below": (0, 1),
-    "web.port": (0, 65535),
-    "web.max_upload_mb": (1, 10**7),
-    "web.ingest_concurrency": (1, 64),
-    "web.ask_concurrency": (1, 1024),
-}
+def _apply(config: Config, layer: Mapping[str, Any], source: str) -> Config:
+    """`config` with one layer of settings over it, validated whole; the error names the layer."""
+    if not layer:
+        return config
+    try:
+        return _TREE.validate_python(_merge(dataclasses.asdict(config), layer))
+    except ValidationError as err:
+        raise _refusal(err, source) from None
 
 
-def _within_limits(key: str, value: Any, source: str) -> Any:
-    low, high = LIMITS.get(key, (None, None))
-    if low is None:
-        return value
-    for item in value if isinstance(value, tuple) else (value,):
-        if not low <= item <= high:
-            raise ConfigError(f"configuration key '{key}' must be between {low:g} and {high:g}, got {item!r} (from {source})")
-    return value
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    return {name: hint for name, hint in typing.get_type_hints(cls).items() if not name.startswith("_")}
-
-
-def _coerce(key: str, raw: Any, hint: Any, source: str) -> Any:
-    """Turn a TOML value, an env string or a flag into the declared type, or say why not."""
-
-    def wrong(expected: str) -> ConfigError:
-        return ConfigError(f"configuration key '{key}' must be {expected}, got {raw!r} (from {source})")
-
-    if hint is Path:
-        if not isinstance(raw, (str, Path)) or not str(raw):
-            raise wrong("a path")
-        return Path(raw).expanduser()
-    if hint is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-            return raw.lower() in {"1", "true", "yes", "on"}
-        raise wrong("true or false")
-    if hint is int:
-        if isinstance(raw, bool):
-            raise wrong("an integer")
-        if isinstance(raw, int):
-            return raw
-        if isinstance(raw, str):
-            try:
-                return int(raw.strip())
-            except ValueError:
-                pass
-        raise wrong("an integer")
-    if hint is float:
-        value = raw
-        if isinstance(raw, str):
-            try:
-                value = float(raw.strip())
-            except ValueError:
-                raise wrong("a number") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise wrong("a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(raw, str):
-            raise wrong("a string")
-        return raw
-    if typing.get_origin(hint) is tuple:
-        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
-        items = raw.split(",") if isinstance(raw, str) else raw
-        if not isinstance(items, (list, tuple)):
-            raise wrong("a list")
-        return tuple(_coerce(key, i.strip() if isinstance(i, str) else i, item, source) for i in items if i != "")
-    if isinstance(hint, types.UnionType):
-        raise wrong(str(hint))
-    raise ConfigError(f"configuration key '{key}' has an unsupported type {hint}")
+def _refusal(err: ValidationError, source: str) -> ConfigError:
+    first = err.errors()[0]
+    key = ".".join(str(part) for part in first["loc"] if isinstance(part, str))
+    if first["type"] in {"unexpected_keyword_argument", "extra_forbidden"}:
+        return ConfigError(f"unknown configuration key '{key}' (from {source})")
+    if first["type"] == "dataclass_type":
+        return ConfigError(f"configuration key '{key}' is a section, not a value (from {source})")
+    reason = first["msg"].removeprefix("Value error, ")
+    given = repr(first["input"])
+    given = given if len(given) <= 80 else given[:77] + "..."
+    return ConfigError(f"configuration key '{key}': {reason[:1].lower()}{reason[1:]}, got {given} (from {source})")

@@ -40,7 +40,7 @@ class YoloWeights:
 
 def locate_yolo_weights(model: str) -> YoloWeights:
     """The weights file `model` names (a path, or a bare name in ultralytics' weights folder)."""
-    _require_ultralytics()
+    require_ultralytics()
     path = Path(model).expanduser()
     if path.is_file():
         return YoloWeights(model, path.resolve(), source=str(path.resolve()))
@@ -59,7 +59,7 @@ class YoloDetector:
     """Boxes, labels and scores for RGB frames; thread-safe (one predictor, calls serialised)."""
 
     def __init__(self, weights: YoloWeights, device: str = "cpu"):
-        YOLO = _require_ultralytics().YOLO
+        YOLO = require_ultralytics().YOLO
         try:
             model = YOLO(str(weights.path), task="detect")
         except Exception as err:  # torch and ultralytics raise many types for a bad file
@@ -67,10 +67,10 @@ class YoloDetector:
         self._setup(model, f"ultralytics:{weights.name}", device)
 
     @classmethod
-    def random_for_tests(cls, config: str = "yolo11n.yaml") -> YoloDetector:
-        """Random weights from an architecture file, to exercise the code path in tests only."""
+    def from_model(cls, model, name: str, device: str = "cpu") -> YoloDetector:
+        """A detector around an ultralytics YOLO model already built."""
         detector = cls.__new__(cls)
-        detector._setup(_require_ultralytics().YOLO(config, task="detect"), f"ultralytics:{config}/random", "cpu")
+        detector._setup(model, name, device)
         return detector
 
     def _setup(self, model, name: str, device: str) -> None:
@@ -104,7 +104,7 @@ class YoloDetector:
         return [index[label.lower()] for label in labels]
 
 
-def _require_ultralytics():
+def require_ultralytics():
     """Import ultralytics without its side effects: no network checks, and PIL left as it was
     (its import patches `Image.open` to pip-install HEIF support when a file is not an image)."""
     os.environ.setdefault("YOLO_OFFLINE", "1")

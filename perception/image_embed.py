@@ -103,12 +103,10 @@ class ClipEmbedder:
         self._setup(network, preprocess, tokenizer, weights.name, device, batch_size)
 
     @classmethod
-    def random_for_tests(cls, model: str = "ViT-B-32", batch_size: int = 8) -> ClipEmbedder:
-        """Random weights, to exercise the code path in tests; meaningless outside them."""
-        open_clip = require("open_clip", ROLE, INSTALL_HINT)
-        network, _, preprocess = open_clip.create_model_and_transforms(model, pretrained=None)
+    def from_network(cls, network, preprocess, tokenizer, name: str, device: str = "cpu", batch_size: int = 32) -> ClipEmbedder:
+        """An embedder around an open_clip model already built (its image transform and tokenizer too)."""
         embedder = cls.__new__(cls)
-        embedder._setup(network, preprocess, open_clip.get_tokenizer(model), f"open_clip:{model}/random", "cpu", batch_size)
+        embedder._setup(network, preprocess, tokenizer, name, device, batch_size)
         return embedder
 
     def _setup(self, network, preprocess, tokenizer, name: str, device: str, batch_size: int) -> None:

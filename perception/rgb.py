@@ -1,19 +1,24 @@
-"""One check for every image a model role receives: HxWx3 uint8 RGB, or a clear ImageError.
+"""One check for every image a model role or the sketchpad receives: HxWx3 uint8 RGB, or a clear ImageError.
 
 Frames come from decoders, the frame store, uploads and the sketchpad; models expect RGB,
-but callers also hand over grey or RGBA arrays. Converting here keeps each model short and
-turns a wrong shape into an error that says what was passed.
+but callers also hand over grey or RGBA arrays, or PIL images. Converting here keeps each
+model short and turns a wrong shape into an error that says what was passed.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from perception.errors import ImageError
 
 
-def as_rgb(image: np.ndarray) -> np.ndarray:
+def as_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
     """`image` as a contiguous HxWx3 uint8 RGB array (grey is repeated, alpha is dropped)."""
+    if isinstance(image, Image.Image):
+        image = image.convert("RGB")
+    elif not isinstance(image, np.ndarray):
+        raise ImageError(f"expected a numpy array or PIL image, got {type(image).__name__}")
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise ImageError(f"expected a uint8 image, got dtype {array.dtype}")

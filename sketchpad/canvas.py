@@ -22,22 +22,17 @@ the file by path, with a SHA-256 of its pixels so a changed file is caught on lo
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from perception.errors import ImageError
-from perception.rgb import as_rgb as perception_rgb
 from perception.timefmt import format_time
+from sketchpad.bases import MAX_SIDE, CropBase, ImageBase, SideBySideBase, base_pixels, open_rgb
 from sketchpad.ops import (
     MAX_GRID,
     Box,
@@ -50,7 +45,6 @@ from sketchpad.ops import (
     Op,
     Point,
     PolygonOp,
-    font,
     last_mark_number,
     op_from_dict,
     op_to_dict,
@@ -58,206 +52,8 @@ from sketchpad.ops import (
 from sketchpad.palette import RGB, resolve_color
 
 FORMAT = "longshot.sketch/1"
-MAX_SIDE = 16384
-MAX_PIXELS = 100_000_000
 Color = str | Sequence[int] | None
-
-
-def as_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
-    """A read-only (H, W, 3) uint8 copy of an RGB, grey or RGBA image; ImageError otherwise."""
-    if isinstance(image, Image.Image):
-        pixels = np.asarray(image.convert("RGB"))
-    elif isinstance(image, np.ndarray):
-        pixels = perception_rgb(image)
-    else:
-        raise ImageError(f"expected a numpy array or PIL image, got {type(image).__name__}")
-    height, width = pixels.shape[:2]
-    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
-        raise ImageError(f"the image is {width}x{height}; the sketchpad takes at most {MAX_SIDE} px a side")
-    pixels = np.ascontiguousarray(pixels).copy()
-    pixels.setflags(write=False)
-    return pixels
-
-
-def _pixel_digest(pixels: np.ndarray) -> str:
-    return hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
-
-
-def _png_base64(pixels: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if (pixels.shape[1], pixels.shape[0]) == size:
-        return pixels
-    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
-
-
-@dataclass(frozen=True, eq=False)
-class _ImageBase:
-    pixels: np.ndarray
-    source: str | None
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.pixels.shape[1], self.pixels.shape[0]
-
-    def image(self, clean: bool) -> np.ndarray:
-        return self.pixels
-
-    def to_dict(self, embed: bool | None) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": "image", "source": self.source, "sha256": _pixel_digest(self.pixels)}
-        if embed is False and self.source is None:
-            raise ValueError("this canvas's image has no source file to refer to; use embed_image=True")
-        if embed or self.source is None:
-            data["png"] = _png_base64(self.pixels)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _ImageBase:
-        source = data.get("source")
-        if "png" in data:
-            with Image.open(io.BytesIO(base64.b64decode(data["png"]))) as image:
-                pixels = as_rgb(image)
-        else:
-            pixels = _open_rgb(source)
-        if "sha256" in data and _pixel_digest(pixels) != data["sha256"]:
-            raise ImageError(f"the image {source or '(embedded)'} has changed since this sketch was saved")
-        return cls(pixels, source)
-
-
-@dataclass(frozen=True, eq=False)
-class _CropBase:
-    parent: Canvas
-    box: tuple[int, int, int, int]  # whole pixels of the parent, far edges exclusive
-    size: tuple[int, int]
-
-    def image(self, clean: bool) -> np.ndarray:
-        x0, y0, x1, y1 = self.box
-        return _resize(self.parent.pixels(clean)[y0:y1, x0:x1], self.size)
-
-    def _scale(self) -> tuple[float, float]:
-        x0, y0, x1, y1 = self.box
-        return self.size[0] / (x1 - x0), self.size[1] / (y1 - y0)
-
-    def to_parent(self, point: Point) -> tuple[int, Point]:
-        sx, sy = self._scale()
-        return 0, (self.box[0] + point[0] / sx, self.box[1] + point[1] / sy)
-
-    def from_parent(self, point: Point, index: int) -> Point:
-        sx, sy = self._scale()
-        return ((point[0] - self.box[0]) * sx, (point[1] - self.box[1]) * sy)
-
-    @property
-    def parents(self) -> tuple[Canvas, ...]:
-        return (self.parent,)
-
-    def to_dict(self, embed: bool | None) -> dict[str, Any]:
-        return {"kind": "crop", "parent": self.parent.to_dict(embed), "box": list(self.box), "size": list(self.size)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _CropBase:
-        return cls(Canvas.from_dict(data["parent"]), tuple(data["box"]), tuple(data["size"]))
-
-
-@dataclass(frozen=True, eq=False)
-class _Panel:
-    canvas: Canvas
-    caption: str
-    box: tuple[int, int, int, int]  # where the frame sits in the mosaic, far edges exclusive
-
-
-@dataclass(frozen=True, eq=False)
-class _SideBySideBase:
-    panels: tuple[_Panel, ...]
-    size: tuple[int, int]
-    caption_size: int
-
-    BACKGROUND = (24, 24, 24)
-    CAPTION_INK = (255, 255, 255)
-
-    @classmethod
-    def layout(cls, frames: Sequence[Canvas], captions: Sequence[str], height: int | None) -> _SideBySideBase:
-        height = height or min(frame.height for frame in frames)
-        gap = max(4, height // 60)
-        caption_size = min(32, max(12, round(height / 14)))
-        panels, x = [], 0
-        for frame, caption in zip(frames, captions, strict=True):
-            width = max(1, round(frame.width * height / frame.height))
-            panels.append(_Panel(frame, caption, (x, 0, x + width, height)))
-            x += width + gap
-        size = (x - gap, height + round(caption_size * 1.6))
-        if max(size) > MAX_SIDE:
-            raise ValueError(f"side by side would be {size[0]}x{size[1]} px; pass a smaller height or fewer frames")
-        return cls(tuple(panels), size, caption_size)
-
-    def image(self, clean: bool) -> np.ndarray:
-        image = Image.new("RGB", self.size, self.BACKGROUND)
-        draw = ImageDraw.Draw(image)
-        caption_y = (self.panels[0].box[3] + self.size[1]) / 2
-        for panel in self.panels:
-            x0, y0, x1, y1 = panel.box
-            image.paste(Image.fromarray(_resize(panel.canvas.pixels(clean), (x1 - x0, y1 - y0))), (x0, y0))
-            draw.text(((x0 + x1) / 2, caption_y), panel.caption, fill=self.CAPTION_INK, font=font(self.caption_size), anchor="mm")
-        return np.asarray(image)
-
-    def _scale(self, index: int) -> tuple[float, float]:
-        panel = self.panels[index]
-        x0, y0, x1, y1 = panel.box
-        return (x1 - x0) / panel.canvas.width, (y1 - y0) / panel.canvas.height
-
-    def panel_at(self, point: Point) -> int | None:
-        x, y = point
-        for index, panel in enumerate(self.panels):
-            x0, y0, x1, y1 = panel.box
-            if x0 <= x < x1 and y0 <= y < y1:
-                return index
-        return None
-
-    def to_parent(self, point: Point) -> tuple[int, Point]:
-        index = self.panel_at(point)
-        if index is None:
-            raise ValueError(f"point {tuple(point)} is in no panel (a gap or a caption)")
-        sx, sy = self._scale(index)
-        x0, y0 = self.panels[index].box[:2]
-        return index, ((point[0] - x0) / sx, (point[1] - y0) / sy)
-
-    def from_parent(self, point: Point, index: int) -> Point:
-        sx, sy = self._scale(index)
-        x0, y0 = self.panels[index].box[:2]
-        return (x0 + point[0] * sx, y0 + point[1] * sy)
-
-    @property
-    def parents(self) -> tuple[Canvas, ...]:
-        return tuple(panel.canvas for panel in self.panels)
-
-    def to_dict(self, embed: bool | None) -> dict[str, Any]:
-        return {
-            "kind": "side_by_side",
-            "height": self.panels[0].box[3],
-            "panels": [{"canvas": p.canvas.to_dict(embed), "caption": p.caption} for p in self.panels],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _SideBySideBase:
-        frames = [Canvas.from_dict(p["canvas"]) for p in data["panels"]]
-        return cls.layout(frames, [p["caption"] for p in data["panels"]], data["height"])
-
-
-_Base = _ImageBase | _CropBase | _SideBySideBase
-_BASES: dict[str, Any] = {"image": _ImageBase, "crop": _CropBase, "side_by_side": _SideBySideBase}
-
-
-def _open_rgb(path: str | Path | None) -> np.ndarray:
-    if path is None:
-        raise ImageError("the sketch refers to no image: neither a source path nor an embedded PNG")
-    try:
-        with Image.open(path) as image:
-            return as_rgb(image)
-    except (OSError, Image.DecompressionBombError) as err:
-        raise ImageError(f"cannot read image {path}: {err}") from err
+Base = ImageBase | CropBase["Canvas"] | SideBySideBase["Canvas"]
 
 
 class Canvas:
@@ -266,15 +62,15 @@ class Canvas:
     __slots__ = ("_base", "_ops", "_pixels")
 
     def __init__(self, image: np.ndarray | Image.Image, *, source: str | Path | None = None):
-        self._init(_ImageBase(as_rgb(image), str(source) if source is not None else None), ())
+        self._init(ImageBase(base_pixels(image), str(source) if source is not None else None), ())
 
-    def _init(self, base: _Base, ops: tuple[Op, ...]) -> None:
+    def _init(self, base: Base, ops: tuple[Op, ...]) -> None:
         self._base = base
         self._ops = ops
         self._pixels: dict[bool, np.ndarray] = {}
 
     @classmethod
-    def _make(cls, base: _Base, ops: tuple[Op, ...] = ()) -> Canvas:
+    def _make(cls, base: Base, ops: tuple[Op, ...] = ()) -> Canvas:
         canvas = cls.__new__(cls)
         canvas._init(base, ops)
         return canvas
@@ -282,7 +78,7 @@ class Canvas:
     @classmethod
     def open(cls, path: str | Path) -> Canvas:
         """A canvas on an image file, remembering the file so JSON can refer to it."""
-        return cls(_open_rgb(path), source=Path(path).resolve())
+        return cls(open_rgb(path), source=Path(path).resolve())
 
     # --- what it is -------------------------------------------------------------
     @property
@@ -305,17 +101,17 @@ class Canvas:
     @property
     def source(self) -> str | None:
         """The image file this canvas was opened from (None for crops, side by sides and arrays)."""
-        return self._base.source if isinstance(self._base, _ImageBase) else None
+        return self._base.source if isinstance(self._base, ImageBase) else None
 
     @property
     def parents(self) -> tuple[Canvas, ...]:
         """The canvas a crop was cut from, or the frames of a side by side; () for an original image."""
-        return () if isinstance(self._base, _ImageBase) else self._base.parents
+        return () if isinstance(self._base, ImageBase) else self._base.parents
 
     @property
     def panel_boxes(self) -> tuple[tuple[int, int, int, int], ...]:
         """Where each parent appears on this canvas (x0, y0, x1, y1): one box per panel, the whole canvas for a crop."""
-        if isinstance(self._base, _SideBySideBase):
+        if isinstance(self._base, SideBySideBase):
             return tuple(panel.box for panel in self._base.panels)
         return ((0, 0, self.width, self.height),) if self.parents else ()
 
@@ -456,7 +252,7 @@ class Canvas:
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
         if max(size) > MAX_SIDE:
             raise ValueError(f"the crop would be {size[0]}x{size[1]} px; use a smaller scale")
-        return Canvas._make(_CropBase(self, (x0, y0, x1, y1), size))
+        return Canvas._make(CropBase(self, (x0, y0, x1, y1), size))
 
     def to_parent(self, point: Sequence[float]) -> Point:
         """This canvas's point in its parent's coordinates (for a side by side: the frame under it)."""
@@ -472,10 +268,10 @@ class Canvas:
     def panel_at(self, point: Sequence[float]) -> int | None:
         """Which parent the point comes from: the panel index for a side by side, 0 for a crop."""
         base = self._derived_base()
-        return base.panel_at((float(point[0]), float(point[1]))) if isinstance(base, _SideBySideBase) else 0
+        return base.panel_at((float(point[0]), float(point[1]))) if isinstance(base, SideBySideBase) else 0
 
-    def _derived_base(self) -> _CropBase | _SideBySideBase:
-        if isinstance(self._base, _ImageBase):
+    def _derived_base(self) -> CropBase[Canvas] | SideBySideBase[Canvas]:
+        if isinstance(self._base, ImageBase):
             raise ValueError("this canvas is an original image: it has no parent to map to")
         return self._base
 
@@ -497,9 +293,16 @@ class Canvas:
         if data.get("format") != FORMAT:
             raise ValueError(f"not a sketch in format {FORMAT}: format is {data.get('format')!r}")
         base_data = data["base"]
-        if base_data.get("kind") not in _BASES:
-            raise ValueError(f"unknown canvas base {base_data.get('kind')!r}")
-        base = _BASES[base_data["kind"]].from_dict(base_data)
+        kind = base_data.get("kind")
+        base: Base
+        if kind == "image":
+            base = ImageBase.from_dict(base_data)
+        elif kind == "crop":
+            base = CropBase.from_dict(base_data, cls.from_dict)
+        elif kind == "side_by_side":
+            base = SideBySideBase.from_dict(base_data, cls.from_dict)
+        else:
+            raise ValueError(f"unknown canvas base {kind!r}")
         return cls._make(base, tuple(op_from_dict(op) for op in data["ops"]))
 
     @classmethod
@@ -552,4 +355,4 @@ def side_by_side(
         captions = [format_time(t) for t in times] if times is not None else [str(i + 1) for i in range(len(canvases))]
     if len(captions) != len(canvases):
         raise ValueError(f"{len(canvases)} frames but {len(captions)} captions or times")
-    return Canvas._make(_SideBySideBase.layout(canvases, list(captions), height))
+    return Canvas._make(SideBySideBase.layout(canvases, list(captions), height))

@@ -9,6 +9,7 @@ import pytest
 
 from perception.detect import Detection, YoloDetector, locate_yolo_weights
 from perception.errors import ModelUnavailableError, ToolArgumentError
+from tests import random_models
 from tests.synth import index_frame
 
 pytestmark = pytest.mark.slow  # importing ultralytics and torch takes several seconds
@@ -28,7 +29,7 @@ def no_weights_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 @pytest.fixture(scope="module")
 def random_yolo() -> YoloDetector:
-    return YoloDetector.random_for_tests()
+    return random_models.random_yolo()
 
 
 def test_a_bare_name_that_is_nowhere_is_unavailable_and_not_downloaded(no_weights_anywhere: Path):

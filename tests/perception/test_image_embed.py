@@ -10,9 +10,10 @@ from PIL import Image
 
 from perception.errors import ConfigError, ModelUnavailableError
 from perception.image_embed import ClipEmbedder, PixelEmbedder, locate_clip_weights, parse_clip_model
+from tests import random_models
 from tests.synth import draw_text, index_frame
 
-SMALL_CLIP = "ViT-S-32-alt"  # the smallest open_clip architecture that needs no extra package
+SMALL_CLIP = random_models.SMALLEST_CLIP
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def test_a_cached_hub_checkpoint_is_found(empty_weight_caches: Path):
 
 @pytest.fixture(scope="module")
 def random_clip() -> ClipEmbedder:
-    return ClipEmbedder.random_for_tests(SMALL_CLIP, batch_size=2)
+    return random_models.random_clip(batch_size=2)
 
 
 @pytest.mark.slow

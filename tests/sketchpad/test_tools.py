@@ -495,9 +495,9 @@ def test_grid_cell_names_are_legible_to_ocr(rapid_ocr):
 
 @pytest.mark.slow
 def test_detect_tool_with_a_random_weight_yolo_goes_through_the_real_detector():
-    from perception.detect import YoloDetector
+    from tests.random_models import random_yolo
 
-    detector = YoloDetector.random_for_tests()  # random weights: plumbing only, never for answers
+    detector = random_yolo()  # random weights: plumbing only, never for answers
     canvas = Canvas(noise(320, 240))
     context = ToolContext(models=SimpleNamespace(detector=detector))
     region = [100, 50, 260, 210]
