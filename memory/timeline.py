@@ -197,7 +197,7 @@ class Timeline:
     def __init__(self, library: Library, embedder, max_cached: int = 16):
         self.library = library
         self.embedder = embedder  # .embed(texts) -> (N, d) float32 unit rows, or None: lexical only
-        self._corpora: LruCache[_Corpus] = LruCache(max_cached)
+        self._corpora: LruCache[str, _Corpus] = LruCache(max_cached)
         self._query_vector = QueryVectors(embedder)
 
     # -- writing --------------------------------------------------------------------------
