@@ -25,7 +25,7 @@ from evals.metrics import Result, extract_choice
 from evals.records import compact_evidence, compact_trace, item_fields
 from perception.config import Config
 from perception.errors import ModelUnavailableError
-from perception.vlm import Message
+from perception.vlm.messages import Message
 
 BLIND_PROMPT = """Answer this multiple-choice question. You are not shown the video or image it is about,
 so choose the option that seems most likely from the text alone. Reply with the letter only.

@@ -8,13 +8,13 @@ its children, so every coarser scale still says only what the video said.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from perception.timefmt import format_time
-from perception.vlm import ImagePart, Message
+from perception.vlm.messages import ImagePart, Message
 
 CAPTION_PROMPT = (
     "You are watching {span} of a video. Describe what happens in one or two factual sentences: "
@@ -85,7 +85,7 @@ def clip(text: str, limit: int = MAX_CAPTION_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def vlm_caption(vlm, frames: np.ndarray, times: Sequence[float], evidence: SegmentEvidence) -> str:
+def vlm_caption(vlm, frames: np.ndarray, times: Iterable[float], evidence: SegmentEvidence) -> str:
     """Ask the VLM to describe a segment; its frames go with their timestamps, its text as context."""
     context = offline_caption(evidence)
     content: list = [CAPTION_PROMPT.format(span=span_text(evidence.start, evidence.end))]

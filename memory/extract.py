@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 
 import yake
 
 from memory.compose import SegmentEvidence
 from memory.semantic import Candidate
 from perception.errors import ModelOutputError
-from perception.vlm import Message, parse_json_reply
+from perception.vlm.json_reply import parse_json_reply
+from perception.vlm.messages import Message
 
 MAX_KEYPHRASES = 4
 VLM_FACTS_PROMPT = (
@@ -27,17 +30,28 @@ _keyphrases = yake.KeywordExtractor(lan="en", n=3, top=MAX_KEYPHRASES, dedupLim=
 
 
 def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candidate]:
-    span = {"start": evidence.start, "end": evidence.end, "segment_id": segment_id}
+    stated = partial(Candidate, start=evidence.start, end=evidence.end, segment_id=segment_id)
     found: list[Candidate] = []
     for line in evidence.ocr_lines:
         name = _subject_of(line)
         if name:
-            found.append(Candidate(name, "text", "shown", line, confidence=0.9, source="ocr", **span))
+            found.append(stated(name, "text", "shown", line, confidence=0.9, source="ocr"))
     for sentence in _sentences(" ".join(evidence.speech)):
         for phrase, _score in _keyphrases.extract_keywords(sentence):
-            found.append(Candidate(phrase, "topic", "said", sentence, confidence=0.6, source="speech", **span))
+            found.append(stated(phrase, "topic", "said", sentence, confidence=0.6, source="speech"))
     for label in evidence.objects:
-        found.append(Candidate(label, "object", "appears", label, confidence=0.5, source="detector", **span))
+        found.append(stated(label, "object", "appears", label, confidence=0.5, source="detector"))
+    return found
+
+
+def segment_candidates(
+    segment_ids: Sequence[int], evidence: Sequence[SegmentEvidence], vlm_facts: Sequence[Sequence[Candidate]]
+) -> list[Candidate]:
+    """Everything base segments state, now that they have ids: their evidence's facts, then the VLM's."""
+    found: list[Candidate] = []
+    for segment_id, item, extra in zip(segment_ids, evidence, vlm_facts):
+        found += offline_candidates(item, segment_id)
+        found += [replace(c, segment_id=segment_id) for c in extra]
     return found
 
 

@@ -81,7 +81,7 @@ _BACKENDS: dict[str, dict[str, _Backend]] = {
             locate_yolo_weights, lambda found, device, threads: YoloDetector(found, device=_torch(device, threads))
         )
     },
-    "vlm": {},  # perception.vlm builds its client and checks the rest of the spec
+    "vlm": {},  # perception.vlm.spec builds its client and checks the rest of the spec
 }
 _VLM_BACKENDS = ("openai",)
 
@@ -195,7 +195,7 @@ class Models:
         if spec.disabled:
             raise ModelUnavailableError(role, f"turned off (models.{role} = none)", f"set models.{role} to '<backend>:<model>'")
         if role == "vlm":
-            from perception.vlm import vlm_from_spec
+            from perception.vlm.spec import vlm_from_spec
 
             return vlm_from_spec(self.config.models.vlm, self.config.vlm)
         return _BACKENDS[role][spec.backend].load(self._locate(role), self.device, self.config.models.cpu_threads)

@@ -7,7 +7,9 @@ from app.policies.offline import OfflinePolicy
 from app.prompts import FORCE, context_prompt, system_prompt, user_prompt
 from app.toolbox import Action, action_schemas
 from perception.errors import LongshotError, ModelOutputError, VLMError
-from perception.vlm import ImagePart, Message, parse_json_reply
+from perception.vlm.guard import VLMGuard
+from perception.vlm.json_reply import parse_json_reply
+from perception.vlm.messages import ImagePart, Message
 
 
 class VLMPolicy:
@@ -19,28 +21,31 @@ class VLMPolicy:
         self.vlm = vlm
         self.fallback = fallback
         self.system = system_prompt(tools if tools is not None else action_schemas())
-        self.unreachable = False
+        # The user waits through every try, and the client has already retried and waited its
+        # bounded time: one endpoint failure is enough. A reply that is not a valid action is
+        # not the guard's business: it goes back to the model as an error observation, and the
+        # agent's max_invalid bounds how many of those a question sits through.
+        self.guard = VLMGuard(give_up_after=1)
 
     def next_action(self, state: AgentState) -> Action:
-        if self.unreachable:
+        if not self.guard.allows("action"):
             return self.fallback.next_action(state)
         try:
-            return self._ask(state, force=False)
-        except VLMError:
-            # The client has already retried and waited its bounded time: asking again each round
-            # would repeat that wait for nothing. The error becomes this round's step.
-            self.unreachable = True
-            raise
+            action = self._ask(state, force=False)
+        except VLMError as err:
+            self.guard.failed("action", err)
+            raise  # the error becomes this round's step
+        self.guard.succeeded("action")
+        return action
 
     def force_answer(self, state: AgentState) -> Action:
-        if self.unreachable:
-            return self.fallback.force_answer(state)
-        try:
-            action = self._ask(state, force=True)
-            if action.name == "answer":
-                return action
-        except LongshotError:
-            pass
+        if self.guard.allows("action"):
+            try:
+                action = self._ask(state, force=True)
+                if action.name == "answer":
+                    return action
+            except LongshotError:
+                pass
         return self.fallback.force_answer(state)
 
     def _ask(self, state: AgentState, force: bool) -> Action:

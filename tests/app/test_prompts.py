@@ -21,7 +21,7 @@ from app.prompts import FORCE, context_prompt, system_prompt, user_prompt
 from app.toolbox import action_schemas
 from memory.frames import FrameRef
 from perception.config import VLMConfig
-from perception.vlm import OpenAIChat
+from perception.vlm.client import OpenAIChat
 from tests.fakes.openai_server import ScriptedOpenAIServer, request_parts
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -83,6 +83,18 @@ def test_second_ingest_does_nothing(home, models, notice_video):
     assert snapshot(home, first.video.id) == before
 
 
+def test_a_video_committed_to_its_end_but_not_marked_ready_resumes_to_the_same_memory(home, models, notice_video):
+    """A kill between the last batch's commit and the final mark leaves the whole video committed."""
+    ingest = ingestor(home, models, ingest__batch_frames=20)  # spans of 20 s: the last, 40-45 s, is cut short
+    video = ingest.ingest(notice_video).video.id
+    before = snapshot(home, video)
+    with ingest.library.transaction() as conn:
+        ingest.library.update_video(conn, video, status="ingesting")
+    resumed = ingest.ingest(notice_video)
+    assert resumed.resumed_from == 45.0 and resumed.counters["frames"] == 0
+    assert snapshot(home, video) == before
+
+
 def test_files_that_are_not_videos_leave_nothing(home, models, tmp_path):
     ingest = ingestor(home, models)
     text = tmp_path / "notes.mp4"

@@ -15,15 +15,10 @@ from hypothesis import strategies as st
 
 from perception.config import VLMConfig
 from perception.errors import ConfigError, ImageError, ModelOutputError, ModelUnavailableError, VLMError
-from perception.vlm import (
-    OPENAI_BASE_URL,
-    ImagePart,
-    Message,
-    OpenAIChat,
-    evenly_spaced,
-    parse_json_reply,
-    vlm_from_spec,
-)
+from perception.vlm.client import OPENAI_BASE_URL, OpenAIChat
+from perception.vlm.json_reply import parse_json_reply
+from perception.vlm.messages import ImagePart, Message, evenly_spaced
+from perception.vlm.spec import vlm_from_spec
 from tests.fakes import ScriptedOpenAIServer, request_images, request_parts
 
 

@@ -1,0 +1,166 @@
+"""Perception of one span: on-screen text, speech and detections, run side by side in a
+thread pool (their native code releases the GIL) while the main thread stores the frames.
+
+Each job is a function of its span's frames and audio alone, so the pool's timing never
+changes what is found. A model that turns out unusable is warned about once and left out
+for the rest of the run. One more kind of finding is one more field of `Findings`, one
+more job method, and one more entry in the table of jobs in `Perceiver.__init__`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from memory.ingest.spans import Span
+from memory.ingest.tracker import IngestTracker
+from memory.screen_text import ScreenText
+from perception.errors import LongshotError, ModelUnavailableError
+from perception.models import Models
+from perception.speech import Utterance
+from perception.video import FrameBatch, read_audio
+
+T = TypeVar("T")
+
+WORKERS = 3  # one per job: OCR, speech and detection of one span at once
+ROLES = ("ocr", "speech", "detector")
+AUDIO_RATE = 16000
+SPEECH_WINDOW_S = 0.5  # audio is cut into windows this long to find where there is any sound
+SPEECH_MIN_RMS = 0.003  # about -50 dBFS: quieter windows everywhere in a span mean no speech to look for
+SPEECH_PAD_S = 1.0  # sound kept around the loud stretch, so a quiet first or last word is not cut
+
+Job = Callable[[Span, FrameBatch], Any]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What perception found in one span; a kind whose model is off stays empty."""
+
+    lines: tuple[tuple[str, ...], ...] = ()  # the text lines on each frame of the batch, in frame order
+    utterances: tuple[Utterance, ...] = ()
+    detections: tuple[tuple[float, tuple[str, ...]], ...] = ()  # (time, labels) of one keyframe per segment
+
+
+class Perceiver:
+    """Runs the perception jobs of each span with the models of `roles` that load."""
+
+    def __init__(self, models: Models, roles: set[str], ocr_threshold: float, path: Path, tracker: IngestTracker):
+        """Loads its models up front, so stage times are the work alone."""
+        self.models = models
+        self.path = path
+        self.tracker = tracker
+        self.audio_asked = 0.0  # seconds of audio asked for, and decoded
+        self.audio_decoded = 0.0
+        self._disabled: set[str] = set()
+        self._lock = threading.Lock()
+        with tracker.timed("load"):
+            self.roles = {role for role in ROLES if role in roles and self._loads(role)}
+        self.screen_text = ScreenText(models.ocr, ocr_threshold) if "ocr" in self.roles else None
+        jobs: dict[str, tuple[str, str, Job]] = {  # Findings field: (role, pipeline stage, job)
+            "lines": ("ocr", "ocr", self._read),
+            "utterances": ("speech", "speech", self._hear),
+            "detections": ("detector", "detect", self._detect),
+        }
+        self.jobs = {name: (stage, job) for name, (role, stage, job) in jobs.items() if role in self.roles}
+
+    @property
+    def stages(self) -> list[str]:
+        """The pipeline stages of the jobs that run, in pipeline order."""
+        return [stage for stage, _ in self.jobs.values()]
+
+    def submit(self, pool: ThreadPoolExecutor, span: Span, batch: FrameBatch) -> Callable[[], Findings]:
+        """Start every job of a span in `pool`; the call returned waits for them and raises what they raised."""
+        futures = {name: pool.submit(self._run, stage, job, span, batch) for name, (stage, job) in self.jobs.items()}
+        return lambda: Findings(**{name: tuple(future.result()) for name, future in futures.items()})
+
+    def guarded(self, role: str, call: Callable[[], T], fallback: T) -> T:
+        """A model call; a model that turns out unusable is warned about once and left out from then on."""
+        if role in self._disabled:
+            return fallback
+        try:
+            return call()
+        except ModelUnavailableError as err:
+            with self._lock:
+                first = role not in self._disabled
+                self._disabled.add(role)
+            if first:
+                self.tracker.warn(f"{role} could not be used, so this video has none: {err}")
+            return fallback
+
+    def counts(self) -> dict[str, int]:
+        """The OCR gate's looks and full reads so far."""
+        return {} if self.screen_text is None else {"ocr_looks": self.screen_text.looks, "ocr_reads": self.screen_text.reads}
+
+    def _run(self, stage: str, job: Job, span: Span, batch: FrameBatch) -> Any:
+        with self.tracker.timed(stage):
+            found = job(span, batch)
+        self.tracker.advance(stage, span.end)
+        return found
+
+    def _loads(self, role: str) -> bool:
+        return self.guarded(role, lambda: self._model(role), None) is not None
+
+    def _model(self, role: str) -> Any:
+        return getattr(self.models, role)
+
+    def _read(self, span: Span, batch: FrameBatch) -> list[tuple[str, ...]]:
+        screen_text = self.screen_text
+        assert screen_text is not None  # the job runs only with an OCR model
+        return self.guarded("ocr", lambda: screen_text.read(batch.frames, batch.times), [()] * len(batch))
+
+    def _hear(self, span: Span, batch: FrameBatch) -> list[Utterance]:
+        """Speech of the span's loud stretch: Whisper skips the silence around speech, and a silent span costs nothing."""
+        self.tracker.count("speech_spans")
+        try:
+            samples = read_audio(self.path, span.start, span.end)
+        except LongshotError as err:
+            self.tracker.warn(f"audio {span.start:.0f}-{span.end:.0f} s could not be decoded, so no speech there: {err}")
+            return []
+        with self._lock:
+            self.audio_asked += span.end - span.start
+            self.audio_decoded += samples.size / AUDIO_RATE
+        stretch = loud_stretch(samples)
+        if stretch is None:
+            return []
+        first, last = stretch
+        self.tracker.count("speech_seconds", round((last - first) / AUDIO_RATE))
+        offset = span.start + first / AUDIO_RATE
+        return self.guarded("speech", lambda: self._model("speech").transcribe(samples[first:last], offset=offset), [])
+
+    def _detect(self, span: Span, batch: FrameBatch) -> list[tuple[float, tuple[str, ...]]]:
+        """Detections on one keyframe per segment: enough to say what appears, cheap enough to run always."""
+        found: list[tuple[float, tuple[str, ...]]] = []
+        none: tuple[str, ...] = ()
+        segment = span.segment_of(batch.times)
+        for j in range(len(span.segments)):
+            inside = np.flatnonzero(segment == j)
+            if inside.size:
+                frame = inside[inside.size // 2]
+                labels = self.guarded("detector", partial(self._labels, batch.frames[frame]), none)
+                found.append((float(batch.times[frame]), labels))
+        return found
+
+    def _labels(self, image: np.ndarray) -> tuple[str, ...]:
+        return tuple(detection.label for detection in self._model("detector").detect(image))
+
+
+def loud_stretch(samples: np.ndarray) -> tuple[int, int] | None:
+    """(first, last) sample of the stretch from the first to the last window louder than
+    SPEECH_MIN_RMS, SPEECH_PAD_S wider each side; None when all is quiet."""
+    window = int(SPEECH_WINDOW_S * AUDIO_RATE)
+    if samples.size == 0:
+        return None
+    padded = np.pad(samples, (0, -samples.size % window))
+    rms = np.sqrt(np.mean(padded.reshape(-1, window).astype(np.float64) ** 2, axis=1))
+    loud = np.flatnonzero(rms >= SPEECH_MIN_RMS)
+    if not loud.size:
+        return None
+    pad = int(SPEECH_PAD_S * AUDIO_RATE)
+    return max(0, int(loud[0]) * window - pad), min(samples.size, (int(loud[-1]) + 1) * window + pad)

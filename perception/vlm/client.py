@@ -1,0 +1,149 @@
+"""The one chat client for any OpenAI-compatible endpoint (vLLM, SGLang, Ollama, llama.cpp
+server, LM Studio, OpenAI).
+
+Transient failures (connection errors, 408, 409, 429, 5xx) are retried with exponential
+backoff and jitter, or after the server's Retry-After. Every attempt is bounded in
+wall-clock time (`vlm.timeout_s`, see `perception.vlm.deadline`), not only per socket read,
+so a server that trickles bytes forever cannot hang a question; a timed-out attempt is not
+retried. Where a server rejects an optional parameter the request adapts once and the
+client remembers (`perception.vlm.adapt`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import requests
+
+from perception.config import VLMConfig
+from perception.errors import ConfigError, VLMError
+from perception.vlm.adapt import Adapter, Payload, Rejected
+from perception.vlm.deadline import Retryable, TimedOut, post_within
+from perception.vlm.messages import Message, VLMReply, VLMUsage, encode_messages
+from perception.vlm.wire import decode_body, error_message, rejection_message, reply_from, retry_after
+
+log = logging.getLogger(__name__)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+RETRIED_STATUSES = (408, 409, 429)  # and every 5xx
+_MAX_RETRY_AFTER_S = 120.0  # a server asking for longer is out of quota, not busy
+_MAX_BACKOFF_S = 60.0
+
+
+class OpenAIChat:
+    """A chat client for one model at one OpenAI-compatible endpoint; safe to share between threads."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str = OPENAI_BASE_URL,
+        config: VLMConfig | None = None,
+        *,
+        image_max_side: int = 768,
+        jpeg_quality: int = 85,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ):
+        self.config = config or VLMConfig()
+        if not model:
+            raise ConfigError("the VLM model name is empty; set models.vlm to 'openai:<model>@<base-url>'")
+        if self.config.max_images < 0 or self.config.max_retries < 0 or self.config.timeout_s <= 0:
+            raise ConfigError("vlm.max_images and vlm.max_retries must be >= 0 and vlm.timeout_s > 0")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}/chat/completions"
+        self.image_max_side = image_max_side
+        self.jpeg_quality = jpeg_quality
+        self._api_key = self.config.api_key or os.environ.get("OPENAI_API_KEY", "")
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._session = requests.Session()
+        self._lock = threading.Lock()
+        self._usage = VLMUsage()
+        self._adapter = Adapter()
+
+    def __repr__(self) -> str:
+        return f"OpenAIChat(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def usage(self) -> VLMUsage:
+        return self._usage
+
+    def chat(self, messages: Sequence[Message], max_tokens: int | None = None, json_mode: bool = False) -> VLMReply:
+        """Send `messages`, return the reply text and its token counts.
+
+        Raises VLMError when the endpoint fails after retries or times out, and
+        ModelOutputError when it answers without any text.
+        """
+        if not messages:
+            raise ValueError("chat() needs at least one message")
+        encoded, dropped = encode_messages(messages, self.image_max_side, self.config.max_images, self.jpeg_quality)
+        if dropped:
+            kept = self.config.max_images
+            log.info("sent %d of %d images to %s (vlm.max_images)", kept, kept + dropped, self.model)
+        payload: Payload = {
+            "model": self.model,
+            "messages": encoded,
+            "max_tokens": max_tokens or self.config.max_tokens,
+            "temperature": self.config.temperature,
+            "stream": False,
+        }
+        if json_mode:
+            payload["response_format"] = {"type": "json_object"}
+        try:
+            body = self._adapter.send(payload, self._post, self.url)
+        except Rejected as rejection:
+            raise VLMError(rejection_message(self.url, self.model, rejection.status, rejection.message)) from None
+        reply = reply_from(body)
+        with self._lock:
+            self._usage = self._usage.plus(reply)
+        return reply
+
+    def _post(self, payload: Payload) -> dict[str, Any]:
+        """POST with retries on transient failures; the decoded JSON of a 200."""
+        attempts = self.config.max_retries + 1
+        reason = ""
+        for attempt in range(attempts):
+            try:
+                status, headers, raw = post_within(self._session, self.url, payload, self._headers(), self.config.timeout_s)
+            except Retryable as failure:
+                reason = str(failure)
+            except TimedOut:
+                raise VLMError(
+                    f"no complete reply from {self.url} within {self.config.timeout_s:g} s; "
+                    "raise vlm.timeout_s or use a faster model"
+                ) from None
+            else:
+                if status == 200:
+                    return decode_body(self.url, raw)
+                message = error_message(raw)
+                if status not in RETRIED_STATUSES and status < 500:
+                    raise Rejected(status, message)
+                reason = f"HTTP {status}: {message}"
+                wait = retry_after(headers)
+                if wait is not None and wait > _MAX_RETRY_AFTER_S:
+                    raise VLMError(f"{self.url} is rate limiting and asks to retry after {wait:g} s: {message}")
+                if wait is not None and attempt + 1 < attempts:
+                    log.warning("%s answered %s; retrying after %g s", self.url, reason, wait)
+                    self._sleep(wait)
+                    continue
+            if attempt + 1 < attempts:
+                delay = min(_MAX_BACKOFF_S, self.config.backoff_s * 2**attempt * self._rng.uniform(0.5, 1.0))
+                log.warning("%s failed (%s); retry %d of %d in %.1f s", self.url, reason, attempt + 1, attempts - 1, delay)
+                self._sleep(delay)
+        raise VLMError(
+            f"VLM endpoint {self.url} failed after {attempts} attempt(s): {reason}. "
+            "Check that the server is running and reachable (models.vlm), or raise vlm.max_retries"
+        )
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "User-Agent": "longshot"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
