@@ -22,10 +22,12 @@ from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
 from memory.semantic import SemanticMemory
 from memory.store import Library, VideoRecord
+from memory.timeline import Timeline
 from memory.visual import VisualMemory
 from memory.working import WorkingMemory
 from perception.config import Config, load_config
 from perception.models import Models
+from perception.subtitles import Cue
 
 
 class Longshot:
@@ -64,12 +66,24 @@ class Longshot:
         return VisualMemory(self.library)
 
     @cached_property
+    def timeline(self) -> Timeline:
+        return Timeline(self.library, self.models.text_embedder)
+
+    @cached_property
     def _ingestor(self) -> Ingestor:
         return Ingestor(self.library, self.models, self.config, self.cache)
 
-    def ingest(self, path: str | Path, progress: Callable[[IngestProgress], None] | None = None) -> IngestResult:
-        """Watch a video once and commit its memories batch by batch; a second call does nothing."""
-        return self._ingestor.ingest(path, progress=progress)
+    def ingest(
+        self,
+        path: str | Path,
+        progress: Callable[[IngestProgress], None] | None = None,
+        subtitles: str | Path | Sequence[Cue] | None = None,
+    ) -> IngestResult:
+        """Watch a video once and commit its memories batch by batch; a second call does nothing.
+
+        `subtitles` (an .srt, .vtt or .json file, or cues) enter memory like speech; without them
+        a subtitle file beside the video with its name (`talk.srt`, `talk.en.vtt`) is used."""
+        return self._ingestor.ingest(path, progress=progress, subtitles=subtitles)
 
     def videos(self) -> list[VideoRecord]:
         return self.library.videos()

@@ -78,15 +78,21 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Video files to ingest.")],
     sample_fps: Annotated[float | None, typer.Option(help="Frames sampled per second of video.")] = None,
     scales: Annotated[str | None, typer.Option(help="Coarser scales in seconds, e.g. 30,180,600.")] = None,
+    subtitles: Annotated[
+        Path | None,
+        typer.Option(help="Subtitles (.srt, .vtt) of the one video given; by default a file beside it with its name."),
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Watch videos once and write their memories into the library (resumable)."""
+    if subtitles is not None and len(paths) != 1:
+        raise typer.BadParameter("--subtitles goes with one video; for several, put a subtitle file beside each")
     longshot = open_longshot(home, config, ingest__sample_fps=sample_fps, ingest__scales=scales)
     failed = 0
     for path in paths:
         try:
-            result = longshot.ingest(path, progress=tqdm_progress(path.name))
+            result = longshot.ingest(path, progress=tqdm_progress(path.name), subtitles=subtitles)
         except LongshotError as err:
             typer.secho(f"error: {path}: {err}", fg=typer.colors.RED, err=True)
             failed += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import stat
 import subprocess
@@ -23,6 +24,7 @@ from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache
 from memory.semantic import SemanticMemory
 from memory.store import Library
+from memory.timeline import Timeline
 from perception.video import VideoReader, read_audio
 from tests.synth import draw_text, index_frame, tone
 
@@ -229,6 +231,10 @@ def snapshot(home: Path, video: str) -> dict[str, Any]:
             for f in semantic.facts(video)
         ),
         "entities": sorted((e.name, e.kind, e.aliases, e.first_seen, e.last_seen, e.count) for e in semantic.entities(video)),
+        "timeline": [
+            (o.modality, o.start, o.end, o.text, o.data, where.get(o.segment))
+            for o in Timeline(library, None).between(video, 0.0, math.inf)
+        ],
         "visual": [(row["idx"], row["time"], bytes(row["embedding"])) for row in frames],
         "frames": (len(store), store.times.tolist(), [bytes(store.get(i).tobytes()[:4096]) for i in range(0, len(store), 7)]),
     }

@@ -21,6 +21,7 @@ from perception.utterances import (
     MAX_SHIFT_S,
     MAX_UTTERANCE_S,
     SAMPLE_RATE,
+    STRETCH_PAD_S,
     Utterance,
     Word,
     audio_window,
@@ -106,11 +107,33 @@ def test_nothing_moves_where_the_audio_is_loud_throughout_or_the_sound_is_too_fa
     assert MAX_SHIFT_S < 2.0
 
 
-def test_the_loud_stretch_is_padded_and_silence_has_none():
+def hiss_with(seconds: float, loud: list[tuple[float, float]], level: float = 0.1) -> np.ndarray:
+    samples = np.random.default_rng(0).normal(0, 1e-4, int(seconds * SAMPLE_RATE)).astype(np.float32)  # about -80 dBFS
+    for start, end in loud:
+        samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)] = level
+    return samples
+
+
+def test_quiet_or_empty_audio_has_no_loud_stretch():
+    assert loud_stretch(np.zeros(0, np.float32)) is None
     assert loud_stretch(np.zeros(SAMPLE_RATE * 3, np.float32)) is None
+    assert loud_stretch(hiss_with(10.0, [])) is None
+    assert loud_stretch(hiss_with(10.0, [(3.0, 4.0)], level=0.001)) is None  # -60 dBFS: below STRETCH_MIN_DBFS
+
+
+def test_the_loud_stretch_runs_from_the_first_loud_frame_to_the_last_padded():
+    pad = int(STRETCH_PAD_S * SAMPLE_RATE)
+    assert loud_stretch(hiss_with(20.0, [(5.0, 6.0), (12.2, 13.0)])) == (5 * SAMPLE_RATE - pad, 13 * SAMPLE_RATE + pad)
     first, last = loud_stretch(burst(4.0, 1.0, 10.0))
     assert first == pytest.approx(3.0 * SAMPLE_RATE, abs=0.03 * SAMPLE_RATE)
     assert last == pytest.approx(6.0 * SAMPLE_RATE, abs=0.03 * SAMPLE_RATE)
+
+
+def test_the_padding_stops_at_the_ends_and_a_partial_last_frame_counts():
+    samples = hiss_with(3.0, [(0.0, 0.2), (2.9, 3.0)])
+    assert loud_stretch(samples) == (0, samples.size)
+    samples = hiss_with(10.31, [(10.1, 10.31)])
+    assert loud_stretch(samples) == (int(10.1 * SAMPLE_RATE) - int(STRETCH_PAD_S * SAMPLE_RATE), samples.size)
 
 
 def test_the_window_of_a_span_covers_an_utterance_that_starts_at_its_last_moment():
