@@ -54,6 +54,7 @@ from memory.store import Library
 
 MEMORY = "timeline"
 MODALITIES = ("speech", "subtitle", "text", "scene", "object", "caption")
+UNEMBEDDED = frozenset({"scene"})  # always the same words: no vector, found by words and by time
 SAME_TEXT = 0.8  # character similarity at which two readings of one text are the same text
 MATCH_RATIO = 0.75  # `matching` keeps occurrences scoring at least this share of the best one's score
 MATCH_FLOOR = 0.2  # ...and at least this much: nothing matches a query that matches nothing
@@ -233,7 +234,8 @@ class Timeline:
                 ),
             ).fetchone()
             ids.append(occurrence_id)
-            fresh[occurrence_id] = draft.text
+            if draft.modality not in UNEMBEDDED:
+                fresh[occurrence_id] = draft.text
         if fresh and self.embedder is not None:
             vectors = np.asarray(self.embedder.embed(list(fresh.values())), np.float32)
             conn.executemany(

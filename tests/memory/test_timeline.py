@@ -221,3 +221,5 @@ def test_hybrid_search_and_matching_understand_paraphrases(home: Path) -> None:
     assert all(h.score >= MATCH_RATIO * shown[0].score or same_text(h.occurrence.text, "GATE B7 CLOSED") for h in shown)
     said = timeline.matching(video, "when does the northern platform close?", modalities={"speech"})
     assert [h.occurrence.start for h in said] == [4.21]
+    cut = timeline.search(video, "a scene change", modalities={"scene"})[0]  # no vector: found by its words
+    assert cut.occurrence.start == 12.0 and cut.dense == 0.0 and cut.lexical == 1.0
