@@ -10,14 +10,15 @@ working resolution. Text outside the band is kept as read before. While the pict
 changing (people walking through a fixed view), it is looked at no more than once every
 `min_interval` seconds: changes since the last look add up, so the next look covers them
 all, and text that stays on screen that long is still read. A change in rows that were
-still a frame before (a notice appearing above the people) is looked at at once.
+still for STILL_FRAMES frames (a notice appearing above the people), over at least
+SUDDEN_REGIONS regions, is looked at at once.
 
 A whole-frame change test on pixel features would miss a notice that covers a sixth of
 the frame (cosine distance 0.06 on the needle video) yet fire on every walking person;
 comparing regions catches the notice and the gate keeps the people cheap.
 
 So is a change under text already read: a notice that goes away is seen going, so two
-showings are never merged into one, and one that appears is seen when it does.
+showings are never merged into one.
 
 `text_runs` turns the lines of a span's frames into timeline occurrences: a run of frames in
 which the same text stays visible, from its first to its last frame. Lines close together
@@ -48,6 +49,8 @@ THUMB_SIZE = (64, 36)  # width, height of the grey thumbnail regions are compare
 GRID = (6, 8)  # rows, columns of regions; each a block of THUMB_SIZE / GRID thumbnail pixels
 GATE_SIDE = 256  # the "is there text at all?" look is downscaled to at most this many pixels wide
 MIN_INTERVAL_S = 2.0  # seconds between looks while the picture keeps changing
+STILL_FRAMES = 2  # a row unchanged for this many frames is still...
+SUDDEN_REGIONS = 2  # ...and a change of this many regions in still rows is looked at at once
 MIN_SCORE = 0.6  # recognition confidence a line needs to count
 MIN_CHARS = 2
 LINE_GAP = 0.8  # lines at most this many line heights apart, and overlapping sideways, are one text
@@ -90,7 +93,7 @@ class ScreenText:
         found: list[tuple[Line, ...]] = []
         reference: np.ndarray | None = None  # the thumbnail as last looked at, band by band
         previous: np.ndarray | None = None  # the thumbnail of the frame before
-        settled = np.ones(GRID[0], bool)  # rows that did not change from the frame before last to the last
+        quiet = np.full(GRID[0], STILL_FRAMES)  # for how many frames each row has not changed
         known: list[Line] = []
         last_look = -np.inf
         for frame, time in zip(frames, times):
@@ -99,7 +102,7 @@ class ScreenText:
             rows = _changed_rows(changed)
             due = (
                 time - last_look >= self.min_interval - 1e-6
-                or (changed is not None and (changed.any(axis=1) & settled).any())  # a change where all was still
+                or (changed is not None and changed[quiet >= STILL_FRAMES].sum() >= SUDDEN_REGIONS)  # where all was still
                 or _under_text(changed, known, frame.shape)
             )
             if rows is not None and due:
@@ -108,7 +111,8 @@ class ScreenText:
                 last_look = time
             found.append(tuple(known))
             stirring = _changed_regions(thumb, previous, self.threshold)
-            settled = np.ones(GRID[0], bool) if stirring is None else np.asarray(~stirring.any(axis=1), bool)
+            if stirring is not None:
+                quiet = np.where(stirring.any(axis=1), 0, quiet + 1)
             previous = thumb
         return found
 
