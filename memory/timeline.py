@@ -7,10 +7,17 @@ scene change, detection run, caption and subtitle cue. Counting ("how many times
 are answered from it, at the occurrence's own times rather than a segment's.
 
 An occurrence is (video, modality, start, end, text, data), where `data` holds what only its
-modality has (JSON: word times, a box, a label...), plus a link to the base segment it starts
-in (the finest segment whose start is at or before its start); the other segments it covers
-are those of its time range. It is written inside the ingest batch's transaction and bumps
-the video's "timeline" revision, like every memory.
+modality has, plus a link to the base segment it starts in (the finest segment whose start is
+at or before its start); the other segments it covers are those of its time range. It is
+written inside the ingest batch's transaction and bumps the video's "timeline" revision, like
+every memory. What ingest writes (memory/ingest/events.py):
+
+    speech    an utterance, a sentence or clause   {"words": [[start, end, word], ...]}
+    subtitle  a cue of the video's subtitles       {}
+    text      a run of frames showing one text     {"box": [x0, y0, x1, y1]} as fractions of the frame
+    scene     a scene change, an instant           {}                     text: "scene change"
+    object    a detection run, whole segments      {"segments": n}        text: the label
+    caption   a VLM's caption of a base segment    {"scale": seconds}     (offline ones restate the rest)
 
 Runs continue across batches: a draft that starts exactly where an occurrence of the same
 modality and the same text ends (`same_text`) extends that occurrence instead of adding one.
