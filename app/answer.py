@@ -8,6 +8,7 @@ from typing import Any
 from memory.frames import FrameRef
 
 ABSTAIN_TEXT = "Not found in this video."
+LETTERS = "ABCDEFGHIJ"  # the choices of a multiple-choice question, in the order of its options
 
 
 @dataclass(frozen=True)

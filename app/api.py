@@ -16,7 +16,7 @@ from app.images import load_image
 from app.policies import OfflinePolicy, VLMPolicy
 from app.policies.offline_sketch import ImagePolicy, OfflineSketching
 from app.sketching import Sketcher, new_question_id
-from app.toolbox import Toolbox, action_schemas
+from app.toolbox import Toolbox, VideoMemories, action_schemas
 from memory.build import Ingestor, IngestProgress, IngestResult
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
@@ -126,18 +126,10 @@ class Longshot:
             return VLMPolicy(self.models.vlm, offline)
         return offline
 
-    def _toolbox(self, video: str | None) -> Toolbox:
-        store = self.frames(video) if video else None
-        return Toolbox(
-            video,
-            self.episodic,
-            self.semantic,
-            self.visual,
-            self.working,
-            store,
-            self._text_to_image(),
-            Sketcher(self._sketch_folder(), self.models, store=store, video=video),
-        )
+    def _toolbox(self, video: str) -> Toolbox:
+        store = self.frames(video)
+        memories = VideoMemories(video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image())
+        return Toolbox(memories, Sketcher(self._sketch_folder(), self.models, store=store, video=video))
 
     def ask_image(
         self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
@@ -152,8 +144,9 @@ class Longshot:
         """Yield each step, then the `Answer`. The image is checked now: ImageError before any step."""
         pixels, _ = load_image(image)
         sketcher = Sketcher(self._sketch_folder(), self.models, image=pixels)
-        toolbox = Toolbox(None, None, None, None, None, None, None, sketcher)  # no video: only sketch and answer apply
-        agent = Agent(toolbox, self._image_policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
+        agent = Agent(
+            Toolbox.for_image(sketcher), self._image_policy(), self.config.agent.max_steps, self.config.agent.max_invalid
+        )
         height, width = pixels.shape[:2]
         shown = [(pixels, f"the image (frame 'image', {width}x{height} px)")]
         return agent.run(question, tuple(options or ()), images=shown)
@@ -161,8 +154,7 @@ class Longshot:
     def _image_policy(self) -> ImagePolicy | VLMPolicy:
         offline = ImagePolicy(self._offline_sketching())
         if self.models.available("vlm"):
-            tools = [schema for schema in action_schemas() if schema["name"] in ("sketch", "answer")]
-            return VLMPolicy(self.models.vlm, offline, tools)
+            return VLMPolicy(self.models.vlm, offline, action_schemas(video=False))
         return offline
 
     def _offline_sketching(self) -> OfflineSketching:

@@ -10,6 +10,7 @@ text and drawing, and what a VLM would downscale to anyway.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from PIL import Image, ImageOps
 
 from perception.errors import ImageError
 from perception.rgb import as_rgb
+from sketchpad import side_by_side
 
 MAX_PIXELS = 100_000_000  # what an image may claim in its header
 MAX_SIDE = 4096  # what it is shrunk to
@@ -34,6 +36,20 @@ def load_image(image: str | Path | np.ndarray | Image.Image) -> tuple[np.ndarray
         _check_size((pixels.shape[1], pixels.shape[0]), "the image")
         return _shrink(pixels), None
     raise ImageError(f"expected an image file path, a numpy array or a PIL image, got {type(image).__name__}")
+
+
+def numbered_side_by_side(images: Sequence[str | Path | np.ndarray | Image.Image], height: int = 448) -> np.ndarray:
+    """Several images as one, in a row at `height` px, captioned "image 1", "image 2", ... in order.
+
+    `ask_image` takes one picture; a question about several (BLINK's jigsaw: "does the second
+    or the third image fit the first?") keeps its numbering readable in the captions.
+    """
+    pictures = [load_image(image)[0] for image in images]
+    captions = [f"image {number}" for number in range(1, len(pictures) + 1)]
+    try:
+        return side_by_side(pictures, captions=captions, height=height).render()
+    except ValueError as err:  # no images, or a row too wide to draw
+        raise ImageError(f"cannot put {len(pictures)} images side by side: {err}") from None
 
 
 def _open(path: Path) -> np.ndarray:

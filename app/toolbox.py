@@ -107,16 +107,6 @@ class AnswerArgs(_Args):
     span: tuple[float, float] | None = Field(default=None, description="start and end seconds, for 'when' questions")
 
 
-ACTIONS: dict[str, tuple[type[_Args], str]] = {
-    "search_episodic": (SearchEpisodic, "Search what happened (captions, on-screen text, speech) at one time scale or all."),
-    "search_semantic": (SearchSemantic, "Search entities and facts consolidated over the whole video."),
-    "search_visual": (SearchVisual, "Find frames that look like the query."),
-    "inspect": (Inspect, "Look at n frames chosen by working memory between start and end seconds."),
-    "sketch": (Sketch, "Draw on a frame or the image with a sketchpad tool, then look at the drawing."),
-    "answer": (AnswerArgs, "Give the final answer."),
-}
-
-
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -130,56 +120,60 @@ class Observation:
     images: tuple[tuple[np.ndarray, str], ...] = ()  # (image, caption) for the next round
 
 
-def action_schemas() -> list[dict[str, Any]]:
-    """JSON schema of every action, for prompts."""
-    return [
-        {"name": name, "description": text, "parameters": model.model_json_schema()} for name, (model, text) in ACTIONS.items()
-    ]
+@dataclass(frozen=True)
+class Turn:
+    """What a handler reads besides its arguments: the question, the time limit, the evidence so far."""
+
+    question: str
+    until: float | None = None
+    seen: Sequence[Evidence] = ()
 
 
-def validate(action: Action) -> _Args:
-    if action.name not in ACTIONS:
-        raise ToolArgumentError(f"unknown action '{action.name}'; use one of: {', '.join(ACTIONS)}")
-    model = ACTIONS[action.name][0]
-    try:
-        return model.model_validate(action.args)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in err.errors()[:5])
-        raise ToolArgumentError(f"invalid arguments for {action.name}: {problems}") from None
+@dataclass(frozen=True)
+class VideoMemories:
+    """What the video actions read, for one video. `text_to_image` is None without an image-text model."""
+
+    video: str
+    episodic: EpisodicMemory
+    semantic: SemanticMemory
+    visual: VisualMemory
+    working: WorkingMemory
+    store: FrameStore
+    text_to_image: Callable[[str], np.ndarray] | None = None
+
+
+SketchRunner = Callable[[Sketch, Sequence[Evidence], float | None], Observation]
 
 
 class Toolbox:
-    """Runs validated actions for one video (or none, for image questions)."""
+    """Runs validated actions through the ACTIONS registry, for one video or for one image.
 
-    def __init__(
-        self,
-        video: str | None,
-        episodic: EpisodicMemory,
-        semantic: SemanticMemory,
-        visual: VisualMemory,
-        working: WorkingMemory,
-        store: FrameStore | None,
-        text_to_image: Callable[[str], np.ndarray] | None,
-        sketcher: Callable[[Sketch, Sequence[Evidence], float | None], Observation] | None = None,
-    ):
-        self.video = video
-        self.episodic = episodic
-        self.semantic = semantic
-        self.visual = visual
-        self.working = working
-        self.store = store
-        self.text_to_image = text_to_image
+    `memories` is None for an image question (only the actions that need no video apply);
+    `sketcher` is None where nothing may be drawn.
+    """
+
+    def __init__(self, memories: VideoMemories | None, sketcher: SketchRunner | None = None):
+        self.memories = memories
         self.sketcher = sketcher
 
+    @classmethod
+    def for_image(cls, sketcher: SketchRunner) -> Toolbox:
+        """A toolbox for a question about one image: it sketches, and has no memories to search."""
+        return cls(None, sketcher)
+
     def scales(self) -> list[float]:
-        return self.episodic.scales(self.video) if self.video else []
+        return self.memories.episodic.scales(self.memories.video) if self.memories else []
 
-    def run(self, args: _Args, question: str, until: float | None, seen: Sequence[Evidence]) -> Observation:
-        handler = getattr(self, "_" + type(args).__name__.lower())
-        return handler(args, question, until, seen)
+    def run(self, name: str, args: _Args, turn: Turn) -> Observation:
+        """Run the action `name` with arguments `validate` made for it."""
+        spec = ACTIONS.get(name)
+        if spec is None or spec.handler is None:
+            raise ToolArgumentError(f"{name} is not a tool")
+        return spec.handler(self, args, turn)
 
-    def _searchepisodic(self, args: SearchEpisodic, question, until, seen) -> Observation:
-        hits = self.episodic.search(self._video(), args.query, scale=args.scale, k=args.k, until=until)
+    def search_episodic(self, args: SearchEpisodic, turn: Turn) -> Observation:
+        memories = self._video()
+        hits = memories.episodic.search(memories.video, args.query, scale=args.scale, k=args.k, until=turn.until)
         evidence = tuple(
             Evidence(
                 "segment",
@@ -187,7 +181,7 @@ class Toolbox:
                 h.segment.end,
                 _segment_text(h.segment),
                 h.score,
-                tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes),
+                tuple(FrameRef(memories.video, k, _frame_time(memories.store, k)) for k in h.segment.keyframes),
                 key=f"segment:{h.segment.id}",
                 scale=h.segment.scale,
             )
@@ -196,18 +190,21 @@ class Toolbox:
         where = f"at scale {format_time(args.scale)}" if args.scale else "across scales"
         return Observation(f"{len(evidence)} segments {where}", evidence)
 
-    def _searchsemantic(self, args: SearchSemantic, question, until, seen) -> Observation:
-        found = self.semantic.search(self._video(), args.query, k=args.k, until=until)
+    def search_semantic(self, args: SearchSemantic, turn: Turn) -> Observation:
+        memories = self._video()
+        found = memories.semantic.search(memories.video, args.query, k=args.k, until=turn.until)
         evidence = tuple(
             Evidence("fact", f.start, f.end, f"{f.subject} {f.relation}: {f.object}", score, key=f"fact:{f.id}")
             for f, score in found
         )
         return Observation(f"{len(evidence)} facts", evidence)
 
-    def _searchvisual(self, args: SearchVisual, question, until, seen) -> Observation:
-        if self.text_to_image is None:
+    def search_visual(self, args: SearchVisual, turn: Turn) -> Observation:
+        memories = self._video()
+        if memories.text_to_image is None:
             # No image-text model: text-to-frame search goes through the segments' text.
-            hits = self.episodic.search(self._video(), args.query, scale=min(self.scales(), default=None), k=args.k, until=until)
+            finest = min(self.scales(), default=None)
+            hits = memories.episodic.search(memories.video, args.query, scale=finest, k=args.k, until=turn.until)
             evidence = tuple(
                 Evidence(
                     "frame",
@@ -215,13 +212,13 @@ class Toolbox:
                     h.segment.end,
                     _segment_text(h.segment),
                     h.score,
-                    tuple(FrameRef(self.video, k, _frame_time(self, k)) for k in h.segment.keyframes[:1]),
+                    tuple(FrameRef(memories.video, k, _frame_time(memories.store, k)) for k in h.segment.keyframes[:1]),
                     key=f"frame:{h.segment.keyframes[0]}" if h.segment.keyframes else f"segment:{h.segment.id}",
                 )
                 for h in hits
             )
             return Observation(f"{len(evidence)} frames (through captions: no image-text model)", evidence)
-        hits = self.visual.search(self._video(), self.text_to_image(args.query), k=args.k, until=until)
+        found = memories.visual.search(memories.video, memories.text_to_image(args.query), k=args.k, until=turn.until)
         evidence = tuple(
             Evidence(
                 "frame",
@@ -232,15 +229,16 @@ class Toolbox:
                 (FrameRef(h.video, h.index, h.time),),
                 key=f"frame:{h.index}",
             )
-            for h in hits
+            for h in found
         )
         return Observation(f"{len(evidence)} frames", evidence)
 
-    def _inspect(self, args: Inspect, question, until, seen) -> Observation:
+    def inspect(self, args: Inspect, turn: Turn) -> Observation:
+        memories = self._video()
         if args.end < args.start:
             raise ToolArgumentError("inspect: end must not be before start")
-        picks = self.working.select_frames(
-            self._video(), args.query or question, [(args.start, args.end)], Budget(k=args.n), until=until
+        picks = memories.working.select_frames(
+            memories.video, args.query or turn.question, [(args.start, args.end)], Budget(k=args.n), until=turn.until
         )
         evidence, images = [], []
         for pick in picks:
@@ -256,23 +254,75 @@ class Toolbox:
                     key=f"frame:{pick.frame.index}",
                 )
             )
-            images.append((self.store.get(pick.frame.index), f"frame {pick.frame.index} at {format_time(pick.time)}"))
+            images.append((memories.store.get(pick.frame.index), f"frame {pick.frame.index} at {format_time(pick.time)}"))
         return Observation(
             f"{len(picks)} frames between {format_time(args.start)} and {format_time(args.end)}", tuple(evidence), tuple(images)
         )
 
-    def _sketch(self, args: Sketch, question, until, seen) -> Observation:
+    def sketch(self, args: Sketch, turn: Turn) -> Observation:
         if self.sketcher is None:
             raise ModelUnavailableError("sketch", "no sketchpad is wired into this agent")
-        return self.sketcher(args, seen, until)
+        return self.sketcher(args, turn.seen, turn.until)
 
-    def _answerargs(self, args, question, until, seen) -> Observation:  # answers never run as tools
-        raise ToolArgumentError("answer is not a tool")
+    def _video(self) -> VideoMemories:
+        if self.memories is None:
+            *others, last = [name for name, spec in ACTIONS.items() if not spec.needs_video]
+            raise ToolArgumentError(f"there is no video in this question; only {', '.join(others)} and {last} apply")
+        return self.memories
 
-    def _video(self) -> str:
-        if self.video is None:
-            raise ToolArgumentError("there is no video in this question; only sketch and answer apply")
-        return self.video
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: its arguments, what the prompt says it does, and the Toolbox method that runs it.
+
+    `handler` is None for `answer`, which ends the loop instead of running; `needs_video` is
+    False for the actions an image question offers.
+    """
+
+    arguments: type[_Args]
+    description: str
+    handler: Callable[[Toolbox, Any, Turn], Observation] | None
+    needs_video: bool = True
+
+
+# The one list of actions: prompts, validation and dispatch all read it, in this order.
+ACTIONS: dict[str, ActionSpec] = {
+    "search_episodic": ActionSpec(
+        SearchEpisodic,
+        "Search what happened (captions, on-screen text, speech) at one time scale or all.",
+        Toolbox.search_episodic,
+    ),
+    "search_semantic": ActionSpec(
+        SearchSemantic, "Search entities and facts consolidated over the whole video.", Toolbox.search_semantic
+    ),
+    "search_visual": ActionSpec(SearchVisual, "Find frames that look like the query.", Toolbox.search_visual),
+    "inspect": ActionSpec(Inspect, "Look at n frames chosen by working memory between start and end seconds.", Toolbox.inspect),
+    "sketch": ActionSpec(
+        Sketch, "Draw on a frame or the image with a sketchpad tool, then look at the drawing.", Toolbox.sketch, needs_video=False
+    ),
+    "answer": ActionSpec(AnswerArgs, "Give the final answer.", None, needs_video=False),
+}
+
+
+def action_schemas(video: bool = True) -> list[dict[str, Any]]:
+    """JSON schema of every action a question offers (`video=False`: an image question's), for prompts."""
+    return [
+        {"name": name, "description": spec.description, "parameters": spec.arguments.model_json_schema()}
+        for name, spec in ACTIONS.items()
+        if video or not spec.needs_video
+    ]
+
+
+def validate(action: Action) -> _Args:
+    """The action's arguments as its model; ToolArgumentError names what is wrong."""
+    spec = ACTIONS.get(action.name)
+    if spec is None:
+        raise ToolArgumentError(f"unknown action '{action.name}'; use one of: {', '.join(ACTIONS)}")
+    try:
+        return spec.arguments.model_validate(action.args)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in err.errors()[:5])
+        raise ToolArgumentError(f"invalid arguments for {action.name}: {problems}") from None
 
 
 def _segment_text(segment) -> str:
@@ -284,6 +334,6 @@ def _segment_text(segment) -> str:
     return " ".join(parts)
 
 
-def _frame_time(toolbox: Toolbox, index: int) -> float:
-    times = toolbox.store.times if toolbox.store is not None else ()
+def _frame_time(store: FrameStore, index: int) -> float:
+    times = store.times
     return float(times[index]) if 0 <= index < len(times) else 0.0

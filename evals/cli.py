@@ -93,6 +93,18 @@ def bench_ingest(
     _emit(ingest.run(lengths), as_json, ingest.report)
 
 
+@bench.command("embed")
+@guarded
+def bench_embed(
+    threads: Annotated[int, typer.Option(help="CPU threads per model (models.cpu_threads).")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """The text embedder on onnxruntime against sentence-transformers: cold load, peak RSS, sentences per second."""
+    from evals.bench import text_embed
+
+    _emit(text_embed.run(threads=threads), as_json, text_embed.report)
+
+
 @bench.command("soak")
 @guarded
 def bench_soak(

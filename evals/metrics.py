@@ -111,7 +111,7 @@ def extract_choice(text: str, n_options: int = 5, options: Sequence[str] | None 
     text = (text or "").replace("’", "'")
     reply = _THINK.sub("", text).strip() or text
     bare = reply.strip(_WRAPPERS)
-    if len(bare) == 1 and bare.upper() in LETTERS[:n_options]:
+    if len(bare) == 1 and bare.isascii() and bare.upper() in LETTERS[:n_options]:  # ASCII only: a dotless i upper-cases to "I"
         return bare.upper()
     if options:
         exact = _match_option_text(reply, options, exact=True)

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from app import Evidence, Longshot
+from app import LETTERS, Evidence, Longshot, numbered_side_by_side
 from app.scoring import score_options
-from evals.datasets.base import LETTERS, Item
+from evals.datasets.base import Item
 from evals.metrics import Result, extract_choice
 from evals.records import compact_evidence, compact_trace, item_fields
 from perception.config import Config
@@ -34,9 +33,6 @@ so choose the option that seems most likely from the text alone. Reply with the 
 Question: {question}
 Options:
 {options}"""
-MONTAGE_HEIGHT = 448  # the pixels a VLM is usually sent per image side anyway
-LABEL_HEIGHT = 36
-MONTAGE_GAP = 16
 
 
 class StageWorker:
@@ -143,34 +139,11 @@ def _image_input(item: Item) -> Path | np.ndarray:
     """The item's image, or its images side by side (`ask_image` takes one), labelled as questions name them."""
     if len(item.images) == 1:
         return item.images[0]
-    return side_by_side(item.images)
-
-
-def side_by_side(paths: Sequence[Path], height: int = MONTAGE_HEIGHT) -> np.ndarray:
-    """Images scaled to one height, left to right, each under a band reading "image 1", "image 2", ...
-
-    BLINK's jigsaw asks whether "the second or third image" fits the first: the labels keep
-    that numbering readable once the images are one picture.
-    """
-    pictures = []
-    for path in paths:
-        with Image.open(path) as picture:
-            picture = picture.convert("RGB")
-            pictures.append(picture.resize((max(1, round(picture.width * height / picture.height)), height)))
-    font = ImageFont.load_default(size=LABEL_HEIGHT * 2 // 3)
-    width = sum(p.width for p in pictures) + MONTAGE_GAP * (len(pictures) - 1)
-    montage = Image.new("RGB", (width, height + LABEL_HEIGHT), "white")
-    draw = ImageDraw.Draw(montage)
-    x = 0
-    for number, picture in enumerate(pictures, 1):
-        montage.paste(picture, (x, LABEL_HEIGHT))
-        draw.text((x + 4, LABEL_HEIGHT // 6), f"image {number}", fill="black", font=font)
-        x += picture.width + MONTAGE_GAP
-    return np.asarray(montage)
+    return numbered_side_by_side(item.images)
 
 
 def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-STAGES = {"ingest": ingest_video, "answer": answer_item}
+STAGES: dict[str, Callable[..., dict[str, Any]]] = {"ingest": ingest_video, "answer": answer_item}

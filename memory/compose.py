@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perception.timefmt import format_time
+from perception.timefmt import format_span, format_time
 from perception.vlm.messages import ImagePart, Message
 
 CAPTION_PROMPT = (
@@ -41,10 +41,6 @@ class SegmentEvidence:
     scene_changes: tuple[float, ...]
 
 
-def span_text(start: float, end: float) -> str:
-    return f"{format_time(start)}-{format_time(end)}"
-
-
 def offline_caption(evidence: SegmentEvidence) -> str:
     """A caption composed from on-screen text, speech, detections and scene changes."""
     parts = []
@@ -58,7 +54,7 @@ def offline_caption(evidence: SegmentEvidence) -> str:
         shown = ", ".join(format_time(t) for t in evidence.scene_changes[:3])
         more = len(evidence.scene_changes) - 3
         parts.append(f"{SCENE_CHANGES} at {shown}" + (f" and {more} more." if more > 0 else "."))
-    return clip(" ".join(parts)) if parts else f"{NOTHING} or known objects at {span_text(evidence.start, evidence.end)}."
+    return clip(" ".join(parts)) if parts else f"{NOTHING} or known objects at {format_span(evidence.start, evidence.end)}."
 
 
 def merge_captions(captions: Sequence[str]) -> str:
@@ -88,7 +84,7 @@ def clip(text: str, limit: int = MAX_CAPTION_CHARS) -> str:
 def vlm_caption(vlm, frames: np.ndarray, times: Iterable[float], evidence: SegmentEvidence) -> str:
     """Ask the VLM to describe a segment; its frames go with their timestamps, its text as context."""
     context = offline_caption(evidence)
-    content: list = [CAPTION_PROMPT.format(span=span_text(evidence.start, evidence.end))]
+    content: list = [CAPTION_PROMPT.format(span=format_span(evidence.start, evidence.end))]
     content += [ImagePart(frame, timestamp=float(t)) for frame, t in zip(frames, times)]
     content.append("Heard and read in this span: " + context)
     return clip(vlm.chat([Message("user", tuple(content))]).text.strip()) or context
@@ -96,5 +92,5 @@ def vlm_caption(vlm, frames: np.ndarray, times: Iterable[float], evidence: Segme
 
 def vlm_summary(vlm, start: float, end: float, captions: Sequence[str]) -> str:
     children = "\n".join(f"- {c}" for c in captions)
-    prompt = SUMMARY_PROMPT.format(span=span_text(start, end), children=children)
+    prompt = SUMMARY_PROMPT.format(span=format_span(start, end), children=children)
     return clip(vlm.chat([Message("user", (prompt,))]).text.strip()) or merge_captions(captions)

@@ -64,7 +64,7 @@ class ModelsConfig:
 
     ocr: str = "rapidocr:PP-OCRv6"
     speech: str = "faster-whisper:tiny.en"
-    text_embedding: str = "sentence-transformers:all-MiniLM-L6-v2"
+    text_embedding: str = "onnx:all-MiniLM-L6-v2"
     image_embedding: str = "open_clip:ViT-B-32/laion2b_s34b_b79k"
     detector: str = "ultralytics:yolo11n.pt"
     vlm: str = "none"

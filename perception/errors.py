@@ -38,6 +38,10 @@ class SubtitleError(MediaError):
     """A subtitle or timed-text file is missing, of an unknown kind, or malformed."""
 
 
+class FrameSequenceError(MediaError):
+    """Frames handed to an analysis are not same-sized RGB images at increasing times."""
+
+
 class ImageError(MediaError):
     """An image cannot be opened or is too large to handle safely."""
 

@@ -24,7 +24,13 @@ from perception.errors import ConfigError, ModelUnavailableError
 from perception.image_embed import ClipEmbedder, PixelEmbedder, locate_clip_weights, parse_clip_model
 from perception.ocr import RapidOCR, locate_ocr_models
 from perception.speech import WhisperSpeech, locate_whisper
-from perception.text_embed import SentenceEmbedder, locate_sentence_model
+from perception.text_embed import (
+    OnnxSentenceEmbedder,
+    SentenceEmbedder,
+    TextEmbedder,
+    locate_onnx_sentence_model,
+    locate_sentence_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +62,33 @@ class ModelSpec:
 @dataclass(frozen=True)
 class _Backend:
     locate: Callable[[str], Any]  # cheap: finds the weights or raises ModelUnavailableError
-    load: Callable[[Any, str, int], Any]  # (what locate found, device, CPU threads) -> the model
+    load: Callable[[Any, str, int, Path], Any]  # (what locate found, device, CPU threads, library home) -> the model
 
 
 _BACKENDS: dict[str, dict[str, _Backend]] = {
-    "ocr": {"rapidocr": _Backend(locate_ocr_models, lambda found, device, threads: RapidOCR(found, threads=threads))},
+    "ocr": {"rapidocr": _Backend(locate_ocr_models, lambda found, device, threads, home: RapidOCR(found, threads=threads))},
     "speech": {
         "faster-whisper": _Backend(
-            locate_whisper, lambda found, device, threads: WhisperSpeech(found, device=device, cpu_threads=threads)
+            locate_whisper, lambda found, device, threads, home: WhisperSpeech(found, device=device, cpu_threads=threads)
         )
     },
     "text_embedding": {
+        "onnx": _Backend(
+            locate_onnx_sentence_model,
+            lambda found, device, threads, home: OnnxSentenceEmbedder(found, home / "models" / "text_embedding", threads),
+        ),
         "sentence-transformers": _Backend(
-            locate_sentence_model, lambda found, device, threads: SentenceEmbedder(found, device=_torch(device, threads))
-        )
+            locate_sentence_model, lambda found, device, threads, home: SentenceEmbedder(found, device=_torch(device, threads))
+        ),
     },
     "image_embedding": {
         "open_clip": _Backend(
-            locate_clip_weights, lambda found, device, threads: ClipEmbedder(found, device=_torch(device, threads))
+            locate_clip_weights, lambda found, device, threads, home: ClipEmbedder(found, device=_torch(device, threads))
         )
     },
     "detector": {
         "ultralytics": _Backend(
-            locate_yolo_weights, lambda found, device, threads: YoloDetector(found, device=_torch(device, threads))
+            locate_yolo_weights, lambda found, device, threads, home: YoloDetector(found, device=_torch(device, threads))
         )
     },
     "vlm": {},  # perception.vlm.spec builds its client and checks the rest of the spec
@@ -129,7 +139,7 @@ class Models:
         return self._get("speech")
 
     @property
-    def text_embedder(self) -> SentenceEmbedder:
+    def text_embedder(self) -> TextEmbedder:
         return self._get("text_embedding")
 
     @property
@@ -198,7 +208,9 @@ class Models:
             from perception.vlm.spec import vlm_from_spec
 
             return vlm_from_spec(self.config.models.vlm, self.config.vlm)
-        return _BACKENDS[role][spec.backend].load(self._locate(role), self.device, self.config.models.cpu_threads)
+        return _BACKENDS[role][spec.backend].load(
+            self._locate(role), self.device, self.config.models.cpu_threads, self.config.home
+        )
 
     def _locate(self, role: str) -> Any:
         with self._locks[role]:

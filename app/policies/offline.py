@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app.agent import LETTERS, AgentState
-from app.answer import ABSTAIN_TEXT, Evidence
+from app.agent import AgentState
+from app.answer import ABSTAIN_TEXT, LETTERS, Evidence
 from app.scoring import (
     QUESTION_FRAME,
     best_sentence,

@@ -37,7 +37,7 @@ import numpy as np
 import psutil
 
 from app import Longshot
-from app.demo import ANNOUNCEMENTS, FOOTAGE_QUESTIONS, SAMPLE_QUESTIONS, SCENES, make_sample
+from app.sample_video import ANNOUNCEMENTS, FOOTAGE_QUESTIONS, SAMPLE_QUESTIONS, SCENES, make_sample
 from evals.bench.common import MB, print_figures
 from evals.needle import MEDIA
 from perception.config import Config, load_config

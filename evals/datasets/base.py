@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from app import LETTERS
 from perception.errors import LongshotError
 
-LETTERS = "ABCDEFGHIJ"
 VIDEO_EXTENSIONS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
 
 BucketValue = str | tuple[str, ...]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from app import Longshot
 from app.answer import ABSTAIN_TEXT, Answer, Step
 from app.cli import cli
-from app.images import load_image
+from app.images import load_image, numbered_side_by_side
 from perception.errors import ImageError
 from tests.fakes.openai_server import ScriptedOpenAIServer, request_images, request_parts
 
@@ -204,3 +204,18 @@ def test_cli_ask_image_on_a_non_image_fails_with_one_line(tmp_path: Path):
     result = CliRunner().invoke(cli, ["ask-image", str(path), "What does it say?", "--home", str(tmp_path)])
     assert result.exit_code == 1
     assert "error:" in result.output and "cannot read" in result.output
+
+
+def test_several_images_become_one_row_numbered_as_questions_name_them(tmp_path: Path):
+    red, blue = tmp_path / "red.png", tmp_path / "blue.png"
+    Image.new("RGB", (200, 100), (255, 0, 0)).save(red)
+    Image.new("RGB", (100, 200), (0, 0, 255)).save(blue)
+    row = numbered_side_by_side([red, blue], height=100)
+    assert row.shape[0] > 100 and row.shape[1] >= 200 + 50  # both at 100 px high, with captions below
+    assert tuple(row[50, 100]) == (255, 0, 0) and tuple(row[50, row.shape[1] - 25]) == (0, 0, 255)
+    band = row[105:]
+    assert (band[:, :200].max(axis=2) > 200).any() and (band[:, 210:].max(axis=2) > 200).any()  # "image 1", "image 2"
+    with pytest.raises(ImageError, match="no image file"):
+        numbered_side_by_side([red, tmp_path / "missing.png"])
+    with pytest.raises(ImageError, match="side by side"):
+        numbered_side_by_side([])

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from app import Longshot
-from app.demo import speak
 from app.prompts import SYSTEM
+from app.sample_video import speak
 from app.toolbox import ACTIONS, action_schemas
 from tests.fakes.openai_server import ScriptedOpenAIServer
 from tests.memory.ingest_support import write_video

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from evals.datasets import get_dataset
@@ -86,8 +86,16 @@ def test_the_table_is_large_enough() -> None:
 
 
 @given(st.text(), st.integers(min_value=1, max_value=len(LETTERS)))
-def test_extract_choice_only_ever_names_one_of_the_options(reply: str, n_options: int) -> None:
-    assert extract_choice(reply, n_options) in (None, *LETTERS[:n_options])
+def test_extract_choice_only_ever_names_an_option_the_reply_names(reply: str, n_options: int) -> None:
+    choice = extract_choice(reply, n_options)
+    assert choice is None or (choice in LETTERS[:n_options] and choice in reply.upper())
+
+
+@given(st.text(alphabet=st.characters(exclude_characters="ABCDEFGHIJabcdefghij")), st.integers(1, len(LETTERS)))
+@example("\u0131", 10)  # a dotless i is not the letter I, though it upper-cases to "I"
+@example("(\u0130)", 10)
+def test_a_reply_without_an_option_letter_chooses_nothing(reply: str, n_options: int) -> None:
+    assert extract_choice(reply, n_options) is None
 
 
 TEMPLATES = ("{}", "({})", "{}.", "Answer: {}", "The answer is ({}).", "**{}**", "Option {}", "I choose {} because it fits.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import threading
 import time
@@ -12,29 +11,11 @@ import pytest
 
 from memory.store import Library, VideoBusyError, VideoRecord, content_hash, write_atomic
 from perception.errors import DiskFullError, VideoNotFoundError
+from tests.memory.catalogue import video_record
 
 
 def record(video_id: str = "0123456789abcdef", name: str = "clip.mp4", **changes) -> VideoRecord:
-    base = VideoRecord(
-        id=video_id,
-        name=name,
-        path=f"/videos/{name}",
-        size_bytes=1234,
-        duration=61.5,
-        fps=25.0,
-        width=320,
-        height=240,
-        has_audio=True,
-        status="ingesting",
-        committed_until=0.0,
-        frames=0,
-        sample_fps=1.0,
-        settings={"scales": [10, 30], "text_embedder": "minilm"},
-        error=None,
-        created=1000.0,
-        updated=1000.0,
-    )
-    return dataclasses.replace(base, **changes)
+    return video_record(video_id, name, **{"settings": {"scales": [10, 30], "text_embedder": "minilm"}, **changes})
 
 
 def test_record_round_trip_and_updates(home: Path) -> None:

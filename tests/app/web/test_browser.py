@@ -6,16 +6,14 @@ test-artifacts/ at the project root, for a person to look at.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from app import Longshot
-from app.web import serve
+from tests.app.web.serving import started
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.integration]
 
@@ -30,24 +28,16 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 FOOTAGE = "video/Megamind.avi"  # 11 s of animated dialogue: real speech to ask about
 QUESTION = "What should you not judge a book by?"
 INGEST_TIMEOUT_MS = 300_000
 ANSWER_TIMEOUT_MS = 120_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    longshot = Longshot(home=tmp_path_factory.mktemp("browser-home"))
-    web = dataclasses.replace(longshot.config.web, port=_free_port())
-    app, url = serve(longshot, web=web, block=False)
+    app, url = started(Longshot(home=tmp_path_factory.mktemp("browser-home")))
     yield url
     app.close()
 

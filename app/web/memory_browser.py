@@ -1,10 +1,13 @@
-"""The memory browser as plain data: the timeline at each scale, entities, and facts with their moments."""
+"""The Memory tab: a video's timeline at each scale (a plot and a table), its entities, and its facts
+with the moments they came from; a fact can be deleted.
 
-from __future__ import annotations
+The rows and the figure are plain functions of the library.
+"""
 
 from collections.abc import Sequence
 from typing import Any
 
+import gradio as gr
 import matplotlib
 
 matplotlib.use("Agg")  # the web app draws off-screen, in worker threads
@@ -13,8 +16,9 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from app.web_chat import FrameView, moment_frames
-from perception.timefmt import format_time
+from app.web.evidence import FrameView, moment_frames
+from app.web.page import Page, shown, table
+from perception.timefmt import format_span, format_time
 
 TIMELINE_HEADERS = ["Scale", "Start", "End", "Caption", "On screen", "Speech"]
 ENTITY_HEADERS = ["Entity", "Kind", "Seen", "Sightings", "Also called"]
@@ -79,7 +83,7 @@ def timeline_figure(longshot: Any, video: str) -> Figure:
 
 def entity_rows(longshot: Any, video: str) -> list[list[Any]]:
     return [
-        [e.name, e.kind, f"{format_time(e.first_seen)}–{format_time(e.last_seen)}", e.count, ", ".join(e.aliases)]
+        [e.name, e.kind, format_span(e.first_seen, e.last_seen), e.count, ", ".join(e.aliases)]
         for e in longshot.semantic.entities(video)
     ]
 
@@ -88,14 +92,14 @@ def fact_rows(longshot: Any, video: str) -> list[list[Any]]:
     rows = []
     for fact in longshot.semantic.facts(video):
         _, segments = longshot.semantic.trace(fact.id)
-        moments = ", ".join(f"{format_time(s.start)}–{format_time(s.end)}" for s in segments)
+        moments = ", ".join(format_span(s.start, s.end) for s in segments)
         rows.append(
             [
                 fact.id,
                 fact.subject,
                 fact.relation,
                 fact.object,
-                f"{format_time(fact.start)}–{format_time(fact.end)}",
+                format_span(fact.start, fact.end),
                 fact.source,
                 round(fact.confidence, 2),
                 moments,
@@ -123,3 +127,94 @@ def fact_id_at(rows: Sequence[Sequence[Any]], row: int) -> int | None:
     if 0 <= row < len(rows) and rows[row] and str(rows[row][0]).strip().isdigit():
         return int(rows[row][0])
     return None
+
+
+NO_FACT_TEXT = "Click a fact to see the moments it came from."
+
+
+class MemoryTab:
+    """The tab's layout and its handlers, over one page."""
+
+    def __init__(self, page: Page):
+        self.page = page
+
+    def build(self) -> None:
+        with gr.Tab("Memory", id="memory", elem_id="ls-tab-memory"):
+            picked_fact = gr.State(None)
+            title = gr.Markdown("")
+            plot = gr.Plot(label="Timeline: segments at each scale, and the moments facts come from", elem_id="ls-timeline-plot")
+            scale = gr.Radio(label="Segments at", choices=[], elem_id="ls-scale")
+            timeline = table(TIMELINE_HEADERS, "Timeline", "ls-timeline", ["7%", "7%", "7%", "45%", "17%", "17%"], 360)
+            facts = table(
+                FACT_HEADERS,
+                "Facts · click one to see where it came from",
+                "ls-facts",
+                ["5%", "15%", "9%", "33%", "10%", "9%", "6%", "13%"],
+                360,
+            )
+            fact_text = gr.Markdown(NO_FACT_TEXT, elem_id="ls-fact-text")
+            moments = gr.Gallery(
+                label="Moments of the fact",
+                columns=5,
+                height=280,
+                allow_preview=False,
+                fit_columns=False,
+                object_fit="contain",
+                elem_id="ls-moments",
+                visible=False,
+            )
+            delete = gr.Button("Delete this fact", variant="stop", interactive=False, elem_id="ls-delete-fact")
+            entities = table(ENTITY_HEADERS, "Entities", "ls-entities", ["34%", "12%", "16%", "10%", "28%"], 300)
+
+        video = self.page.video
+        outputs = [title, plot, scale, timeline, entities, facts, fact_text, moments, delete, picked_fact]
+        video.change(self.load, [video], outputs, api_name="memory")
+        scale.change(self.rows_at, [video, scale], [timeline], api_visibility="private")
+        facts.select(self.show_fact, [video, facts], [fact_text, moments, delete, picked_fact], api_name="fact")
+        delete.click(self.remove_fact, [video, picked_fact], outputs, api_name="delete_fact")
+
+    @shown
+    def load(self, current):
+        """Everything the tab shows about the picked video, with no fact picked."""
+        longshot = self.page.longshot
+        record = self.page.record(current)
+        if record is None:
+            empty = gr.update(choices=[], value=None)
+            return "Pick a video to browse its memory.", None, empty, [], [], [], *self.no_fact()
+        title = (
+            f"### {record.name}\n{format_time(record.duration)} · {record.status} · "
+            f"{format_time(record.committed_until)} ingested · id `{record.id}`"
+        )
+        return (
+            title,
+            timeline_figure(longshot, record.id),
+            gr.update(choices=scale_choices(longshot, record.id), value="all"),
+            timeline_rows(longshot, record.id),
+            entity_rows(longshot, record.id),
+            fact_rows(longshot, record.id),
+            *self.no_fact(),
+        )
+
+    @shown
+    def rows_at(self, current, chosen):
+        return timeline_rows(self.page.longshot, current, chosen) if current else []
+
+    @staticmethod
+    def no_fact():
+        return NO_FACT_TEXT, gr.update(value=[], visible=False), gr.update(interactive=False, value="Delete this fact"), None
+
+    @shown
+    def show_fact(self, current, rows, evt: gr.SelectData):
+        fact_id = fact_id_at(rows.values.tolist() if hasattr(rows, "values") else rows, evt.index[0])
+        if fact_id is None:
+            return self.no_fact()
+        text, views = fact_moments(self.page.longshot, current, fact_id)
+        frames = gr.update(value=[(v.image, v.caption) for v in views], visible=True)
+        return text, frames, gr.update(interactive=True, value=f"Delete fact #{fact_id}"), fact_id
+
+    @shown
+    def remove_fact(self, current, fact_id):
+        if fact_id is None:
+            raise gr.Error("Click a fact first.")
+        gr.Info(delete_fact(self.page.longshot, int(fact_id)))
+        return self.load(current)

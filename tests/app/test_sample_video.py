@@ -1,16 +1,13 @@
-"""`longshot demo`: the sample video it makes, and the whole tour through the CLI."""
+"""The sample video: the same bytes every time, notices on screen while they are up, speech where espeak-ng is."""
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from app.demo import ANNOUNCEMENTS, SCENES, make_sample, render_frame, scene_backdrop
-from evals.cli import cli
+from app.sample_video import ANNOUNCEMENTS, SCENES, make_sample, render_frame, scene_backdrop
 from perception.video import VideoReader, probe, read_audio
 
 pytestmark = pytest.mark.slow
@@ -39,16 +36,3 @@ def test_notice_is_drawn_only_while_it_is_up():
     before, during = render_frame(scene, backdrop, scene.notice_at[0] - 1), render_frame(scene, backdrop, scene.notice_at[0])
     middle = (slice(150, 210), slice(100, 540))
     assert during[middle].mean() > before[middle].mean() + 100  # a white box with black text
-
-
-def test_demo_answers_three_questions_with_timestamps(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "home")])
-    assert result.exit_code == 0, result.output
-    assert result.output.count("\nQ: ") == 3
-    answers = re.findall(r"^Q: .*\n(.*)$", result.output, flags=re.MULTILINE)
-    span = r"\[\d:\d\d(\.\d)?-\d:\d\d(\.\d)?\]"  # exact spans may have tenths of a second
-    assert len(answers) == 3 and all(re.search(span, a) for a in answers), answers
-    assert "4" in answers[0] and "UMBRELLA" in answers[1]
-    assert "longshot serve --home" in result.output
-    again = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "home")])
-    assert again.exit_code == 0 and "already in the library" in again.output

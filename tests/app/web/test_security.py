@@ -2,14 +2,12 @@
 however the path is spelled, hostile video ids change nothing, uploads are bounded in size and in
 number, and a flood of questions is queued (or refused with "queue is full"), never run all at once.
 
-(test_web.py already checks /etc/passwd, the catalogue and a video path by their plain names, an
+(test_server.py already checks /etc/passwd, the catalogue and a video path by their plain names, an
 oversized upload, a traversal in an uploaded file's name and a server path that was not uploaded.)
 """
 
 from __future__ import annotations
 
-import dataclasses
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,11 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.web import serve
-from app.web_limits import UPLOADS_PER_WINDOW
-from app.web_uploads import MAX_NAME, safe_name, uploads_dir
+from app.web.limits import UPLOADS_PER_WINDOW
+from app.web.uploads import MAX_NAME, safe_name, uploads_dir
 from memory.store import Library
 from perception.errors import VideoNotFoundError
+from tests.app.web.serving import call, started
 from tests.memory.library_check import library_state
 
 HOSTILE_IDS = [
@@ -42,29 +40,11 @@ HOSTILE_IDS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def started(longshot, **web) -> tuple[object, str]:
-    settings = dataclasses.replace(longshot.config.web, port=_free_port(), **web)
-    return serve(longshot, web=settings, block=False)
-
-
 @pytest.fixture
 def app_url(library):
     app, url = started(library, max_upload_mb=1)
     yield url
     app.close()
-
-
-def _call(url: str, api: str, data: list, timeout: float = 300) -> str:
-    """One event through Gradio's HTTP API; the text of its event stream."""
-    posted = httpx.post(f"{url}gradio_api/call/{api}", json={"data": data}, timeout=60)
-    posted.raise_for_status()
-    return httpx.get(f"{url}gradio_api/call/{api}/{posted.json()['event_id']}", timeout=timeout).text
 
 
 # -- files ------------------------------------------------------------------------------------------
@@ -141,7 +121,7 @@ def test_hostile_video_ids_change_nothing_and_read_nothing(app_url, library):
             ("resume", [bad]),
             ("delete_fact", [bad, 1]),
         ):
-            stream = _call(app_url, api, data)
+            stream = call(app_url, api, data)
             assert "event: error" in stream or "Pick a video" in stream, (api, bad, stream[:300])
             assert "SQLite format" not in stream and "root:" not in stream
     assert library_state(home) == before
@@ -188,7 +168,7 @@ def test_a_flood_of_questions_is_queued_or_refused_and_the_app_still_answers(lib
     app, url = started(library, max_upload_mb=1)
     process = psutil.Process()
     try:
-        assert "event: complete" in _call(url, "ask", [video_id, "What code is shown?"])  # models loaded
+        assert "event: complete" in call(url, "ask", [video_id, "What code is shown?"])  # models loaded
         before = process.memory_info().rss
 
         def post(i: int) -> tuple[int, str]:
@@ -209,7 +189,7 @@ def test_a_flood_of_questions_is_queued_or_refused_and_the_app_still_answers(lib
         with ThreadPoolExecutor(16) as pool:
             completed = list(pool.map(finish, accepted))
         grown = (process.memory_info().rss - before) / 2**20
-        after = _call(url, "ask", [video_id, "What code is shown?"])
+        after = call(url, "ask", [video_id, "What code is shown?"])
     finally:
         app.close()
     print(f"\n300 questions at once: {len(accepted)} queued and answered, {len(refused)} refused; RSS grew {grown:.0f} MB")

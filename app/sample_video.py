@@ -1,32 +1,24 @@
-"""`longshot demo`: the whole system, offline, in a few minutes on an ordinary machine.
+"""The sample video: a day at a station, made on this machine, the same bytes every time.
 
-It makes a short sample video (a day at a station: five scenes with notices drawn on the
-frames, and announcements spoken by espeak-ng when it is installed), puts it into the
-library the way the web app does, ingests it with a progress bar, asks three questions and
-prints the answers with their timestamps and evidence. `--video PATH` uses real footage
-instead; `--serve` opens the web app on the library afterwards.
+Five 30 s scenes, each with a title, a ticking clock, a moving marker and a notice drawn on the
+frames for a few seconds; announcements spoken by espeak-ng when it is installed (silence
+otherwise). `longshot demo`, the soak benchmark and the tests all make it here, and ask the
+questions below about it: the notices and announcements hold their answers.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
-import typer
 from PIL import Image, ImageDraw, ImageFont
-
-from app.cli import print_answer, tqdm_progress
-from app.web_uploads import accept_upload
-from perception.errors import MediaError
 
 SAMPLE_NAME = "harbour_station.mp4"
 SIZE = (640, 360)
@@ -72,7 +64,7 @@ SILENT_QUESTION = "Until when is lift B out of service?"
 FOOTAGE_QUESTIONS = ("What is said at the start?", "What text appears on screen?", "What happens at the end?")
 
 
-def _font(size: int, bold: bool = True) -> ImageFont.ImageFont:
+def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
     return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
 
@@ -170,7 +162,7 @@ def make_sample(
                 frame = av.VideoFrame.from_ndarray(render_frame(scene, backdrop, i / FPS), format="rgb24")
                 frame.pts, frame.time_base = i, Fraction(1, FPS)
                 container.mux(video.encode(frame))
-                while sound is not None and written < min(len(audio), (i + 1) * SAMPLE_RATE // FPS):
+                while sound is not None and audio is not None and written < min(len(audio), (i + 1) * SAMPLE_RATE // FPS):
                     part = audio[written : written + block]
                     chunk = av.AudioFrame.from_ndarray(np.pad(part, (0, block - len(part)))[None, :], format="flt", layout="mono")
                     chunk.sample_rate, chunk.pts, chunk.time_base = SAMPLE_RATE, written, Fraction(1, SAMPLE_RATE)
@@ -180,41 +172,3 @@ def make_sample(
         if sound is not None:
             container.mux(sound.encode())
     return path, audio is not None
-
-
-def run_demo(longshot: Any, video: Path | None = None, serve: bool = False) -> None:
-    """Make or take a video, ingest it into the library, ask three questions, then point at the web app."""
-    home = Path(longshot.config.home)
-    typer.secho("Longshot demo: everything below runs on this machine, offline.", bold=True)
-    missing = [r.role for r in longshot.models.doctor() if not r.available and r.backend != "none"]
-    if missing:
-        typer.secho(f"  roles without a model here (the demo works without them): {', '.join(missing)}", dim=True)
-    with tempfile.TemporaryDirectory(prefix="longshot-demo-") as work:
-        if video is None:
-            typer.echo("Making a 2:30 sample video: five scenes at a station, with notices on screen ...")
-            source, speaks = make_sample(work)
-            questions = (*SAMPLE_QUESTIONS, SPOKEN_QUESTION if speaks else SILENT_QUESTION)
-            if not speaks:
-                typer.secho("  espeak-ng is not installed, so the sample has no speech", dim=True)
-        else:
-            source, questions = Path(video).expanduser(), FOOTAGE_QUESTIONS
-            if not source.is_file():
-                raise MediaError(f"{source} does not exist or is not a file")
-        path = accept_upload(home, source, source.name, float("inf"))
-    typer.echo(f"Ingesting {path.name} into the library at {home} ...")
-    result = longshot.ingest(path, progress=tqdm_progress(path.name))
-    record = result.video
-    done = "already in the library" if result.already_done else f"ingested in {result.seconds:.0f} s"
-    typer.echo(f"{record.name}: {record.duration:.0f} s of video, {done}")
-    for question in questions:
-        typer.secho(f"\nQ: {question}", fg=typer.colors.CYAN, bold=True)
-        print_answer(longshot.ask(record.id, question))
-    typer.secho(
-        "\nOpen the web app on this library to ask your own questions, see the evidence frames and browse the memory:", bold=True
-    )
-    web = longshot.config.web
-    typer.echo(f"  longshot serve --home {home}    (then open http://{web.host}:{web.port})")
-    if serve:
-        from app.web import serve as serve_web
-
-        serve_web(longshot, open_browser=True)

@@ -1,0 +1,110 @@
+"""The library commands: ingest videos, list them, forget one, browse one's memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
+from app.cli.output import tqdm_progress
+from perception.errors import LongshotError
+from perception.timefmt import format_time
+
+
+@guarded
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Video files to ingest.")],
+    sample_fps: Annotated[float | None, typer.Option(help="Frames sampled per second of video.")] = None,
+    scales: Annotated[str | None, typer.Option(help="Coarser scales in seconds, e.g. 30,180,600.")] = None,
+    subtitles: Annotated[
+        Path | None,
+        typer.Option(help="Subtitles (.srt, .vtt) of the one video given; by default a file beside it with its name."),
+    ] = None,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Watch videos once and write their memories into the library (resumable)."""
+    if subtitles is not None and len(paths) != 1:
+        raise typer.BadParameter("--subtitles goes with one video; for several, put a subtitle file beside each")
+    longshot = open_longshot(home, config, ingest__sample_fps=sample_fps, ingest__scales=scales)
+    failed = 0
+    for path in paths:
+        try:
+            result = longshot.ingest(path, progress=tqdm_progress(path.name), subtitles=subtitles)
+        except LongshotError as err:
+            typer.secho(f"error: {path}: {err}", fg=typer.colors.RED, err=True)
+            failed += 1
+            continue
+        record = result.video
+        verb = "already in the library" if result.already_done else f"ingested in {result.seconds:.1f} s"
+        typer.echo(f"{record.id}  {record.name}  {format_time(record.duration)}  {verb}")
+        for warning in result.warnings:
+            typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW)
+    raise typer.Exit(1 if failed else 0)
+
+
+@guarded
+def videos(home: HomeOption = None, config: ConfigOption = None) -> None:
+    """List the library."""
+    for record in open_longshot(home, config).videos():
+        typer.echo(f"{record.id}  {record.status:<9}  {format_time(record.duration):>8}  {record.name}")
+
+
+@guarded
+def forget(video: str, home: HomeOption = None, config: ConfigOption = None) -> None:
+    """Remove a video and all its memories from the library."""
+    longshot = open_longshot(home, config)
+    record = longshot.video(video)
+    longshot.forget(record.id)
+    typer.echo(f"forgot {record.id}  {record.name}")
+
+
+@guarded
+def memory(
+    video: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Browse a video's memory: the timeline at each scale, entities, facts and their moments."""
+    longshot = open_longshot(home, config)
+    record = longshot.video(video)
+    scales = longshot.episodic.scales(record.id)
+    timeline = {scale: longshot.episodic.segments(record.id, scale=scale) for scale in scales}
+    entities = longshot.semantic.entities(record.id)
+    facts = longshot.semantic.facts(record.id)
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(
+            json.dumps(
+                {
+                    "video": asdict(record),
+                    "timeline": {str(s): [asdict(x) for x in segs] for s, segs in timeline.items()},
+                    "entities": [asdict(e) for e in entities],
+                    "facts": [asdict(f) for f in facts],
+                },
+                default=str,
+            )
+        )
+        return
+    typer.secho(f"{record.name}  ({record.id}, {format_time(record.duration)}, {record.status})", bold=True)
+    for scale, segments in timeline.items():
+        typer.secho(f"\n== timeline at {format_time(scale)} ({len(segments)} segments)", bold=True)
+        for segment in segments:
+            typer.echo(f"  {format_time(segment.start):>8}-{format_time(segment.end):<8} {segment.caption}")
+    typer.secho(f"\n== entities ({len(entities)})", bold=True)
+    for entity in entities:
+        typer.echo(
+            f"  {entity.name} [{entity.kind}] x{entity.count}  {format_time(entity.first_seen)}-{format_time(entity.last_seen)}"
+        )
+    typer.secho(f"\n== facts ({len(facts)})", bold=True)
+    for fact in facts:
+        moments = ", ".join(f"#{s}" for s in fact.segments)
+        typer.echo(
+            f"  [{fact.id}] {fact.subject} -{fact.relation}-> {fact.object}  "
+            f"{format_time(fact.start)}-{format_time(fact.end)}  ({fact.source}, {fact.confidence:.2f}; segments {moments})"
+        )
