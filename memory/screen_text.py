@@ -84,11 +84,11 @@ class ScreenText:
         self.looks = 0
         self.reads = 0
 
-    def read(self, frames: np.ndarray | Sequence[np.ndarray], times: Sequence[float]) -> list[tuple[str, ...]]:
+    def read(self, frames: np.ndarray | Sequence[np.ndarray], times: np.ndarray | Sequence[float]) -> list[tuple[str, ...]]:
         """The text lines on each frame (taken at `times`, seconds), top to bottom, left to right."""
         return [tuple(line.text for line in lines) for lines in self.lines(frames, times)]
 
-    def lines(self, frames: np.ndarray | Sequence[np.ndarray], times: Sequence[float]) -> list[tuple[Line, ...]]:
+    def lines(self, frames: np.ndarray | Sequence[np.ndarray], times: np.ndarray | Sequence[float]) -> list[tuple[Line, ...]]:
         """The lines on each frame, with their boxes: what `read` reads, for `text_runs`."""
         found: list[tuple[Line, ...]] = []
         reference: np.ndarray | None = None  # the thumbnail as last looked at, band by band
@@ -218,7 +218,7 @@ class _Run:
 
 
 def text_runs(
-    lines: Sequence[Sequence[Line]], times: Sequence[float], start: float, end: float, size: tuple[int, int]
+    lines: Sequence[Sequence[Line]], times: np.ndarray | Sequence[float], start: float, end: float, size: tuple[int, int]
 ) -> list[OccurrenceDraft]:
     """The on-screen text of a span [start, end) as "text" occurrences, in order of first showing.
 

@@ -68,7 +68,7 @@ def utterance_occurrence(utterance: Utterance) -> OccurrenceDraft:
 def detection_runs(span: Span, detections: Sequence[tuple[float, tuple[str, ...]]]) -> list[OccurrenceDraft]:
     """Each label's runs over consecutive base segments whose keyframe shows it, from the first
     segment's start to the last one's end (a segment is as fine as detections are taken)."""
-    segments = span.segment_of(np.array([t for t, _ in detections], np.float64)) if detections else []
+    segments = span.segment_of(np.array([t for t, _ in detections], np.float64)).tolist() if detections else []
     runs: dict[str, list[list[int]]] = {}
     for j, (_, labels) in zip(segments, detections):
         for label in dict.fromkeys(labels):

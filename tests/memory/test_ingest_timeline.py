@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app import Longshot
-from app.demo import speak
+from app.sample_video import speak
 from memory.timeline import Timeline, same_text
 from perception.errors import SubtitleError
 from perception.models import Models

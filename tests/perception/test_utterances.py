@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.demo import speak
+from app.sample_video import speak
 from perception.speech import WhisperSpeech, locate_whisper
 from perception.utterances import (
     CONTEXT_AFTER_S,
