@@ -64,7 +64,7 @@ SILENT_QUESTION = "Until when is lift B out of service?"
 FOOTAGE_QUESTIONS = ("What is said at the start?", "What text appears on screen?", "What happens at the end?")
 
 
-def _font(size: int, bold: bool = True) -> ImageFont.ImageFont:
+def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
     return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
 

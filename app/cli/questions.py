@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from app.answer import Answer
 from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
 from app.cli.output import print_answer, print_library_answer
 from perception.timefmt import format_span
@@ -37,13 +38,12 @@ def ask(
         stream = longshot.ask_library_stream(video, option or None)
     else:
         stream = longshot.ask_stream(video, question, option or None, until=until)
-    from app.answer import Step
-    from app.library_answer import LibraryStep
+    from app.library_answer import LibraryAnswer, LibraryStep
 
-    answer = None
+    answer: Answer | LibraryAnswer | None = None
     for item in stream:
         step, where = (item.step, f"{item.name}: ") if isinstance(item, LibraryStep) else (item, "")
-        if not isinstance(step, Step):
+        if isinstance(item, Answer | LibraryAnswer):
             answer = item
         elif not as_json:
             summary = f"{step.action} {json.dumps(step.args)} -> {step.summary} ({step.seconds:.2f} s)"
@@ -107,6 +107,7 @@ def ask_image(
 ) -> None:
     """Ask a question about an image; prints the answer, its evidence and the rendered sketches (PNG paths)."""
     answer = open_longshot(home, config).ask_image(image, question, option or None)
+    assert answer is not None, "the agent's stream always ends with its answer"
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))
         return

@@ -71,7 +71,7 @@ def evidence_frames(longshot: Any, video: str, evidence: Sequence[Evidence], lim
             index, time = ref.index, ref.time
         else:
             nearest = _nearest_index(times, (item.start + item.end) / 2)
-            if nearest is None:
+            if nearest is None:  # the video has no stored frames yet
                 continue
             index, time = nearest, float(times[nearest])
         if index in shown or not 0 <= index < len(times):
