@@ -1,11 +1,15 @@
-"""What library-wide search indexes, read from the catalogue: one document per base segment of
-every video (its caption, speech and on-screen text, embedded at ingest), with its moment, its
-modalities and a keyframe.
+"""What library-wide search indexes, read from the catalogue, for every video: one document per
+base segment (its caption, speech and on-screen text, embedded at ingest) and one per timeline
+occurrence of the modalities in INDEXED (an utterance, a subtitle cue, a run of on-screen text,
+a detection run, at their own times), each with its moment, its modalities and a keyframe.
 
 A segment holds several modalities at once; its document records which (a bit per modality
 of MODALITIES, the timeline's names), so a search can keep only moments where something was
-said, or shown on screen. Each video is read in one snapshot together with its episodic
-revision, so an index knows exactly which state of each video it holds.
+said, or shown on screen; an occurrence holds one. The timeline's scene changes ("scene change",
+the same words everywhere) and captions (a base segment's caption again) add nothing a library
+search could rank, so they are left to each video's own timeline. Each video is read in one
+snapshot together with its revision (its episodic and timeline revisions summed: both only
+grow), so an index knows exactly which state of each video it holds.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from memory.episodic import MEMORY as EPISODIC
 from memory.episodic import Segment, segment_from_row
 from memory.hybrid import stack_vectors
 from memory.store import Library
+from memory.timeline import MEMORY as TIMELINE
+from memory.timeline import MODALITIES
 from perception.errors import LongshotError
 
-MODALITIES = ("speech", "subtitle", "text", "scene", "object", "caption")
-SEGMENT = 0  # the source of a document: a segment (timeline occurrences will be another)
+SEGMENT, OCCURRENCE = 0, 1  # the source of a document: a base segment, or a timeline occurrence
+INDEXED = ("speech", "subtitle", "text", "object")  # the timeline's modalities indexed library-wide
 
 
 class UnknownModalityError(LongshotError, ValueError):
@@ -60,7 +66,7 @@ class Documents:
     """The documents of one video: arrays with one row each, the texts to index, and the vectors."""
 
     source: np.ndarray  # uint8
-    ref: np.ndarray  # int64: segment id
+    ref: np.ndarray  # int64: segment id or occurrence id, by source
     start: np.ndarray  # float64
     end: np.ndarray  # float64
     modality: np.ndarray  # uint8 bits
@@ -73,36 +79,47 @@ class Documents:
 
 
 def library_videos(library: Library) -> dict[str, VideoState]:
-    """Every video of the catalogue with its current episodic revision."""
+    """Every video of the catalogue with its current revision."""
     rows = library.connect().execute(
-        "SELECT v.id, v.name, v.created, COALESCE(r.rev, 0) AS rev FROM videos v "
-        "LEFT JOIN revisions r ON r.video = v.id AND r.memory = ?",
-        (EPISODIC,),
+        "SELECT v.id, v.name, v.created, COALESCE(SUM(r.rev), 0) AS rev FROM videos v "
+        "LEFT JOIN revisions r ON r.video = v.id AND r.memory IN (?, ?) GROUP BY v.id",
+        (EPISODIC, TIMELINE),
     )
     return {row["id"]: VideoState(row["id"], row["name"], row["created"], row["rev"]) for row in rows}
 
 
 def library_revision(library: Library, video: str) -> int:
-    """A video's current episodic revision."""
-    return library.revision(library.connect(), video, EPISODIC)
+    """A video's current revision: its episodic and timeline revisions summed."""
+    return _revision(library.connect(), library, video)
+
+
+def _revision(conn: sqlite3.Connection, library: Library, video: str) -> int:
+    return library.revision(conn, video, EPISODIC) + library.revision(conn, video, TIMELINE)
 
 
 def video_documents(library: Library, video: str, dim: int | None) -> tuple[int, Documents]:
-    """The revision of a video's episodic memory and its base segments' documents, read in one snapshot."""
+    """A video's revision and its documents (base segments, then occurrences), read in one snapshot."""
     with library.snapshot() as conn:
-        revision = library.revision(conn, video, EPISODIC)
+        revision = _revision(conn, library, video)
         rows = _base_segments(conn, video)
+        found = _occurrences(conn, video)
     segments = [segment_from_row(row) for row in rows]
     return revision, Documents(
-        source=np.full(len(rows), SEGMENT, np.uint8),
-        ref=np.array([s.id for s in segments], np.int64),
-        start=np.array([s.start for s in segments], np.float64),
-        end=np.array([s.end for s in segments], np.float64),
-        modality=np.array([segment_bits(s) for s in segments], np.uint8),
-        keyframe=np.array([s.keyframes[len(s.keyframes) // 2] if s.keyframes else -1 for s in segments], np.int32),
-        texts=[s.text for s in segments],
-        vectors=None if dim is None else stack_vectors([row["embedding"] for row in rows], dim),
+        source=np.array([SEGMENT] * len(rows) + [OCCURRENCE] * len(found), np.uint8),
+        ref=np.array([s.id for s in segments] + [row["id"] for row in found], np.int64),
+        start=np.array([s.start for s in segments] + [row["start"] for row in found], np.float64),
+        end=np.array([s.end for s in segments] + [row["end"] for row in found], np.float64),
+        modality=np.array([segment_bits(s) for s in segments] + [modality_bits([row["modality"]]) for row in found], np.uint8),
+        keyframe=np.array(
+            [_middle(s.keyframes) for s in segments] + [_middle(json.loads(row["keyframes"] or "[]")) for row in found], np.int32
+        ),
+        texts=[s.text for s in segments] + [row["text"] for row in found],
+        vectors=None if dim is None else stack_vectors([row["embedding"] for row in [*rows, *found]], dim),
     )
+
+
+def _middle(keyframes: Sequence[int]) -> int:
+    return keyframes[len(keyframes) // 2] if keyframes else -1
 
 
 def segment_texts(library: Library, ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -122,6 +139,25 @@ def segment_texts(library: Library, ids: Sequence[int]) -> dict[int, dict[str, s
         }
         for row in rows
     }
+
+
+def occurrence_texts(library: Library, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Each occurrence's modality and text, for showing results."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = library.connect().execute(f"SELECT id, modality, text FROM occurrences WHERE id IN ({marks})", list(ids))
+    return {row["id"]: (row["modality"], row["text"]) for row in rows}
+
+
+def _occurrences(conn: sqlite3.Connection, video: str) -> list[sqlite3.Row]:
+    """A video's indexed occurrences in time order, with the keyframes of the base segment each starts in."""
+    marks = ",".join("?" * len(INDEXED))
+    return conn.execute(
+        'SELECT o.id, o.modality, o.start, o."end", o.text, o.embedding, s.keyframes FROM occurrences o '
+        f"LEFT JOIN segments s ON s.id = o.segment WHERE o.video = ? AND o.modality IN ({marks}) ORDER BY o.start, o.id",
+        (video, *INDEXED),
+    ).fetchall()
 
 
 def _base_segments(conn: sqlite3.Connection, video: str) -> list[sqlite3.Row]:

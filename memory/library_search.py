@@ -2,6 +2,9 @@
 added and by modality.
 
 The index (memory.library_index) is rebuilt only now and then; between builds videos change.
+Moments are base segments and timeline occurrences (memory.library_docs); where several of one
+video overlap in time, the best stands for them all, so k moments are k different places.
+
 Each search compares the catalogue with the index: a video the index holds at its current
 revision is searched in the index; a video ingested or changed since is "stale": its documents
 are read from the catalogue (once per revision) and scored with the index's own statistics (its
@@ -35,12 +38,14 @@ import numpy as np
 from memory.hybrid import QueryVectors, tokenize
 from memory.library_docs import (
     MODALITIES,
+    SEGMENT,
     Documents,
     VideoState,
     library_revision,
     library_videos,
     modalities_of,
     modality_bits,
+    occurrence_texts,
     segment_texts,
     video_documents,
 )
@@ -67,7 +72,8 @@ class Moment:
     score: float
     dense: float
     lexical: float
-    segment: int  # the segment it comes from
+    source: str  # "segment" (a base segment) or "occurrence" (a timeline occurrence)
+    ref: int  # that segment's or occurrence's id
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ class _StaleDocs:
 @dataclass(frozen=True)
 class _Hit:
     video: str
-    segment: int
+    source: int
+    ref: int
     start: float
     end: float
     keyframe: int
@@ -147,7 +154,8 @@ class LibrarySearch:
         best = best_lexical(np.array([hit.lexical for hit in hits], np.float32))
         dense = None if vector is None else np.array([hit.dense for hit in hits], np.float32)
         score, lexical = fused(np.array([hit.lexical for hit in hits], np.float32), dense, best)
-        order = np.argsort(-score, kind="stable")[:k]
+        by_score = np.argsort(-score, kind="stable")
+        order = by_score[_apart([hits[i] for i in by_score], k)]
         ranked = [replace(hits[i], score=float(score[i]), lexical=float(lexical[i])) for i in order]
         return self._moments(ranked, query, bits, current)
 
@@ -263,16 +271,21 @@ class LibrarySearch:
         chosen = found[np.argsort(-lexical[found], kind="stable")[:wanted]]
         if dense is not None:
             chosen = np.union1d(chosen, np.argsort(-dense, kind="stable")[: min(wanted, int(keep.sum()))])
-        columns = {"ref": docs.ref, "start": docs.start, "end": docs.end, "keyframe": docs.keyframe, "modality": docs.modality}
+        columns = {name: getattr(docs, name) for name in ("source", "ref", "start", "end", "keyframe", "modality")}
         return _hits([video] * len(chosen), columns, chosen, lexical[chosen], None if dense is None else dense[chosen])
 
     def _moments(self, hits: Sequence[_Hit], query: str, bits: int | None, current: dict[str, VideoState]) -> list[Moment]:
-        texts = segment_texts(self.library, [hit.segment for hit in hits])
+        segments = segment_texts(self.library, [hit.ref for hit in hits if hit.source == SEGMENT])
+        occurrences = occurrence_texts(self.library, [hit.ref for hit in hits if hit.source != SEGMENT])
         moments = []
         for hit in hits:
-            by_modality = texts.get(hit.segment, {})
-            wanted = modalities_of(hit.bits & bits if bits is not None else hit.bits) or ["caption"]
-            modality = _best_modality(query, {m: by_modality.get(m, "") for m in wanted})
+            if hit.source == SEGMENT:
+                by_modality = segments.get(hit.ref, {})
+                wanted = modalities_of(hit.bits & bits if bits is not None else hit.bits) or ["caption"]
+                modality = _best_modality(query, {m: by_modality.get(m, "") for m in wanted})
+                text = by_modality.get(modality, "")
+            else:
+                modality, text = occurrences.get(hit.ref, (modalities_of(hit.bits)[0], ""))
             moments.append(
                 Moment(
                     hit.video,
@@ -280,12 +293,13 @@ class LibrarySearch:
                     hit.start,
                     hit.end,
                     modality,
-                    by_modality.get(modality, ""),
+                    text,
                     hit.keyframe if hit.keyframe >= 0 else None,
                     hit.score,
                     hit.dense,
                     hit.lexical,
-                    hit.segment,
+                    "segment" if hit.source == SEGMENT else "occurrence",
+                    hit.ref,
                 )
             )
         return moments
@@ -310,6 +324,7 @@ def _hits(
     return [
         _Hit(
             video,
+            int(columns["source"][row]),
             int(columns["ref"][row]),
             float(columns["start"][row]),
             float(columns["end"][row]),
@@ -321,6 +336,21 @@ def _hits(
         )
         for i, (video, row) in enumerate(zip(videos, rows))
     ]
+
+
+def _apart(ranked: Sequence[_Hit], k: int) -> list[int]:
+    """Positions in `ranked` (best first) of the first `k` hits that overlap no better hit of their video."""
+    kept: list[int] = []
+    for i, hit in enumerate(ranked):
+        if not any(_overlap(hit, ranked[j]) for j in kept):
+            kept.append(i)
+            if len(kept) == k:
+                break
+    return kept
+
+
+def _overlap(a: _Hit, b: _Hit) -> bool:
+    return a.video == b.video and ((a.start < b.end and b.start < a.end) or (a.start, a.end) == (b.start, b.end))
 
 
 def _best_modality(query: str, texts: dict[str, str]) -> str:

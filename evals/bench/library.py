@@ -30,7 +30,8 @@ import psutil
 
 from app.replica import SEED_CLIPS, grow_library, needles_of
 from evals.bench.common import CACHE_DIR, MB, measure_in_child, print_figures
-from evals.needle import MEDIA, build_needle
+from evals.needle import build_needle
+from evals.needles.media import resolve_media
 
 AIM_SEARCH_MS = 200.0
 AIM_RSS_MB = 1024.0  # of the searching process
@@ -67,7 +68,8 @@ def ensure_seeds(home: Path) -> Path:
         return home
     longshot = Longshot(home=home, models__vlm="none")
     needle = build_needle(CACHE_DIR / "needle-10min", minutes=10)
-    for path in [MEDIA / "video" / clip for clip in SEED_CLIPS if (MEDIA / "video" / clip).is_file()] + [needle.video]:
+    footage = resolve_media() / "video"
+    for path in [footage / clip for clip in SEED_CLIPS if (footage / clip).is_file()] + [needle.video]:
         longshot.ingest(path)
     done.write_text(json.dumps([v.name for v in longshot.videos()]))
     return home

@@ -53,6 +53,12 @@ def test_grown_videos_are_whole_distinct_and_only_their_numbers_differ(grown):
     codes = [s.ocr_text for v in videos for s in longshot.episodic.segments(v.id, scale=10.0) if "VAULT CODE" in s.ocr_text]
     assert codes and all(re.fullmatch(r"VAULT CODE \d{4}", c) for c in codes) and len(set(codes)) > 1
     assert longshot.semantic.facts(videos[0].id), "the seeds' facts are restated"
+    for video in videos:  # the seeds' on-screen text runs, moved with their segments, agreeing with them
+        runs = [o for o in longshot.timeline.between(video.id, 0, video.duration, ["text"]) if "VAULT CODE" in o.text]
+        assert runs and all(0 <= o.start < o.end <= video.duration and re.fullmatch(r"VAULT CODE \d{4}", o.text) for o in runs)
+        for run in runs:
+            (segment,) = longshot.episodic.segments(video.id, scale=10.0, start=run.start, end=run.start)
+            assert segment.ocr_text == run.text, (segment, run)
     with sqlite3.connect(home / "catalogue.sqlite") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -32,10 +32,12 @@ def run(shelf, *args: str):
 
 def test_search_finds_the_spoken_line_and_the_title_card(shelf):
     said = run(shelf, "search", "judge a book by its cover").stdout.splitlines()[0].split()
-    assert said[1:4] == ["Megamind.avi", "0:00-0:10", "speech"] and "cover" in said
+    assert said[1] == "Megamind.avi" and said[3] == "speech" and "cover" in said
+    line = json.loads(run(shelf, "search", "judge a book by its cover", "-k", "1", "--json").stdout)
+    assert line["source"] == "occurrence" and 0 < line["start"] < line["end"] < 10  # the utterance, at its own times
     printed = run(shelf, "search", "peach open movie project", "-k", "3", "--json").stdout
     shown = [json.loads(line) for line in printed.splitlines()]
-    assert (shown[0]["name"], shown[0]["start"], shown[0]["modality"]) == ("big_buck_bunny_0_30.webm", 20.0, "text")
+    assert (shown[0]["name"], shown[0]["modality"]) == ("big_buck_bunny_0_30.webm", "text") and 20 <= shown[0]["start"] < 30
     assert "PEACH" in shown[0]["text"] and shown[0]["keyframe"] is not None and len(shown) == 3
 
 

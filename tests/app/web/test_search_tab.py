@@ -8,6 +8,8 @@ import pytest
 from gradio_client import Client
 
 from app.web.search import answer_frames, answer_markdown, moment_frames, moment_rows
+from perception.timefmt import format_span
+from tests.app.conftest import NOTICES
 from tests.app.web.serving import started
 
 slow = pytest.mark.slow
@@ -15,11 +17,13 @@ slow = pytest.mark.slow
 
 def test_moments_become_rows_and_captioned_keyframes_that_play_their_moment(library, video_id):
     found = library.search("vault code", k=3)
+    shown_from, shown_to = NOTICES[0][:2]  # the notice's run of frames, read at the ingest's sample times
+    assert abs(found[0].start - shown_from) <= 1 and abs(found[0].end - shown_to) <= 1
     rows = moment_rows(found)
-    assert rows[0][:3] == ["notices.mp4", "0:20-0:30", "text"] and "VAULT CODE 4172" in rows[0][3]
+    assert rows[0][:3] == ["notices.mp4", format_span(found[0].start, found[0].end), "text"] and "VAULT CODE 4172" in rows[0][3]
     frames = moment_frames(library, found)
     view, target = frames[0]
-    assert view.caption.startswith("notices.mp4 · 0:2") and target == (video_id, 20.0)
+    assert view.caption.startswith("notices.mp4 · 0:2") and target == (video_id, found[0].start)
 
 
 @slow
