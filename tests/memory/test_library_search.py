@@ -1,6 +1,7 @@
-"""Search across the library: the right video and moment, filters by video, date added and modality,
-videos changed since the index was built (new, edited, forgotten) seen at once, rebuilds past the
-stale limit, one generation shared by every reader, and the index's ranking equal to an exact one."""
+"""Search across the library: the right video and moment, timeline occurrences at their own times,
+filters by video, date added and modality, videos changed since the index was built (new, edited,
+forgotten) seen at once, rebuilds past the stale limit, one generation shared by every reader, and
+the index's ranking equal to an exact one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from memory.library_index import Generation, _dense_index
 from memory.library_search import LibrarySearch
 from memory.postings import PostingsBuilder
 from memory.store import Library
+from memory.timeline import OccurrenceDraft, Timeline
 from tests.memory.catalogue import sentence_embedder, video_record
 
 TALKS = {
@@ -74,6 +76,36 @@ def test_finds_the_right_video_and_moment(shelf):
     assert (code.name, code.start, code.modality, code.text) == ("vault.mp4", 10.0, "text", "VAULT CODE 4172")
     said = search.search("how much for the bridge", k=1)[0]
     assert (said.name, said.start, said.modality) == ("budget.mp4", 10.0, "speech") and "bridge" in said.text
+
+
+def _occur(library: Library, episodic: EpisodicMemory, video: str, *drafts: OccurrenceDraft) -> None:
+    with library.transaction() as conn:
+        Timeline(library, episodic.embedder).add(conn, video, list(drafts))
+
+
+def test_timeline_occurrences_are_moments_at_their_own_times(shelf):
+    library, episodic, ids = shelf
+    words = [[11.2, 11.6, "we"], [11.6, 12.0, "will"], [12.0, 14.1, "spend four million on the new bridge"]]
+    _occur(
+        library, episodic, ids["budget.mp4"], OccurrenceDraft("speech", 11.2, 14.1, SPEECH[("budget.mp4", 1)], {"words": words})
+    )
+    _occur(
+        library, episodic, ids["kitchen.mp4"], OccurrenceDraft("subtitle", 12.5, 15.0, "Season the sauce with smoked paprika.")
+    )
+    search = LibrarySearch(library, episodic.embedder)
+    search.fresh()
+    cue = search.search("smoked paprika", k=1)[0]  # only the timeline holds subtitles
+    assert (cue.name, cue.start, cue.end, cue.modality, cue.source, cue.keyframe) == (
+        "kitchen.mp4", 12.5, 15.0, "subtitle", "occurrence", 15,
+    )  # fmt: skip
+    said = search.search("money for the new bridge", k=10)
+    budget = [m for m in said if m.name == "budget.mp4"]
+    assert (budget[0].start, budget[0].end, budget[0].modality) == (11.2, 14.1, "speech")
+    assert all(m.end <= 11.2 or m.start >= 14.1 for m in budget[1:]), "the utterance and its segment are one moment"
+    assert {m.modality for m in search.search("sauce", k=10, modalities=["subtitle"])} == {"subtitle"}
+    _occur(library, episodic, ids["beach.mp4"], OccurrenceDraft("subtitle", 3.0, 6.0, "A retriever named Biscuit."))
+    late = search.search("Biscuit", k=1)[0]  # a cue added after the build: the video's revision moved
+    assert (late.name, late.start, late.modality) == ("beach.mp4", 3.0, "subtitle")
 
 
 def test_filters_by_video_date_added_and_modality(shelf):
