@@ -19,7 +19,7 @@ from app.web.page import Page, frame_gallery, shown, table
 from perception.timefmt import format_span
 
 MOMENT_HEADERS = ["Video", "When", "Modality", "What", "Score"]
-SEARCHABLE = ["speech", "text", "caption", "object"]
+SEARCHABLE = ["speech", "subtitle", "text", "caption", "object"]
 MOMENTS_SHOWN = 12
 FRAMES_PER_VIDEO = 4
 Target = tuple[str, float]  # (video id, second) a gallery item plays
