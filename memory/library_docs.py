@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -86,6 +87,29 @@ def library_videos(library: Library) -> dict[str, VideoState]:
         (EPISODIC, TIMELINE),
     )
     return {row["id"]: VideoState(row["id"], row["name"], row["created"], row["rev"]) for row in rows}
+
+
+class CatalogueVideos:
+    """`library_videos`, read again only once the catalogue has changed: a search reads it every time, and
+    reading 800 videos' rows took 14 ms of a 90 ms search at 1000 h. Changed means another connection
+    committed (SQLite's data_version moved) or this thread's connection wrote (its total_changes moved)."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self._held: tuple[sqlite3.Connection, int, int, dict[str, VideoState]] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dict[str, VideoState]:
+        conn = self.library.connect()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        with self._lock:
+            held = self._held
+        if held is not None and held[0] is conn and held[1:3] == (version, conn.total_changes):
+            return held[3]
+        current = library_videos(self.library)
+        with self._lock:
+            self._held = (conn, version, conn.total_changes, current)
+        return current
 
 
 def library_revision(library: Library, video: str) -> int:

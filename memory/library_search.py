@@ -39,6 +39,7 @@ from memory.hybrid import QueryVectors, tokenize
 from memory.library_docs import (
     MODALITIES,
     SEGMENT,
+    CatalogueVideos,
     Documents,
     VideoState,
     library_revision,
@@ -120,6 +121,7 @@ class LibrarySearch:
         self._query_vector = QueryVectors(embedder)
         self._stale_docs: LruCache[tuple[str, int], _StaleDocs] = LruCache(2 * max_stale)
         self._child: subprocess.Popen | None = None  # a rebuild running in the background
+        self._videos = CatalogueVideos(library)
 
     @property
     def dim(self) -> int | None:
@@ -137,7 +139,7 @@ class LibrarySearch:
         """The `k` best moments for `query` among the videos allowed (ids; all by default), added within
         [added_after, added_before] (Unix times), where one of `modalities` (MODALITIES) is present."""
         bits = modality_bits(modalities) if modalities else None
-        current = library_videos(self.library)
+        current = self._videos()
         generation = self.fresh(current)
         allowed = {
             state.id
@@ -163,7 +165,7 @@ class LibrarySearch:
         """The index in use. The first search of a library builds it here; later, one too far behind
         the catalogue is rebuilt in a child process (the build's memory is never this process's, and
         searches go on meanwhile, the changed videos scored as stale ones) and picked up once done."""
-        current = library_videos(self.library) if current is None else current
+        current = self._videos() if current is None else current
         generation = self._open()
         if generation is not None:
             if _stale_count(generation, current) > self.max_stale:

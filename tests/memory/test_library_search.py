@@ -13,6 +13,7 @@ import pytest
 from memory import library_index
 from memory.episodic import EpisodicMemory, SegmentDraft
 from memory.hybrid import LEXICAL_WEIGHT, tokenize
+from memory.library_docs import CatalogueVideos
 from memory.library_index import Generation, _dense_index
 from memory.library_search import LibrarySearch
 from memory.postings import PostingsBuilder
@@ -136,6 +137,19 @@ def test_changes_since_the_build_are_seen_at_once(shelf):
     library.forget(ids["kitchen.mp4"])
     assert "kitchen.mp4" not in {m.name for m in search.search("onions", k=10)}
     assert search.fresh().folder == built  # all of it without a rebuild
+
+
+def test_the_catalogue_is_read_again_only_once_it_changed(shelf):
+    library, episodic, ids = shelf
+    videos = CatalogueVideos(library)
+    first = videos()
+    assert videos() is first and set(first) == set(ids.values())
+    _add(library, episodic, "harbour.mp4", ["A ferry leaves the harbour."], 9, 5000.0)  # this thread's connection writes
+    assert _video_id(9) in videos()
+    elsewhere = Library(library.home)  # another connection (as another process) commits
+    with elsewhere.transaction() as conn:
+        episodic.add(conn, ids["beach.mp4"], [SegmentDraft(10.0, 0.0, 10.0, "A cat sleeps on a windowsill.")])
+    assert videos()[ids["beach.mp4"]].revision == first[ids["beach.mp4"]].revision + 1
 
 
 def test_a_changed_video_ranks_as_it_will_once_the_index_holds_it(shelf):
