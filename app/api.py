@@ -57,22 +57,22 @@ class Longshot:
     def cache(self) -> FrameCache:
         return FrameCache(self.config.frames.frame_cache_mb * 2**20)
 
-    @cached_property
+    # The memories are the ingestor's own: one set of indexes and caches for writing and asking.
+    @property
     def episodic(self) -> EpisodicMemory:
-        """Lexical only when text embedding is off, as the ingest writes it."""
-        return EpisodicMemory(self.library, self.models.text_embedder if self.models.available("text_embedding") else None)
+        return self._ingestor.episodic
 
-    @cached_property
+    @property
     def semantic(self) -> SemanticMemory:
-        return SemanticMemory(self.library, self.episodic.embedder)
+        return self._ingestor.semantic
 
-    @cached_property
+    @property
     def visual(self) -> VisualMemory:
-        return VisualMemory(self.library)
+        return self._ingestor.visual
 
-    @cached_property
+    @property
     def timeline(self) -> Timeline:
-        return Timeline(self.library, self.episodic.embedder)
+        return self._ingestor.timeline
 
     @cached_property
     def _ingestor(self) -> Ingestor:
