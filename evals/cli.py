@@ -93,6 +93,20 @@ def bench_ingest(
     _emit(ingest.run(lengths), as_json, ingest.report)
 
 
+@bench.command("cold")
+@guarded
+def bench_cold(
+    minutes: Annotated[float, typer.Option(help="Length of the needle library (built and ingested once, then reused).")] = 30,
+    repeats: Annotated[int, typer.Option(help="Fresh runs of each command.")] = 3,
+    root: Annotated[Path | None, typer.Option(help="Where the needle video and its library are kept.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Wall time, peak RSS and heavy imports of each CLI command in fresh processes, against `python -c pass`."""
+    from evals.bench import cold
+
+    _emit(cold.run(minutes=minutes, repeats=repeats, root=root), as_json, cold.report)
+
+
 @bench.command("embed")
 @guarded
 def bench_embed(
