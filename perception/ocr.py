@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import ModelUnavailableError
-from perception.requires import require
+from perception.requires import installed, require
 from perception.rgb import as_rgb
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,12 @@ def locate_ocr_models(model: str) -> OcrModels:
         raise ModelUnavailableError(ROLE, f"rapidocr has no ONNX models in {bundled}", INSTALL_HINT)
     version = max(pairs, key=_version_number)
     detector, recogniser = pairs[version]
-    installed = ", ".join(sorted(pairs))
+    present = ", ".join(sorted(pairs))
     return OcrModels(
         version,
         detector,
         recogniser,
-        source=f"rapidocr package ({bundled}); {model} is not installed, using {version} (installed: {installed})",
+        source=f"rapidocr package ({bundled}); {model} is not installed, using {version} (installed: {present})",
     )
 
 
@@ -122,10 +122,7 @@ class RapidOCR:
 
 
 def _rapidocr_model_folder() -> Path:
-    module = require("rapidocr", ROLE, INSTALL_HINT)
-    if module.__file__ is None:  # a namespace package: a broken install left only empty folders
-        raise ModelUnavailableError(ROLE, "rapidocr is installed without its files", INSTALL_HINT)
-    return Path(module.__file__).resolve().parent / "models"
+    return installed("rapidocr", ROLE, INSTALL_HINT) / "models"
 
 
 def _model_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import MediaError, ModelUnavailableError
-from perception.requires import require
+from perception.requires import installed, require
 
 ROLE = "speech"
 BUNDLED_MODEL = "tiny.en"
@@ -46,8 +46,8 @@ class WhisperWeights:
 
 
 def locate_whisper(model: str) -> WhisperWeights:
-    """Where `model` comes from, without loading or downloading it."""
-    require("faster_whisper", ROLE, INSTALL_HINT)
+    """Where `model` comes from, without loading or downloading it (nor importing faster-whisper for the bundled model)."""
+    installed("faster_whisper", ROLE, INSTALL_HINT)
     if model == BUNDLED_MODEL:
         return _bundled_tiny_en()
     path = Path(model).expanduser()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
-from app.cli.output import tqdm_progress
+from app.cli.output import ingest_progress
 from perception.errors import LongshotError
 from perception.timefmt import format_time
 
@@ -27,7 +27,7 @@ def ingest(
     failed = 0
     for path in paths:
         try:
-            result = longshot.ingest(path, progress=tqdm_progress(path.name))
+            result = longshot.ingest(path, progress=ingest_progress(path.name))
         except LongshotError as err:
             typer.secho(f"error: {path}: {err}", fg=typer.colors.RED, err=True)
             failed += 1
