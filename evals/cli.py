@@ -80,6 +80,9 @@ def bench_ingest(
     minutes: Annotated[
         str, typer.Option(help="Needle video lengths in minutes, each ingested in a process of its own.")
     ] = "10,60",
+    lecture_minutes: Annotated[
+        float, typer.Option(help="Length of the lecture (continuous speech, word error rate reported); 0 skips it.")
+    ] = 10,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor."""
@@ -89,7 +92,7 @@ def bench_ingest(
         lengths = [float(m) for m in minutes.split(",") if m.strip()]
     except ValueError:
         raise ConfigError(f"--minutes takes numbers separated by commas, got {minutes!r}") from None
-    _emit(ingest.run(lengths), as_json, ingest.report)
+    _emit(ingest.run(lengths, lecture_minutes=lecture_minutes), as_json, ingest.report)
 
 
 @bench.command("cold")

@@ -83,8 +83,8 @@ def commands(home: Path, video: str, items) -> list[Command]:
     ]
 
 
-def measure(command: Command, repeats: int) -> dict[str, Any]:
-    """Wall and peak RSS over `repeats` fresh runs, then one run under -X importtime for what it imported."""
+def measure(command: Command, repeats: int, watch: tuple[str, ...] = HEAVY) -> dict[str, Any]:
+    """Wall and peak RSS over `repeats` fresh runs, then one run under -X importtime for which of `watch` it imported."""
     walls, peaks, noise, codes = [], [], {}, set()
     for _ in range(repeats):
         wall, peak, code, stderr = _run_once(command.argv)
@@ -93,7 +93,7 @@ def measure(command: Command, repeats: int) -> dict[str, Any]:
         codes.add(code)
         noise.update(dict.fromkeys(line for line in stderr.splitlines() if NOISE.search(line)))
     _, _, _, timing = _run_once(("-X", "importtime", *command.argv))
-    imported = sorted({m for m in HEAVY if re.search(rf"\|\s*{re.escape(m)}$", timing, re.MULTILINE)})
+    imported = sorted({m for m in watch if re.search(rf"\|\s*{re.escape(m)}$", timing, re.MULTILINE)})
     return {
         "wall_median_s": statistics.median(walls),
         "wall_best_s": min(walls),
