@@ -4,9 +4,11 @@ A user at a shell pays for the interpreter, every import and every model load on
 not only for the work. Each command here runs `repeats` times as a fresh `longshot` process on
 a needle library (evals/needle.py, built and ingested once, then reused), beside `python -c pass`
 in the same run, so the cost of starting Python itself is on the same machine under the same
-load. Per command: median and best wall time, peak RSS (the kernel's high-water mark for that
-process, from wait4), which heavy packages it imported (one more run under `-X importtime`),
-and the lines on stderr that look like warnings or third-party banners.
+load. Per command: median and best wall time, median CPU time (user and system: what the
+command costs whatever else the machine is doing, so on a shared machine the nearer guide to
+its wall time on a quiet one), peak RSS (the kernel's high-water mark for that process, from
+wait4), which heavy packages it imported (one more run under `-X importtime`), and the lines
+on stderr that look like warnings or third-party banners.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from evals.needle import build_needle
 HEAVY = ("torch", "open_clip", "ultralytics", "sentence_transformers", "transformers", "gradio", "faster_whisper", "rapidocr")
 NOISE = re.compile(r"warning|ultralytics|settings|loading weights|banner|deprecat", re.IGNORECASE)
 AIMS = {"ask": (2.0, 600.0), "doctor": (2.0, None), "videos": (0.5, None)}  # command: (wall s, peak MB) the issue asks
-LAUNCHER = (  # runs argv with stdout discarded; prints its wall seconds, peak RSS in kB (wait4) and exit code
+LAUNCHER = (  # runs argv with stdout discarded; prints its wall seconds, peak RSS in kB, exit code and CPU seconds (wait4)
     "import os, sys, time; started = time.perf_counter(); "
     "pid = os.posix_spawn(sys.executable, [sys.executable, *sys.argv[1:]], os.environ, "
     "file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]); "
     "_, status, usage = os.wait4(pid, 0); "
-    "print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))"
+    "print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime)"
 )
 LONGSHOT = "import sys; sys.argv[0] = 'longshot'; from evals.cli import main; main()"
 
@@ -85,18 +87,20 @@ def commands(home: Path, video: str, items) -> list[Command]:
 
 def measure(command: Command, repeats: int, watch: tuple[str, ...] = HEAVY) -> dict[str, Any]:
     """Wall and peak RSS over `repeats` fresh runs, then one run under -X importtime for which of `watch` it imported."""
-    walls, peaks, noise, codes = [], [], {}, set()
+    walls, cpus, peaks, noise, codes = [], [], [], {}, set()
     for _ in range(repeats):
-        wall, peak, code, stderr = _run_once(command.argv)
+        wall, cpu, peak, code, stderr = _run_once(command.argv)
         walls.append(wall)
+        cpus.append(cpu)
         peaks.append(peak)
         codes.add(code)
         noise.update(dict.fromkeys(line for line in stderr.splitlines() if NOISE.search(line)))
-    _, _, _, timing = _run_once(("-X", "importtime", *command.argv))
+    *_, timing = _run_once(("-X", "importtime", *command.argv))
     imported = sorted({m for m in watch if re.search(rf"\|\s*{re.escape(m)}$", timing, re.MULTILINE)})
     return {
         "wall_median_s": statistics.median(walls),
         "wall_best_s": min(walls),
+        "cpu_median_s": statistics.median(cpus),
         "rss_peak_mb": max(peaks),
         "exit_codes": sorted(codes),
         "heavy_imports": imported,
@@ -104,15 +108,15 @@ def measure(command: Command, repeats: int, watch: tuple[str, ...] = HEAVY) -> d
     }
 
 
-def _run_once(argv: tuple[str, ...]) -> tuple[float, float, int, str]:
-    """(wall s, peak RSS MB, exit code, stderr) of one fresh `python argv...`, started by a small launcher.
+def _run_once(argv: tuple[str, ...]) -> tuple[float, float, float, int, str]:
+    """(wall s, CPU s, peak RSS MB, exit code, stderr) of one fresh `python argv...`, started by a small launcher.
 
     The launcher is itself a fresh, bare Python: a process's peak RSS starts from its parent's at
     fork and survives exec, so spawned from this (large) process every command would seem as big.
     """
     done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    wall, peak_kb, code = done.stdout.split()
-    return float(wall), int(peak_kb) / 1024, int(code), done.stderr
+    wall, peak_kb, code, cpu = done.stdout.split()
+    return float(wall), float(cpu), int(peak_kb) / 1024, int(code), done.stderr
 
 
 def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
@@ -121,7 +125,8 @@ def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
     for name, result in figures["commands"].items():
         rows[name] = (
             f"{result['wall_median_s']:.2f} s median, {result['wall_best_s']:.2f} best, "
-            f"{result['wall_median_s'] - base:+.2f} over python; {result['rss_peak_mb']:.0f} MB peak"
+            f"{result['wall_median_s'] - base:+.2f} over python; "
+            f"{result['cpu_median_s']:.2f} s CPU; {result['rss_peak_mb']:.0f} MB peak"
             + _aim(figures["aims"].get(name.split()[0]))
         )
         rows[f"{name} imports"] = ", ".join(result["heavy_imports"]) or "-"
