@@ -75,6 +75,44 @@ def _progress_lines(name: str, stream: TextIO):
     return update
 
 
+def progress_bar(total: int, desc: str, unit: str, initial: int = 0, enabled: bool = True, stream: TextIO | None = None):
+    """A tqdm bar on a terminal; in a pipe or a log, `ProgressLines` with the same calls; nothing when not `enabled`."""
+    from tqdm import tqdm
+
+    stream = stream or sys.stderr
+    if enabled and not stream.isatty():
+        return ProgressLines(total, desc, unit, initial, stream)
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=stream, disable=not enabled, dynamic_ncols=True)
+
+
+class ProgressLines:
+    """The calls of a tqdm bar (update, set_postfix_str, close) as a plain line at each further tenth done."""
+
+    def __init__(self, total: int, desc: str, unit: str, initial: int, stream: TextIO):
+        self.total, self.desc, self.unit, self.n, self.stream = total, desc, unit, initial, stream
+        self.postfix = ""
+        self._shown = -1
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        tenth = int(self.n / max(self.total, 1) / LINE_EVERY + 1e-9)
+        if tenth > self._shown:
+            self._line()
+            self._shown = tenth
+
+    def set_postfix_str(self, text: str) -> None:
+        self.postfix = text
+
+    def close(self) -> None:
+        if self._shown < int(1 / LINE_EVERY):
+            self._line()
+            self._shown = int(1 / LINE_EVERY)
+
+    def _line(self) -> None:
+        extra = f", {self.postfix}" if self.postfix else ""
+        print(f"{self.desc}: {self.n}/{self.total} {self.unit}s{extra}", file=self.stream, flush=True)
+
+
 def print_answer(answer) -> None:
     """The answer first, then the evidence with timestamps, so a reader can check it."""
     letter = f"({answer.choice}) " if answer.choice else ""
