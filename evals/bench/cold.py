@@ -7,17 +7,19 @@ in the same run, so the cost of starting Python itself is on the same machine un
 load. Per command: median and best wall time, median CPU time (user and system: what the
 command costs whatever else the machine is doing, so on a shared machine the nearer guide to
 its wall time on a quiet one), peak RSS (the kernel's high-water mark for that process, from
-wait4), which heavy packages it imported (one more run under `-X importtime`), and the lines
-on stderr that look like warnings or third-party banners.
+wait4), which heavy packages it imported (each run lists its modules on its way out), and the
+lines on stderr that look like warnings or third-party banners.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,7 +27,19 @@ from typing import Any, TextIO
 from evals.bench.common import CACHE_DIR, PROJECT_ROOT, measure_in_child, print_figures
 from evals.needle import build_needle
 
-HEAVY = ("torch", "open_clip", "ultralytics", "sentence_transformers", "transformers", "gradio", "faster_whisper", "rapidocr")
+HEAVY = (
+    "torch",
+    "torchvision",
+    "open_clip",
+    "ultralytics",
+    "sentence_transformers",
+    "transformers",
+    "gradio",
+    "faster_whisper",
+    "ctranslate2",
+    "rapidocr",
+    "onnxruntime",
+)
 NOISE = re.compile(r"warning|ultralytics|settings|loading weights|banner|deprecat", re.IGNORECASE)
 AIMS = {"ask": (2.0, 600.0), "doctor": (2.0, None), "videos": (0.5, None)}  # command: (wall s, peak MB) the issue asks
 LAUNCHER = (  # runs argv with stdout discarded; prints its wall seconds, peak RSS in kB, exit code and CPU seconds (wait4)
@@ -35,7 +49,17 @@ LAUNCHER = (  # runs argv with stdout discarded; prints its wall seconds, peak R
     "_, status, usage = os.wait4(pid, 0); "
     "print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime)"
 )
-LONGSHOT = "import sys; sys.argv[0] = 'longshot'; from evals.cli import main; main()"
+MODULES_FILE = "LONGSHOT_BENCH_MODULES"  # where a command writes the top-level packages it imported, on its way out
+LONGSHOT = (
+    "import atexit, os, sys\n"
+    "def imported():\n"
+    f"    with open(os.environ['{MODULES_FILE}'], 'w') as out:\n"
+    "        out.write('\\n'.join(sorted({name.partition('.')[0] for name in sys.modules})))\n"
+    "atexit.register(imported)\n"
+    "sys.argv[0] = 'longshot'\n"
+    "from evals.cli import main\n"
+    "main()\n"
+)
 
 
 @dataclass(frozen=True)
@@ -86,35 +110,38 @@ def commands(home: Path, video: str, items) -> list[Command]:
 
 
 def measure(command: Command, repeats: int, watch: tuple[str, ...] = HEAVY) -> dict[str, Any]:
-    """Wall and peak RSS over `repeats` fresh runs, then one run under -X importtime for which of `watch` it imported."""
-    walls, cpus, peaks, noise, codes = [], [], [], {}, set()
-    for _ in range(repeats):
-        wall, cpu, peak, code, stderr = _run_once(command.argv)
-        walls.append(wall)
-        cpus.append(cpu)
-        peaks.append(peak)
-        codes.add(code)
-        noise.update(dict.fromkeys(line for line in stderr.splitlines() if NOISE.search(line)))
-    *_, timing = _run_once(("-X", "importtime", *command.argv))
-    imported = sorted({m for m in watch if re.search(rf"\|\s*{re.escape(m)}$", timing, re.MULTILINE)})
+    """Wall, CPU and peak RSS over `repeats` fresh runs, which of `watch` they imported, and their noise."""
+    walls, cpus, peaks, noise, codes, modules = [], [], [], {}, set(), set()
+    with tempfile.TemporaryDirectory(prefix="longshot-bench-cold-") as scratch:
+        for _ in range(repeats):
+            wall, cpu, peak, code, stderr = _run_once(command.argv, Path(scratch) / "modules")
+            walls.append(wall)
+            cpus.append(cpu)
+            peaks.append(peak)
+            codes.add(code)
+            noise.update(dict.fromkeys(line for line in stderr.splitlines() if NOISE.search(line)))
+            with contextlib.suppress(FileNotFoundError):  # a command that is not ours reports nothing
+                modules.update((Path(scratch) / "modules").read_text().split())
     return {
         "wall_median_s": statistics.median(walls),
         "wall_best_s": min(walls),
         "cpu_median_s": statistics.median(cpus),
         "rss_peak_mb": max(peaks),
         "exit_codes": sorted(codes),
-        "heavy_imports": imported,
+        "heavy_imports": sorted(modules & set(watch)),
         "noise_lines": list(noise),
     }
 
 
-def _run_once(argv: tuple[str, ...]) -> tuple[float, float, float, int, str]:
-    """(wall s, CPU s, peak RSS MB, exit code, stderr) of one fresh `python argv...`, started by a small launcher.
+def _run_once(argv: tuple[str, ...], modules: Path) -> tuple[float, float, float, int, str]:
+    """(wall s, CPU s, peak RSS MB, exit code, stderr) of one fresh `python argv...`, started by a small launcher;
+    a `longshot` command writes the packages it imported to `modules`.
 
     The launcher is itself a fresh, bare Python: a process's peak RSS starts from its parent's at
     fork and survives exec, so spawned from this (large) process every command would seem as big.
     """
-    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    env = {**os.environ, MODULES_FILE: str(modules)}
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     wall, peak_kb, code, cpu = done.stdout.split()
     return float(wall), float(cpu), int(peak_kb) / 1024, int(code), done.stderr
 
