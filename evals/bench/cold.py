@@ -49,7 +49,8 @@ LAUNCHER = (  # runs argv with stdout discarded; prints its wall seconds, peak R
     "_, status, usage = os.wait4(pid, 0); "
     "print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime)"
 )
-MODULES_FILE = "LONGSHOT_BENCH_MODULES"  # where a command writes the top-level packages it imported, on its way out
+# Where a command writes the top-level packages it imported, on its way out (not LONGSHOT_*: configuration reads those).
+MODULES_FILE = "BENCH_COLD_MODULES"
 LONGSHOT = (
     "import atexit, os, sys\n"
     "def imported():\n"
