@@ -198,7 +198,7 @@ def _spread(mask: np.ndarray) -> bool:
     the whole frame, an object only its part, so only a spread change is worth a camera fit."""
     height, width = mask.shape
     cells = [
-        mask[i * height // 4 : (i + 1) * height // 4, j * width // 4 : (j + 1) * width // 4].any()
+        bool(mask[i * height // 4 : (i + 1) * height // 4, j * width // 4 : (j + 1) * width // 4].any())
         for i in range(4)
         for j in range(4)
     ]
