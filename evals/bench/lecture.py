@@ -87,7 +87,8 @@ def _readings(clips: list[tuple[Path, str]], seconds: int) -> tuple[np.ndarray, 
         raise MediaError("the LibriVox clips hold no audio")
     pause = np.zeros(round(PAUSE_S * SAMPLE_RATE), np.float32)
     track = np.zeros(seconds * SAMPLE_RATE, np.float32)
-    at, said, turn = 0, [], 0
+    at, turn = 0, 0
+    said: list[str] = []
     while True:
         samples, text = readings[turn % len(readings)]
         if at + len(samples) > len(track):
