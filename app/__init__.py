@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.answer import LETTERS, Answer, Evidence, Step
     from app.api import Longshot
     from app.images import numbered_side_by_side
+    from memory import audit
     from memory.frames import FrameCache, FrameRef, FrameStore
 
 _HOMES = {
@@ -23,15 +24,28 @@ _HOMES = {
     "Step": "app.answer",
     "Longshot": "app.api",
     "numbered_side_by_side": "app.images",
+    "audit": "memory.audit",
     "FrameCache": "memory.frames",
     "FrameRef": "memory.frames",
     "FrameStore": "memory.frames",
 }
 
-__all__ = ["LETTERS", "Answer", "Evidence", "FrameCache", "FrameRef", "FrameStore", "Longshot", "Step", "numbered_side_by_side"]
+__all__ = [
+    "LETTERS",
+    "Answer",
+    "Evidence",
+    "FrameCache",
+    "FrameRef",
+    "FrameStore",
+    "Longshot",
+    "Step",
+    "audit",
+    "numbered_side_by_side",
+]
 
 
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
         raise AttributeError(f"module 'app' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOMES[name]), name)
+    home = importlib.import_module(_HOMES[name])
+    return home if home.__name__.endswith(f".{name}") else getattr(home, name)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from app.answer import Answer, Step
+    from app.ingest_batch import BatchProgressFn, BatchReport
     from app.policies import OfflinePolicy, VLMPolicy
     from app.policies.offline_sketch import ImagePolicy, OfflineSketching
     from app.toolbox import Toolbox
@@ -86,6 +87,43 @@ class Longshot:
     def ingest(self, path: str | Path, progress: Callable[[IngestProgress], None] | None = None) -> IngestResult:
         """Watch a video once and commit its memories batch by batch; a second call does nothing."""
         return self._ingestor.ingest(path, progress=progress)
+
+    def ingest_many(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        executor: str = "local",
+        workers: int = 1,
+        address: str | None = None,
+        shards: str | Path | None = None,
+        progress: BatchProgressFn | None = None,
+    ) -> BatchReport:
+        """Ingest every video that `paths` name: files, folders (searched recursively, each file
+        probed) and glob patterns. One video's failure is its outcome; the rest go on.
+
+        `executor` "local" runs `workers` processes on this machine (one: this process), writing
+        the library directly; "ray" runs Ray actors (on the cluster at `address`), each writing
+        per-video shards under `shards` (default <home>/shards) that this process commits.
+        """
+        from app.ingest_batch import VideoOutcome, ingest_batch
+        from app.ingest_stage import IngestWorker
+        from app.media_paths import find_videos
+
+        found = find_videos(paths)
+        failed = [VideoOutcome(path, "failed", None, 0.0, 0.0, reason, attempts=0) for path, reason in found.failures]
+        here = IngestWorker(self.config, self.models, self.cache) if executor == "local" and workers == 1 else None
+        shard_root = Path(shards).expanduser() if shards is not None else None
+        outcomes = ingest_batch(
+            self.config,
+            found.videos,
+            executor=executor,
+            workers=workers,
+            address=address,
+            shards=shard_root,
+            progress=progress,
+            here=here,
+        )
+        return BatchReport((*failed, *outcomes), found.not_videos)
 
     def videos(self) -> list[VideoRecord]:
         return self.library.videos()

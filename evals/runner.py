@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.output import progress_bar
+from app.executors import Executor, WorkerDied, WorkerSpec, make_executor
 from evals.datasets.base import Dataset, DatasetError, Item, describe
-from evals.executors import Executor, make_executor
 from evals.metrics import Result
 from evals.records import ResultsLog, item_fields
 from evals.report import RUN_NAME, write_report
+from evals.stages import StageWorker
 from perception.config import Config
 from perception.errors import ConfigError
 from perception.models import Models
 
+RESUME_HINT = "finished items are saved; run the same command again to resume"
 SETTINGS_SECTIONS = ("models", "agent", "ingest")  # what changes an answer; `vlm` holds a key, so it is left out
 NOT_SETTINGS = {"models": ("device",)}  # where models run, not what they answer: a run may resume on a GPU
 
@@ -70,7 +72,7 @@ def run_eval(
     try:
         if pending:
             _Schedule(pending, finished, log, len(items), dataset.name, progress).run(
-                make_executor(executor, config, workers, address)
+                make_executor(executor, WorkerSpec(StageWorker, (config,)), workers, address)
             )
     finally:
         log.close()
@@ -182,7 +184,11 @@ class _Schedule:
         try:
             while self.ready or self.to_ingest or in_flight:
                 self._fill(executor, in_flight)
-                for handle, outcome in executor.wait():
+                try:
+                    finished = executor.wait()
+                except WorkerDied as err:
+                    raise WorkerDied(f"{err}; {RESUME_HINT}", err.lost) from None
+                for handle, outcome in finished:
                     stage, what = in_flight.pop(handle)
                     if stage == "ingest":
                         self._ingested(what, outcome)

@@ -399,12 +399,15 @@ class Library:
         Refuses while the video is being ingested (VideoBusyError), so an ingest never
         writes into a video that has just been forgotten.
         """
-        folder = self.video_dir(video_id)
         with self.ingest_lock(video_id, wait=False):
-            with self.transaction() as conn:
-                if conn.execute("DELETE FROM videos WHERE id = ?", (video_id,)).rowcount == 0:
-                    raise VideoNotFoundError(f"no video {video_id!r} in the library at {self.home}")
-            shutil.rmtree(folder, ignore_errors=True)
+            self.drop(video_id)
+
+    def drop(self, video_id: str) -> None:
+        """`forget` for a caller that holds the video's ingest lock already."""
+        with self.transaction() as conn:
+            if conn.execute("DELETE FROM videos WHERE id = ?", (video_id,)).rowcount == 0:
+                raise VideoNotFoundError(f"no video {video_id!r} in the library at {self.home}")
+        shutil.rmtree(self.video_dir(video_id), ignore_errors=True)
 
     @contextmanager
     def ingest_lock(self, video_id: str, wait: bool = True) -> Iterator[None]:
