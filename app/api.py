@@ -105,7 +105,7 @@ class Longshot:
         the library directly; "ray" runs Ray actors (on the cluster at `address`), each writing
         per-video shards under `shards` (default <home>/shards) that this process commits.
         """
-        from app.ingest_batch import VideoOutcome, ingest_batch
+        from app.ingest_batch import BatchReport, VideoOutcome, ingest_batch
         from app.ingest_stage import IngestWorker
         from app.media_paths import find_videos
 
