@@ -34,7 +34,8 @@ from evals.bench.common import CACHE_DIR, measure_in_child, print_figures
 from evals.bench.decode import run as decode_run
 from evals.bench.lecture import build_lecture
 from evals.metrics import word_error_rate, words
-from evals.needle import MEDIA, build_needle
+from evals.needle import build_needle
+from evals.needles.media import resolve_media
 
 AIM_SPEED = 30.0  # video seconds per wall second: an hour in two minutes
 AIM_FLOOR_RATIO = 3.0
@@ -53,7 +54,7 @@ def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None, le
             runs[f"{length:g}min"] = _against_floor(measure_in_child(ingest_once, needle.video, home), needle.video)
             shutil.rmtree(home, ignore_errors=True)
         if lecture_minutes > 0:
-            lecture = build_lecture(lecture_minutes, Path(media) if media is not None else MEDIA)
+            lecture = build_lecture(lecture_minutes, resolve_media(media))
             home = Path(scratch) / "home-lecture"
             figures = measure_in_child(ingest_lecture, lecture.video, home, lecture.reference)
             runs[f"lecture {lecture_minutes:g}min"] = _against_floor(figures, lecture.video)

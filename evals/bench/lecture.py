@@ -11,22 +11,20 @@ error rate, so a faster speech setting is shown to hear as well, or not.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import wave
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from evals.bench.common import CACHE_DIR, make_long_video
+from evals.needles.media import SAMPLE_RATE, Reading, librivox
 from perception.errors import MediaError
-from perception.video import read_audio
 
 FOOTAGE = "video/one-by-one-person-detection.mp4"
-LIBRIVOX = "audio/librivox"
-SAMPLE_RATE = 16000
 PAUSE_S = 0.4  # between two readings, as between a speaker's sentences
 
 
@@ -35,20 +33,6 @@ class Lecture:
     video: Path
     duration: float
     reference: str  # every word said, in order
-
-
-def librivox_clips(media: Path) -> list[tuple[Path, str]]:
-    """(audio file, exact transcript) of each LibriVox reading in the shared media."""
-    folder = media / LIBRIVOX
-    listing = folder / "transcription.txt"
-    if not listing.is_file():
-        raise MediaError(f"{listing} is missing; the lecture needs the LibriVox clips of the real media folder")
-    clips = []
-    for line in listing.read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"\s*<s>(.*)</s>\s*\((.+)\)\s*", line)
-        if match:
-            clips.append((folder / f"{match[2].strip()}.wav", match[1].strip()))
-    return clips
 
 
 def build_lecture(minutes: float, media: Path, out: Path | None = None) -> Lecture:
@@ -62,7 +46,7 @@ def build_lecture(minutes: float, media: Path, out: Path | None = None) -> Lectu
     if ffmpeg is None:
         raise MediaError("building the lecture needs the ffmpeg program; install it (apt-get install ffmpeg)")
     out.mkdir(parents=True, exist_ok=True)
-    audio, said = _readings(librivox_clips(media), seconds)
+    audio, said = _readings(librivox(media), seconds)
     footage = make_long_video(media / FOOTAGE, seconds)
     partial = out / f".lecture.{os.getpid()}"
     try:
@@ -80,9 +64,9 @@ def build_lecture(minutes: float, media: Path, out: Path | None = None) -> Lectu
     return Lecture(video, float(seconds), " ".join(said))
 
 
-def _readings(clips: list[tuple[Path, str]], seconds: int) -> tuple[np.ndarray, list[str]]:
+def _readings(clips: Sequence[Reading], seconds: int) -> tuple[np.ndarray, list[str]]:
     """The clips in turn, each whole and then a pause, while they fit in `seconds`; silence after; the words said."""
-    readings = [(read_audio(path, sample_rate=SAMPLE_RATE), text) for path, text in clips]
+    readings = [(clip.samples.astype(np.float32) / 32768, clip.transcript) for clip in clips]
     if not readings or not all(len(samples) for samples, _ in readings):
         raise MediaError("the LibriVox clips hold no audio")
     pause = np.zeros(round(PAUSE_S * SAMPLE_RATE), np.float32)

@@ -11,8 +11,9 @@ import pytest
 
 from evals.bench import cold
 from evals.bench.common import _peak_rss
-from evals.bench.lecture import SAMPLE_RATE, _readings, _write_wav, build_lecture, librivox_clips
+from evals.bench.lecture import SAMPLE_RATE, _readings, _write_wav, build_lecture
 from evals.metrics import words
+from evals.needles.media import Reading, librivox
 from perception.video import probe, read_audio
 
 
@@ -65,14 +66,14 @@ def test_every_command_runs_on_the_library_the_bench_builds(tmp_path):
     assert {"videos", "doctor", "memory", "help"} <= commands.keys()
 
 
-def test_readings_follow_each_other_whole_with_a_pause_until_the_length_is_full(tmp_path: Path):
-    _write_wav(tmp_path / "one.wav", np.full(SAMPLE_RATE, 0.5, np.float32))
-    _write_wav(tmp_path / "two.wav", np.full(SAMPLE_RATE * 2, -0.5, np.float32))
-    track, said = _readings([(tmp_path / "one.wav", "one"), (tmp_path / "two.wav", "two")], seconds=8)
+def test_readings_follow_each_other_whole_with_a_pause_until_the_length_is_full():
+    one = Reading("one", "one", np.full(SAMPLE_RATE, 16384, np.int16))
+    two = Reading("two", "two", np.full(SAMPLE_RATE * 2, -16384, np.int16))
+    track, said = _readings([one, two], seconds=8)
     assert said == ["one", "two", "one", "two"]  # 1 + 2 + 1 + 2 s of speech and 4 pauses; a third "one" would not fit whole
     assert len(track) == 8 * SAMPLE_RATE
-    assert track[10] == pytest.approx(0.5, abs=0.01) and track[SAMPLE_RATE + 10] == 0  # a pause after the first reading
-    assert track[SAMPLE_RATE + SAMPLE_RATE // 2] == pytest.approx(-0.5, abs=0.01)
+    assert track[10] == pytest.approx(0.5) and track[SAMPLE_RATE + 10] == 0  # a pause after the first reading
+    assert track[SAMPLE_RATE + SAMPLE_RATE // 2] == pytest.approx(-0.5)
     last_ends = round(7.2 * SAMPLE_RATE)  # 1 + 0.4 + 2 + 0.4 + 1 + 0.4 + 2 s
     assert track[last_ends - 1] != 0 and not track[last_ends:].any()  # silence after the last whole reading
 
@@ -83,8 +84,8 @@ def test_the_lecture_is_real_footage_under_the_librivox_readings(media: Path, tm
     lecture = build_lecture(0.5, media, out=tmp_path / "lecture")
     info = probe(lecture.video)
     assert 29 <= info.duration <= 31.5 and info.has_audio
-    clips = librivox_clips(media)
-    assert words(lecture.reference)[: len(words(clips[0][1]))] == words(clips[0][1])
+    first = librivox(media)[0].transcript
+    assert words(lecture.reference)[: len(words(first))] == words(first)
     heard = read_audio(lecture.video, 0.0, 2.0)
     assert np.abs(heard).max() > 0.05  # the first reading starts at once
     made = lecture.video.stat().st_mtime_ns

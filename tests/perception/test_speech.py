@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.bench.lecture import librivox_clips
 from evals.metrics import word_error_rate, words
+from evals.needles.media import LIBRIVOX, librivox
 from perception.errors import MediaError, ModelUnavailableError
 from perception.speech import Utterance, WhisperSpeech, WhisperWeights, locate_whisper
 from tests.synth import tone
@@ -60,11 +60,12 @@ def test_librivox_clips_are_transcribed_below_a_quarter_word_error_rate(speech: 
     """Corpus WER over the three clips (edits over all reference words), as benchmarks report it."""
     from faster_whisper import decode_audio
 
-    clips = librivox_clips(media)
+    clips = librivox(media)
     assert len(clips) == 3
     references, hypotheses = [], []
-    for path, reference in clips:
-        samples = decode_audio(str(path), sampling_rate=16000)
+    for clip in clips:
+        reference = clip.transcript
+        samples = decode_audio(str(media / LIBRIVOX / f"{clip.clip}.wav"), sampling_rate=16000)
         utterances = speech.transcribe(samples)
         assert utterances
         assert all(isinstance(u, Utterance) and 0 <= u.start <= u.end <= len(samples) / 16000 for u in utterances)
@@ -78,8 +79,9 @@ def test_librivox_clips_are_transcribed_below_a_quarter_word_error_rate(speech: 
 def test_times_are_offset_and_other_sample_rates_are_resampled(speech: WhisperSpeech, media: Path):
     from faster_whisper import decode_audio
 
-    path, reference = librivox_clips(media)[0]
-    samples = decode_audio(str(path), sampling_rate=8000)
+    clip = librivox(media)[0]
+    reference = clip.transcript
+    samples = decode_audio(str(media / LIBRIVOX / f"{clip.clip}.wav"), sampling_rate=8000)
     utterances = speech.transcribe(samples, sample_rate=8000, offset=3600.0)
     assert utterances
     assert all(3600.0 <= u.start <= u.end <= 3600.0 + len(samples) / 8000 for u in utterances)
