@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from memory.store import Library, VideoRecord
 from perception.config import Config, load_config
+from perception.errors import SubtitleError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,9 +29,11 @@ if TYPE_CHECKING:
     from memory.episodic import EpisodicMemory
     from memory.frames import FrameCache, FrameStore
     from memory.semantic import SemanticMemory
+    from memory.timeline import Timeline
     from memory.visual import VisualMemory
     from memory.working import WorkingMemory
     from perception.models import Models
+    from perception.subtitles import Cue
 
 
 class Longshot:
@@ -62,15 +65,17 @@ class Longshot:
 
     @cached_property
     def episodic(self) -> EpisodicMemory:
+        """Lexical only when text embedding is off, as the ingest writes it; the embedder loads on first use."""
         from memory.episodic import EpisodicMemory
 
-        return EpisodicMemory(self.library, self.models.on_first_use("text_embedding"))
+        embedder = self.models.on_first_use("text_embedding") if self.models.available("text_embedding") else None
+        return EpisodicMemory(self.library, embedder)
 
     @cached_property
     def semantic(self) -> SemanticMemory:
         from memory.semantic import SemanticMemory
 
-        return SemanticMemory(self.library, self.models.on_first_use("text_embedding"))
+        return SemanticMemory(self.library, self.episodic.embedder)
 
     @cached_property
     def visual(self) -> VisualMemory:
@@ -79,14 +84,28 @@ class Longshot:
         return VisualMemory(self.library)
 
     @cached_property
+    def timeline(self) -> Timeline:
+        from memory.timeline import Timeline
+
+        return Timeline(self.library, self.episodic.embedder)
+
+    @cached_property
     def _ingestor(self) -> Ingestor:
         from memory.build import Ingestor
 
         return Ingestor(self.library, self.models, self.config, self.cache)
 
-    def ingest(self, path: str | Path, progress: Callable[[IngestProgress], None] | None = None) -> IngestResult:
-        """Watch a video once and commit its memories batch by batch; a second call does nothing."""
-        return self._ingestor.ingest(path, progress=progress)
+    def ingest(
+        self,
+        path: str | Path,
+        progress: Callable[[IngestProgress], None] | None = None,
+        subtitles: str | Path | Sequence[Cue] | None = None,
+    ) -> IngestResult:
+        """Watch a video once and commit its memories batch by batch; a second call does nothing.
+
+        `subtitles` (an .srt, .vtt or .json file, or cues) enter memory like speech; without them
+        a subtitle file beside the video with its name (`talk.srt`, `talk.en.vtt`) is used."""
+        return self._ingestor.ingest(path, progress=progress, subtitles=subtitles)
 
     def ingest_many(
         self,
@@ -97,6 +116,7 @@ class Longshot:
         address: str | None = None,
         shards: str | Path | None = None,
         progress: BatchProgressFn | None = None,
+        subtitles: str | Path | None = None,
     ) -> BatchReport:
         """Ingest every video that `paths` name: files, folders (searched recursively, each file
         probed) and glob patterns. One video's failure is its outcome; the rest go on.
@@ -104,12 +124,19 @@ class Longshot:
         `executor` "local" runs `workers` processes on this machine (one: this process), writing
         the library directly; "ray" runs Ray actors (on the cluster at `address`), each writing
         per-video shards under `shards` (default <home>/shards) that this process commits.
+        `subtitles` is a subtitle file for the one video `paths` name (others use a file beside
+        each video with its name).
         """
         from app.ingest_batch import BatchReport, VideoOutcome, ingest_batch
         from app.ingest_stage import IngestWorker
         from app.media_paths import find_videos
 
         found = find_videos(paths)
+        if subtitles is not None and len(found.videos) != 1:
+            raise SubtitleError(
+                f"a subtitle file goes with one video, not {len(found.videos)}; put a subtitle file beside each video instead"
+            )
+        named = {found.videos[0][0]: Path(subtitles).expanduser()} if subtitles is not None else None
         failed = [VideoOutcome(path, "failed", None, 0.0, 0.0, reason, attempts=0) for path, reason in found.failures]
         here = IngestWorker(self.config, self.models, self.cache) if executor == "local" and workers == 1 else None
         shard_root = Path(shards).expanduser() if shards is not None else None
@@ -122,6 +149,7 @@ class Longshot:
             shards=shard_root,
             progress=progress,
             here=here,
+            subtitles=named,
         )
         return BatchReport((*failed, *outcomes), found.not_videos)
 

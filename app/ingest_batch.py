@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,7 @@ class _Job:
     path: Path
     info: VideoInfo
     video: str
+    subtitles: str | None = None
     attempts: int = 0
     started: float = 0.0
     position: IngestProgress | None = None
@@ -142,20 +143,22 @@ def ingest_batch(
     progress: BatchProgressFn | None = None,
     here: IngestWorker | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    subtitles: Mapping[Path, Path] | None = None,
 ) -> list[VideoOutcome]:
     """Ingest `videos` (paths with what probing said of them) into the library at `config.home`;
     one outcome per video, in the order given. Ray workers write shards under `shards` (default
     <home>/shards); local ones write the library unless `shards` is named. `here` is the worker
     to use when the one local worker is this process (its models are shared), as it is for
     `executor="local"` with one worker. A video whose worker dies is given to another, up to
-    `max_attempts` calls in all."""
+    `max_attempts` calls in all. `subtitles` names a subtitle file for some of the videos (the others
+    use a file beside them with their name, if any)."""
     library = Library(config.home)
     tally = _Tally(len(videos), sum(info.duration for _, info in videos), progress)
     if executor == "ray" and shards is None:
         shards = config.home / SHARDS
     batch = _Batch(library, tally, shards, max_attempts)
     try:
-        jobs = batch.plan(videos)
+        jobs = batch.plan(videos, subtitles or {})
         if jobs and executor == "local" and workers == 1:
             batch.run_here(jobs, here or IngestWorker(config))
         elif jobs:
@@ -173,7 +176,7 @@ class _Batch:
         self.shards = shards
         self.max_attempts = max_attempts
 
-    def plan(self, videos: Sequence[tuple[Path, VideoInfo]]) -> list[_Job]:
+    def plan(self, videos: Sequence[tuple[Path, VideoInfo]], subtitles: Mapping[Path, Path]) -> list[_Job]:
         """The jobs left to run; videos the library has already, or whose shard is finished, are dealt with now."""
         jobs: list[_Job] = []
         seen: dict[str, Path] = {}
@@ -189,7 +192,8 @@ class _Batch:
                 continue
             seen[video] = path
             row = self.library.connect().execute("SELECT status FROM videos WHERE id = ?", (video,)).fetchone()
-            job = _Job(path, info, video)
+            cues = subtitles.get(path)
+            job = _Job(path, info, video, str(cues) if cues is not None else None)
             if row is not None and row["status"] == "ready":
                 self.tally.add(VideoOutcome(path, "already", video, info.duration, 0.0, attempts=0))
             elif self.shards is not None and (video_state(self._home(job), video) or ("",))[0] == "ready":
@@ -207,8 +211,12 @@ class _Batch:
                 self.tally.report([job])
 
             job.attempts = 1
-            result = ingest_into(worker, str(job.path), str(self._home(job)), self.shards is not None, moved)
+            result = ingest_into(worker, str(job.path), str(self._home(job)), self.shards is not None, moved, job.subtitles)
             self.tally.add(self._outcome(job, result))
+
+    def _stage_args(self, job: _Job) -> tuple[str, str, bool, None, str | None]:
+        """`ingest_into`'s arguments after the worker, for a job run elsewhere (no progress callback)."""
+        return str(job.path), str(self._home(job)), self.shards is not None, None, job.subtitles
 
     def run_on(self, jobs: list[_Job], executor: Executor) -> None:
         """One call per video, at most one per worker at a time, so a death loses little and
@@ -221,7 +229,7 @@ class _Batch:
                     job = queue.popleft()
                     job.attempts += 1
                     job.started = time.perf_counter()
-                    running[executor.submit("ingest", str(job.path), str(self._home(job)), self.shards is not None)] = job
+                    running[executor.submit("ingest", *self._stage_args(job))] = job
                 try:
                     finished = executor.wait(timeout=POLL_S)
                 except WorkerDied as died:

@@ -66,13 +66,17 @@ class IngestWorker:
         return STAGES[stage](self, *args)
 
 
-def ingest_into(worker: IngestWorker, path: str, home: str, shard: bool, progress: ProgressFn | None = None) -> StageResult:
-    """Ingest the video at `path` into the library at `home` (resuming what is committed there); a
-    `shard` is sealed once its video is finished."""
+def ingest_into(
+    worker: IngestWorker, path: str, home: str, shard: bool, progress: ProgressFn | None = None, subtitles: str | None = None
+) -> StageResult:
+    """Ingest the video at `path` (with its `subtitles` file, if named) into the library at `home`
+    (resuming what is committed there); a `shard` is sealed once its video is finished."""
     started = time.perf_counter()
     library = Library(Path(home))
     try:
-        result = Ingestor(library, worker.models, worker.config.replace(home=Path(home)), worker.cache).ingest(path, progress)
+        result = Ingestor(library, worker.models, worker.config.replace(home=Path(home)), worker.cache).ingest(
+            path, progress, subtitles
+        )
         if shard:
             library.close()
             seal(Path(home))

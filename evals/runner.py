@@ -208,7 +208,7 @@ class _Schedule:
                 in_flight[executor.submit("answer", item, video_id, ingest_s)] = ("answer", item)
             elif self.to_ingest and ingesting < executor.workers:
                 path = self.to_ingest.popleft()
-                in_flight[executor.submit("ingest", path)] = ("ingest", path)
+                in_flight[executor.submit("ingest", path, *_subtitles(self.videos[path]))] = ("ingest", path)
                 ingesting += 1
             else:
                 return
@@ -239,6 +239,14 @@ class _Schedule:
         accuracy = f"{right / count:.1%}" if count else "-"
         videos = self.ingested + len(self.videos)
         self.bar.set_postfix_str(f"acc {accuracy} ({right}/{count}), ingested {self.ingested}/{videos}")
+
+
+def _subtitles(items: list[Item]) -> tuple[str | None, float]:
+    """The subtitle file of a video's items (the first that names one) and the time its clock starts at."""
+    named = next((item for item in items if item.subtitles), None)
+    if named is None:
+        return None, 0.0
+    return str(named.subtitles), float(named.extras.get("subtitle_offset", 0.0))
 
 
 def _close(executor: Executor, completed: bool) -> None:

@@ -27,6 +27,7 @@ from evals.no_memory import answer_without_memory
 from evals.records import compact_evidence, compact_trace, item_fields
 from perception.config import Config
 from perception.errors import ModelUnavailableError
+from perception.subtitles import read_subtitles
 from perception.vlm.messages import Message
 
 BLIND_PROMPT = """Answer this multiple-choice question. You are not shown the video or image it is about,
@@ -54,11 +55,13 @@ class StageWorker:
         return STAGES[stage](self.longshot, *args)
 
 
-def ingest_video(longshot: Longshot, path: str) -> dict[str, Any]:
-    """Ingest one video; its id and how long it took, or the error that stopped it."""
+def ingest_video(longshot: Longshot, path: str, subtitles: str | None = None, subtitle_offset: float = 0.0) -> dict[str, Any]:
+    """Ingest one video, with its items' subtitles (on a clock that starts at `subtitle_offset`) when
+    they have any; its id and how long it took, or the error that stopped it."""
     started = time.perf_counter()
     try:
-        result = longshot.ingest(Path(path))
+        cues = read_subtitles(subtitles, offset=subtitle_offset) if subtitles else None
+        result = longshot.ingest(Path(path), subtitles=cues)
     except Exception as err:  # a missing or broken video fails its items, not the run
         return {"video": path, "video_id": None, "seconds": time.perf_counter() - started, "error": _describe(err)}
     return {

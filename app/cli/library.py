@@ -29,6 +29,10 @@ def ingest(
     shards: Annotated[
         Path | None, typer.Option(help="Where workers write per-video shards (--executor ray; default <home>/shards).")
     ] = None,
+    subtitles: Annotated[
+        Path | None,
+        typer.Option(help="Subtitles (.srt, .vtt) of the one video given; by default a file beside each video with its name."),
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -38,7 +42,9 @@ def ingest(
     longshot = open_longshot(home, config, ingest__sample_fps=sample_fps, ingest__scales=scales)
     display = BatchDisplay()
     try:
-        report = longshot.ingest_many(paths, executor=executor, workers=workers, address=address, shards=shards, progress=display)
+        report = longshot.ingest_many(
+            paths, executor=executor, workers=workers, address=address, shards=shards, progress=display, subtitles=subtitles
+        )
     finally:
         display.close()
     for outcome in report.outcomes:

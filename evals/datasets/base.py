@@ -316,14 +316,3 @@ def find_video(root: Path, folders: Sequence[str], stem: str) -> Path:
                 return candidate
     first = root / folders[0] / name
     return first if name.suffix else first.with_name(first.name + VIDEO_EXTENSIONS[0])
-
-
-def parse_clock(text: str) -> float:
-    """ "1:02:03.5" or "02:03" or "123.5" -> seconds."""
-    parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(f"not a time: {text!r}")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
-    return seconds
