@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from memory.store import Library, VideoRecord
 from perception.config import Config, load_config
@@ -176,8 +176,7 @@ class Longshot:
 
     def ask(self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
         """Answer a question about an ingested (or still ingesting) video."""
-        *_, answer = self.ask_stream(video, question, options, until)
-        return answer
+        return _final(self.ask_stream(video, question, options, until))
 
     def ask_stream(
         self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None
@@ -212,8 +211,7 @@ class Longshot:
         self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
     ) -> Answer:
         """Answer a question about one image; its sketches are saved under <home>/sketches/."""
-        *_, answer = self.ask_image_stream(image, question, options)
-        return answer
+        return _final(self.ask_image_stream(image, question, options))
 
     def ask_image_stream(
         self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
@@ -267,3 +265,9 @@ class Longshot:
             return None
         models = self.models
         return lambda query: models.image_embedder.embed_text([query])[0]
+
+
+def _final(run: Iterator[Step | Answer]) -> Answer:
+    """The agent's last yield is its Answer (Agent.run's contract)."""
+    *_, answer = run
+    return cast("Answer", answer)
