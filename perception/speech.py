@@ -27,6 +27,10 @@ INSTALL_HINT = (
 )
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 BEAM_SIZE = 1  # greedy: measured on the lecture bench, beam 5 costs twice the CPU and heard no better
+# Calls that may run at once, each on its own model replica and `cpu_threads`: ingest has two
+# spans in perception at most, so on a talk, where speech falls behind and OCR has little to
+# read, the two spans' speech take both cores.
+PARALLEL_CALLS = 2
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class WhisperSpeech:
                 device_index=int(index or 0),
                 compute_type="int8" if kind == "cpu" else "float16",
                 cpu_threads=cpu_threads,
+                num_workers=PARALLEL_CALLS,
                 local_files_only=not weights.download,
             )
         except Exception as err:  # a failed download or a broken folder; ctranslate2 raises plain errors
