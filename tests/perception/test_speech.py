@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from evals.metrics import word_error_rate, words
 from evals.needles.media import LIBRIVOX, librivox
 from perception.errors import MediaError, ModelUnavailableError
-from perception.speech import Utterance, WhisperSpeech, WhisperWeights, locate_whisper
+from perception.speech import PARALLEL_CALLS, Utterance, WhisperSpeech, WhisperWeights, locate_whisper
 from tests.synth import tone
 
 
@@ -72,6 +73,15 @@ def test_librivox_clips_are_transcribed_below_a_quarter_word_error_rate(speech: 
         references += words(reference)
         hypotheses += words(" ".join(u.text for u in utterances))
     assert word_error_rate(references, hypotheses) < 0.25, (references, hypotheses)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_clips_heard_at_once_give_what_they_give_one_after_another(speech: WhisperSpeech, media: Path):
+    clips = [reading.samples / 32768.0 for reading in librivox(media)] * 2
+    one_by_one = [speech.transcribe(clip) for clip in clips]
+    with ThreadPoolExecutor(PARALLEL_CALLS + 1) as pool:
+        assert list(pool.map(speech.transcribe, clips)) == one_by_one
 
 
 @pytest.mark.slow
