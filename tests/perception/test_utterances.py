@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from app.sample_video import speak
+from evals.metrics import word_error_rate, words
+from evals.needles.media import librivox
 from perception.speech import WhisperSpeech, locate_whisper
 from perception.utterances import (
     CONTEXT_AFTER_S,
@@ -31,8 +33,6 @@ from perception.utterances import (
     utterances,
     utterances_in_span,
 )
-from evals.metrics import word_error_rate, words
-from evals.needles.media import librivox
 
 SPAN = 30.0  # ingest's default span: 32 frames at 1 fps, rounded to 10 s segments
 
