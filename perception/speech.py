@@ -27,7 +27,7 @@ INSTALL_HINT = (
 )
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 # Beam search, not greedy: batched greedy decoding heard the lecture as well at a quarter less
-# CPU, but misheard 2 of the needle sets' 72 synthetic announcements ("trainshotwayton").
+# CPU, but misheard 5 of the needle sets' 72 synthetic announcements ("i'll have should meet").
 BEAM_SIZE = 5
 # Calls that may run at once, each on its own model replica and `cpu_threads`: ingest has two
 # spans in perception at most, so on a talk, where speech falls behind and OCR has little to
