@@ -9,11 +9,15 @@ to the last commit. Right after each run, in the same parent process, `bench dec
 the decode floor of the same file (PyAV decoding only what 1 fps sampling needs), so the ratio
 of ingest time to floor is taken on the same machine under the same load.
 
+Beside them, a lecture (evals/bench/lecture.py: the same kind of footage under continuous
+LibriVox reading, default 10 minutes), where speech recognition sets the pace; its run adds
+the word error rate of the transcript the ingest kept against the words said.
+
 Figures per run: video seconds per wall second (with and without loading the models), each
 stage's busy seconds (stages overlap: OCR and speech run beside decoding and commits), OCR
-looks and reads, seconds of audio transcribed, peak RSS; then the ratio of the longest run's
-peak to the shortest's (the goal is at most 1.15) and the load average, since the CPU may be
-shared.
+looks and reads, seconds of audio transcribed, peak RSS; then the ratio of the longest needle
+run's peak to the shortest's (the goal is at most 1.15) and the load average, since the CPU
+may be shared.
 """
 
 from __future__ import annotations
@@ -28,28 +32,33 @@ from typing import Any, TextIO
 
 from evals.bench.common import CACHE_DIR, measure_in_child, print_figures
 from evals.bench.decode import run as decode_run
+from evals.bench.lecture import build_lecture
+from evals.metrics import word_error_rate, words
 from evals.needle import build_needle
+from evals.needles.media import resolve_media
 
 AIM_SPEED = 30.0  # video seconds per wall second: an hour in two minutes
 AIM_FLOOR_RATIO = 3.0
 AIM_PEAK_RATIO = 1.15
 
 
-def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None) -> dict[str, Any]:
-    """Ingest a needle video of each length in its own process; figures per run and across runs."""
+def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None, lecture_minutes: float = 10) -> dict[str, Any]:
+    """Ingest a needle video of each length, then the lecture (unless `lecture_minutes` is 0), each in
+    its own process; figures per run and across the needle runs."""
     load_before = os.getloadavg()
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="longshot-bench-ingest-") as scratch:
         for length in sorted(minutes):
             needle = build_needle(CACHE_DIR / f"needle-{length:g}min", minutes=length, media=media)
             home = Path(scratch) / f"home-{length:g}"
-            figures = measure_in_child(ingest_once, needle.video, home)
-            floor = decode_run(needle.video)
-            floor_s = floor["video_s"] / floor["floor_video_s_per_wall_s"]
-            figures.update(decode_floor_s=floor_s, ingest_vs_floor=figures["ingest_s"] / floor_s)
-            runs[f"{length:g}min"] = figures
+            runs[f"{length:g}min"] = _against_floor(measure_in_child(ingest_once, needle.video, home), needle.video)
             shutil.rmtree(home, ignore_errors=True)
-    peaks = [r["rss_peak_mb"] for r in runs.values()]
+        if lecture_minutes > 0:
+            lecture = build_lecture(lecture_minutes, resolve_media(media))
+            home = Path(scratch) / "home-lecture"
+            figures = measure_in_child(ingest_lecture, lecture.video, home, lecture.reference)
+            runs[f"lecture {lecture_minutes:g}min"] = _against_floor(figures, lecture.video)
+    peaks = [r["rss_peak_mb"] for name, r in runs.items() if not name.startswith("lecture")]
     longest = runs[f"{max(minutes):g}min"]
     return {
         "runs": runs,
@@ -60,6 +69,26 @@ def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None) ->
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
+
+
+def _against_floor(figures: dict[str, Any], video: Path) -> dict[str, Any]:
+    """The run's figures with the decode floor of its video, measured now, and the ratio of ingest to it."""
+    floor = decode_run(video)
+    floor_s = floor["video_s"] / floor["floor_video_s_per_wall_s"]
+    return {**figures, "decode_floor_s": floor_s, "ingest_vs_floor": figures["ingest_s"] / floor_s}
+
+
+def ingest_lecture(video: str, home: str, reference: str) -> dict[str, Any]:
+    """`ingest_once`, then the word error rate of the speech its base segments keep, in time order (in the child)."""
+    from app import Longshot
+
+    figures = ingest_once(video, home)
+    longshot = Longshot(home=home, models__vlm="none")
+    record = longshot.video(Path(video).name)
+    base = min(longshot.episodic.scales(record.id))
+    heard = words(" ".join(segment.speech_text for segment in longshot.episodic.segments(record.id, scale=base)))
+    said = words(reference)
+    return {**figures, "words_said": len(said), "words_heard": len(heard), "word_error_rate": word_error_rate(said, heard)}
 
 
 def ingest_once(video: str, home: str) -> dict[str, Any]:
@@ -92,7 +121,7 @@ def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
         flat = {k: v for k, v in run_figures.items() if not isinstance(v, (dict, list))}
         flat.update({f"busy {stage} s": seconds for stage, seconds in run_figures["stage_busy_s"].items()})
         flat.update(run_figures["counters"])
-        print_figures(f"bench ingest: {name} needle video, offline stack", flat, file)
+        print_figures(f"bench ingest: {name} ({run_figures['video']}), offline stack", flat, file)
     summary = {
         "peak_rss_ratio": figures["peak_rss_ratio"],
         "hour_projected_s": figures["hour_projected_s"],

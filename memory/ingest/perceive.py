@@ -29,8 +29,10 @@ from perception.video import FrameBatch, read_audio
 
 T = TypeVar("T")
 
-WORKERS = 3  # one per job: OCR, speech and detection of one span at once
 ROLES = ("ocr", "speech", "detector")
+# One per job of the two spans in perception at once (the one being committed, the one just
+# decoded): the OCR engines and speech replicas then serve both spans side by side.
+WORKERS = 2 * len(ROLES)
 
 Job = Callable[[Span, FrameBatch], Any]
 
