@@ -175,7 +175,9 @@ class Longshot:
 
     def _toolbox(self, video: str) -> Toolbox:
         store = self.frames(video)
-        memories = VideoMemories(video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image())
+        memories = VideoMemories(
+            video, self.episodic, self.semantic, self.visual, self.working, store, self.timeline, self._text_to_image()
+        )
         return Toolbox(memories, Sketcher(self._sketch_folder(), self.models, store=store, video=video))
 
     def ask_image(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -104,9 +103,6 @@ QUESTION_FRAME = STOPWORDS | frozenset(
         "mentioned",
     ]
 )
-_WHEN = re.compile(r"^\s*(when|at what (time|point|moment)|what time)\b", re.I)
-_ORDER_FIRST = re.compile(r"\b(first|earlier|before)\b", re.I)
-_ORDER_LAST = re.compile(r"\b(last|later|after)\b", re.I)
 # A quotation: opened after a space or the start, closed before a non-word character, so
 # an apostrophe inside a word ("giraffe's", "don't") neither opens nor closes one.
 _QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))[\"“'‘](.{2,}?)[\"”'’](?=$|[^\w])")
@@ -116,27 +112,6 @@ EXACT, FUZZY = 1.0, 0.7  # credit for a word found as written, and one edit away
 MIN_SHARE = 0.5  # the least share of a phrase a sentence must say to count as saying it
 SMALL_WEIGHT = 0.3  # a stopword still counts (it may be what differs), but little
 NUMBER_WEIGHT = 2.0  # numbers and codes are what questions about notices hinge on
-
-
-@dataclass(frozen=True)
-class QuestionKind:
-    kind: str  # "when" | "order" | "choice" | "open"
-    latest: bool = False  # for order questions: which comes last rather than first
-
-
-def classify(question: str, options: Sequence[str] | None) -> QuestionKind:
-    if (
-        options
-        and len(options) >= 2
-        and (_ORDER_FIRST.search(question) or _ORDER_LAST.search(question))
-        and re.search(r"\b(which|what)\b.*\b(comes?|happens?|appears?|is said|is shown|occurs?)\b", question, re.I)
-    ):
-        return QuestionKind("order", latest=bool(_ORDER_LAST.search(question)) and not _ORDER_FIRST.search(question))
-    if options:
-        return QuestionKind("choice")
-    if _WHEN.search(question):
-        return QuestionKind("when")
-    return QuestionKind("open")
 
 
 def search_query(text: str) -> str:

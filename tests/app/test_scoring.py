@@ -9,7 +9,6 @@ from app.answer import Evidence
 from app.policies.offline import answer_terms, normalised_entropy
 from app.scoring import (
     best_sentence,
-    classify,
     coverage,
     is_specific,
     phrase_match,
@@ -22,22 +21,6 @@ from app.scoring import (
 
 def said(text: str, score: float = 0.5, start: float = 0.0) -> Evidence:
     return Evidence("segment", start, start + 10, text, score, key=f"segment:{start}:{text[:10]}")
-
-
-@pytest.mark.parametrize(
-    ("question", "options", "kind", "latest"),
-    [
-        ("When is the notice 'GATE B7 CLOSED' shown?", (), "when", False),
-        ("At what point does the dog bark?", (), "when", False),
-        ("Which comes first in the video?", ("the words 'a'", "the notice 'b'"), "order", False),
-        ("Which of these happens last?", ("x", "y"), "order", True),
-        ("Which of these notices is shown on screen?", ("A", "B"), "choice", False),
-        ("What colour is the car?", (), "open", False),
-    ],
-)
-def test_classify(question, options, kind, latest) -> None:
-    found = classify(question, options)
-    assert (found.kind, found.latest) == (kind, latest)
 
 
 def test_search_query_takes_quotations_but_not_apostrophes() -> None:

@@ -13,6 +13,8 @@ EXAMPLES = {
     "search_episodic": {"query": "vault code"},
     "search_semantic": {"query": "vault code"},
     "search_visual": {"query": "a notice"},
+    "timeline": {"start": 0, "end": 60},
+    "occurrences": {"query": "vault code"},
     "inspect": {"start": 20, "end": 30, "n": 2},
     "sketch": {"frame": 0, "tool": "box", "args": {"box": [0, 0, 40, 30]}},
 }
@@ -25,7 +27,9 @@ def test_the_examples_cover_every_action_that_runs():
 @pytest.mark.slow
 def test_every_action_runs_by_its_name_on_a_video(library, video_id, tmp_path):
     store = library.frames(video_id)
-    memories = VideoMemories(video_id, library.episodic, library.semantic, library.visual, library.working, store)
+    memories = VideoMemories(
+        video_id, library.episodic, library.semantic, library.visual, library.working, store, library.timeline
+    )
     toolbox = Toolbox(memories, Sketcher(tmp_path, library.models, store=store, video=video_id))
     for name, args in EXAMPLES.items():
         observation = toolbox.run(name, validate(Action(name, args)), Turn("What code is shown?"))
