@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -29,10 +30,13 @@ from app.scoring import (
     QUESTION_FRAME,
     best_sentence,
     best_support,
+    content_tokens,
+    coverage,
     is_specific,
     option_matches,
     phrase_match,
     search_query,
+    sentences,
     tokens,
 )
 from app.toolbox import Action
@@ -41,6 +45,7 @@ from perception.timefmt import format_time
 INSPECT_FRAMES = 6
 SAME_MOMENT = 0.8  # an order option's moments: those matching at least this share of its best match
 TIE = 1e-6
+RELEVANT = 0.5  # the least share of a question's words evidence must name to say an option about it
 ABSENT_BELOW = 0.75  # with a "not mentioned" option, another option must be said at least this well to be chosen
 
 
@@ -159,6 +164,10 @@ class OfflinePolicy:
         matrix = option_matches(state.options, evidence)
         if absent is not None:
             matrix[absent] = 0.0  # "none of the above" is chosen for what the evidence lacks, not for its words
+            terms = answer_terms(state.question)
+            if content_tokens(terms):  # an option counts only where said about what was asked ("exit", not any "3")
+                matrix = option_matches(state.options, [_about(terms, e) for e in evidence])
+                matrix[absent] = 0.0
         scores = best_support(matrix, evidence)
         if scores.max() < (ABSENT_BELOW if absent is not None else self.abstain_below):
             return self._absent(state, absent)
@@ -241,6 +250,12 @@ def answer_terms(question: str) -> str:
     if query != question:
         return query
     return " ".join(t for t in tokens(question) if t not in QUESTION_FRAME and (len(t) > 1 or t.isdigit()))
+
+
+def _about(terms: str, evidence: Evidence) -> Evidence:
+    """The evidence with only its sentences (lines, on-screen texts) that name at least RELEVANT of `terms`."""
+    kept = [s for s in sentences(evidence.text) if coverage(terms, s) >= RELEVANT]
+    return replace(evidence, text="\n".join(kept))
 
 
 def _finest(state: AgentState) -> list[Evidence]:

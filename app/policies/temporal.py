@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from app.agent import AgentState
 from app.answer import LETTERS, Evidence
 from app.policies.timeline_reading import (
+    RUN_GAP,
     SPEECH,
     Showing,
     around,
@@ -33,6 +34,7 @@ from app.policies.timeline_reading import (
 from app.questions import TemporalQuestion, format_count, format_duration, parse_question
 from app.scoring import phrase_match
 from app.toolbox import Action
+from memory.timeline import same_text
 from perception.timefmt import format_span
 
 SLACK = 1.5  # seconds a reply's boundary may be off: speech and sampled frames place an edge only so closely
@@ -397,39 +399,52 @@ def _relation(c: Context) -> Action | None:
 
 
 def _at_time_plan(c: Context) -> list[Action]:
+    """What is perceived around the asked time in the asked modality; in any, when that holds nothing."""
     window = c.window
     if window is None:
         return []
-    start, end = max(0.0, window[0] - NEAR), window[1] + NEAR
+    start, end = max(0.0, window[0] - RUN_GAP), window[1] + RUN_GAP  # readings either side of a lost frame
     if c.duration is not None:
         end = min(end, c.duration)
-    return [
-        Action("timeline", {"start": start, "end": max(start, end), "modalities": modalities(c.question.modality), "limit": 200})
-    ]
+    args = {"start": start, "end": max(start, end), "limit": 200}
+    asked = Action("timeline", {**args, "modalities": modalities(c.question.modality)})
+    if c.question.modality == "any" or results(c.state, asked) != ():
+        return [asked]
+    return [asked, Action("timeline", {**args, "modalities": modalities("any")})]
 
 
 def _at_time(c: Context) -> Action | None:
     plan = _at_time_plan(c)
     window = c.window
-    items = results(c.state, plan[0]) if plan else None
+    items = results(c.state, plan[-1]) if plan else None
     if not items or window is None:
         return None
     q = c.question
     about = [e for e in items if q.target and says(q.target, q.quoted, e.text) > 0]
-    items = about or list(items)
-    inside = [e for e in items if e.start <= window[1] and e.end >= window[0]]
-    if not inside:  # sampling may end a showing just before the moment: the nearest one
-        middle = (window[0] + window[1]) / 2
-        inside = [min(items, key=lambda e: min(abs(e.start - middle), abs(e.end - middle)))]
-    if (
-        window[0] == window[1]
-    ):  # a moment: what is on screen then, the thing shown most briefly first (the notice, not the backdrop)
-        inside = sorted(inside, key=lambda e: e.end - e.start)[:1]
+    shown = _joined(about or list(items))
+    inside = [s for s in shown if s.start <= window[1] + NEAR and s.end >= window[0] - NEAR]
+    if not inside:
+        return None
+    if window[0] == window[1]:  # a moment: what covers it (or nearly), the most brief (a notice, not a backdrop)
+        inside = sorted(inside, key=lambda s: (not s.start <= window[0] <= s.end, s.end - s.start))[:1]
+    used = [p for s in inside for p in s.parts]
     if q.options:
-        choice = _best_option(c, [e.text for e in inside])
-        return _answer(c, "", inside, (inside[0].start, inside[0].end), choice) if choice is not None else None
-    listed = "; ".join(f"{e.text} ({format_span(e.start, e.end)})" for e in inside[:5])
-    return _answer(c, listed, inside, (inside[0].start, inside[0].end))
+        choice = _best_option(c, [s.text for s in inside])
+        return _answer(c, "", used, (inside[0].start, inside[0].end), choice) if choice is not None else None
+    listed = "; ".join(f"{s.text} ({format_span(s.start, s.end)})" for s in inside[:5])
+    return _answer(c, listed, used, (inside[0].start, inside[0].end))
+
+
+def _joined(items: Sequence[Evidence]) -> list[Showing]:
+    """Showings of each text (see `showings`), over occurrences of many texts."""
+    by_text: list[list[Evidence]] = []
+    for item in sorted(items, key=lambda e: e.start):
+        group = next((g for g in by_text if same_text(g[0].text, item.text)), None)
+        if group is None:
+            by_text.append([item])
+        else:
+            group.append(item)
+    return sorted((s for group in by_text for s in showings(group)), key=lambda s: s.start)
 
 
 # -- whether at all ----------------------------------------------------------------------------------------
@@ -470,7 +485,27 @@ def _exists(c: Context) -> Action | None:
     return _answer(c, answer, found[0].parts if yes else (), (found[0].start, found[0].end) if yes else None)
 
 
+# -- what is said or shown about something -----------------------------------------------------------------
+
+
+def _said(c: Context) -> Action | None:
+    """What is said (shown) about the target: the occurrence that names it, quoted whole with its own times."""
+    q = c.question
+    action = _target_lookup(c)
+    hits = results(c.state, action) if action else None
+    top = best(q.target, q.quoted, hits or ())
+    if top is None or says(q.target, q.quoted, top.text) <= 0:
+        return None
+    showing = Showing(top.start, top.end, top.text, (top,))
+    if top.modality in SPEECH:
+        showing = passage(q.target, q.quoted, top, results(c.state, around(top)) or (), whole=True)
+    span = (showing.start, showing.end)
+    return _answer(c, f"{showing.text} (at {format_span(*span)})", showing.parts, span)
+
+
 KINDS: dict[str, TemporalKind] = {
+    "said": TemporalKind(_plan_found, _said),
+    "shown": TemporalKind(_plan_found, _said),
     "count": TemporalKind(_plan_found, _count),
     "duration": TemporalKind(_plan_found, _duration),
     "when": TemporalKind(_plan_found, _when),

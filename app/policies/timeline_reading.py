@@ -8,6 +8,7 @@ in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -21,9 +22,11 @@ SPEECH = ("speech", "subtitle")
 BACKGROUND = ("caption", "scene")  # restate or punctuate the rest: never what a question is about
 QUOTED_MATCH = 0.8  # the least share of a quotation an occurrence must say, in order, to say it
 TOPIC_MATCH = 0.6  # the least share of a topic's words an occurrence must name to be about it
-RUN_GAP = 3.0  # seconds: two showings of one text closer than this are one showing, read twice
+# seconds: readings of one text this close are one showing (OCR at 1 fps behind a change gate loses frames of a steady notice)
+RUN_GAP = 10.0
 PASSAGE_GAP = 1.5  # seconds: utterances this close together are one passage of speech
 CONTEXT = 20.0  # seconds read either side of an utterance to find the rest of its passage
+_ALNUM = re.compile(r"[^\W_]+")
 
 
 def modalities(modality: str) -> list[str]:
@@ -54,10 +57,18 @@ def evidence_indices(state: AgentState, items: Sequence[Evidence]) -> list[int]:
     return [where[identity(e)] for e in items if identity(e) in where]
 
 
+def codes(text: str) -> set[str]:
+    """The words of a text that hold a digit ("B7", "X6", "EA4", "9"): what one misread letter does not excuse."""
+    return {w.casefold() for w in _ALNUM.findall(text) if any(c.isdigit() for c in w)}
+
+
 def says(target: str, quoted: bool, text: str) -> float:
-    """How much of `target` a text says: in order for a quotation, any order for a topic's words."""
+    """How much of `target` a text says: in order for a quotation, any order for a topic's words; nothing
+    when it names other codes or numbers than the target's ("STAFF CODE E6-EA4" is not "STAFF CODE X6-EA4")."""
     if not target.strip():
         return 1.0
+    if not codes(target) <= codes(text):
+        return 0.0
     if quoted:
         return phrase_match(target, text)
     return max(phrase_match(target, text), coverage(target, text)) if content_tokens(target) else phrase_match(target, text)
@@ -116,9 +127,9 @@ def around(occurrence: Evidence) -> Action:
     )
 
 
-def passage(target: str, quoted: bool, occurrence: Evidence, nearby: Sequence[Evidence]) -> Showing:
-    """The utterances around `occurrence` that say the target best: a quotation cut across utterances
-    is found whole, and an answer quotes the whole of what was said, not one clause of it."""
+def passage(target: str, quoted: bool, occurrence: Evidence, nearby: Sequence[Evidence], whole: bool = False) -> Showing:
+    """The utterances around `occurrence` that say the target best (`whole`: all that run on from it): a
+    quotation cut across utterances is found whole, and an answer quotes all that was said, not one clause."""
     speech = sorted({identity(e): e for e in (*nearby, occurrence) if e.modality in SPEECH}.values(), key=lambda e: e.start)
     here = next(i for i, e in enumerate(speech) if identity(e) == identity(occurrence))
     low = high = here
@@ -127,6 +138,8 @@ def passage(target: str, quoted: bool, occurrence: Evidence, nearby: Sequence[Ev
     while high + 1 < len(speech) and speech[high + 1].start - speech[high].end <= PASSAGE_GAP:
         high += 1
     run = speech[low : high + 1]
+    if whole:
+        return Showing(run[0].start, run[-1].end, " ".join(e.text for e in run), tuple(run))
     options = [(i, j) for i in range(len(run)) for j in range(i, len(run)) if i <= here - low <= j or not target]
     scored = [(says(target, quoted, " ".join(e.text for e in run[i : j + 1])), i - j, i, j) for i, j in options]
     _, _, i, j = max(scored)

@@ -44,7 +44,7 @@ KIND_CUES: tuple[tuple[str, str], ...] = (
     ("count", r"\bhow\s+often\b"),
     ("count", r"\bhow\s+frequently\b"),
     ("count", r"\b(?:the\s+)?number\s+of\s+(?:times|occasions|occurrences|appearances|mentions)\b"),
-    ("count", r"\b(?:on|in)\s+how\s+many\s+(?:occasions|instances|moments)\b"),
+    ("count", rf"\b(?:on|in|at)\s+how\s+many\s+{_SEPARATE}(?:occasions|instances|moments|times|points)\b"),
     ("count", rf"\bhow\s+many\s+{_SEPARATE}(?:occasions|occurrences|appearances|showings|mentions)\b"),
     ("count", rf"\bhow\s+many\s+{_SEPARATE}(?:notices|signs|captions|announcements|messages)\b"),
     ("count", r"\bcount\s+(?:the\s+)?(?:times|occurrences|appearances|mentions)\b"),
@@ -145,7 +145,7 @@ SPEECH_STRONG = (
 )
 SPEECH_WEAK = r"\b(?:say|says|saying|tell|tells|told)\b"
 TEXT_STRONG = (
-    r"\b(?:shown|show(?!\s+me\b)|shows|showing|written|writes|writing|displayed|display|displays|on[\s-]?screen|on\s+the\s+screen"
+    r"\b(?:shown|show(?!\s+me\b)|shows|showing|written|writes|writing|displayed|display|displays|on[\s-]?screen|screens?"
     r"|notices?|signs?|signage|captions?|banners?|labels?|titles?|text|printed)\b"
 )
 TEXT_WEAK = r"\b(?:read|reads|reading)\b"

@@ -26,6 +26,7 @@ KIND_EXAMPLES: list[tuple[str, tuple[str, ...], str]] = [
     ("How frequently is 'next stop' announced?", (), "count"),
     ("What is the number of times the bell is heard?", (), "count"),
     ("On how many occasions does the presenter say 'thank you'?", (), "count"),
+    ("In how many separate moments is the message 'GATE B7' displayed?", (), "count"),
     ("How many separate appearances does the 'EXIT' notice make?", (), "count"),
     ("How many different notices are shown?", (), "count"),
     ("Count the times 'mind the gap' is said.", (), "count"),
@@ -442,6 +443,7 @@ ABSENT = [
     "0 times",
     "Never",
     "not at all",
+    "Only one of them is in the video",
 ]
 PRESENT = ["the words 'he was not an'", "GATE B7 CLOSED", "he was not an", "Nothing but the sea", "3 times", "Not now, later"]
 
