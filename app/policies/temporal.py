@@ -92,9 +92,10 @@ def _found(c: Context, action: Action | None, target: str, quoted: bool) -> list
     if hits is None:
         return None
     matched = strong(target, quoted, hits)
-    if not matched and not quoted:
+    if not matched and not quoted:  # a topic names one thing: the best match, and every reading of the same text
         top = best(target, quoted, hits)
-        matched = [top] if top is not None and says(target, quoted, top.text) > 0 else []
+        if top is not None and says(target, quoted, top.text) > 0:
+            matched = [h for h in hits if h.modality == top.modality and same_text(h.text, top.text)]
     return showings(matched)
 
 
@@ -384,10 +385,13 @@ def _relation(c: Context) -> Action | None:
     else:
         overlapping = [(min(e.end, event.end) - max(e.start, event.start), e) for e in items]
         chosen = max(overlapping, key=lambda pair: pair[0], default=(0.0, None))[1]
-    if chosen is None:
-        return None
-    span = (chosen.start, chosen.end)
     how = {"right_after": "right after", "right_before": "right before", "during": "while"}.get(ref.relation, ref.relation)
+    if chosen is None:
+        if q.options:
+            return _answer(c, "", event.parts, None, q.absent_option) if q.absent_option is not None else None
+        said = f"{_quote(event.text)} at {format_span(event.start, event.end)}"
+        return _answer(c, f"Nothing {how} {said}: not found in this video.", event.parts, None)
+    span = (chosen.start, chosen.end)
     text = f"{chosen.text} (at {format_span(*span)}, {how} {_quote(event.text)} at {format_span(event.start, event.end)})"
     if q.options:
         choice = _best_option(c, [chosen.text])
@@ -505,6 +509,7 @@ def _said(c: Context) -> Action | None:
 
 KINDS: dict[str, TemporalKind] = {
     "said": TemporalKind(_plan_found, _said),
+    "open": TemporalKind(_plan_found, _said),
     "shown": TemporalKind(_plan_found, _said),
     "count": TemporalKind(_plan_found, _count),
     "duration": TemporalKind(_plan_found, _duration),

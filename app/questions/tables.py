@@ -169,7 +169,7 @@ FRAME_WORDS = QUESTION_FRAME | frozenset(
     straight shortly soon while whilst during whenever throughout same following follows precede precedes preceding
     earliest latest final finally initially order sequence second third fourth fifth there's what's it's happening
     happen happens happened going on yes no true exactly approximately roughly about around near later earlier other
-    others previous but yet also too only even
+    others previous but yet also too only even up
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 POSSESSIVE = re.compile(r"['’]s$", re.I)
