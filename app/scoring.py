@@ -133,10 +133,15 @@ def content_tokens(text: str) -> set[str]:
     return {t for t in tokens(text) if t not in STOPWORDS}
 
 
+_NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
+NUMBER_WORDS = {word: str(value) for value, word in enumerate(_NUMBERS.split())}
+
+
 @lru_cache(maxsize=65536)
 def word_credit(word: str, other: str) -> float:
-    """EXACT for the same word, FUZZY for one edit apart (words of 6+ letters, never numbers), else 0."""
-    if word == other:
+    """EXACT for the same word or number ("five" and "5": speech recognition writes either), FUZZY for one
+    edit apart (words of 6+ letters, never numbers), else 0."""
+    if word == other or NUMBER_WORDS.get(word, word) == NUMBER_WORDS.get(other, other):
         return EXACT
     if word.isdigit() or other.isdigit() or min(len(word), len(other)) < 6 or abs(len(word) - len(other)) > 1:
         return 0.0
@@ -208,6 +213,8 @@ def phrase_match(phrase: str, text: str) -> float:
 
 def _could_match(wanted: set[str], found: list[str]) -> bool:
     present = set(found)
+    if {NUMBER_WORDS.get(w, w) for w in wanted} & {NUMBER_WORDS.get(f, f) for f in present}:
+        return True
     return bool(wanted & present) or any(word_credit(w, f) > 0 for w in wanted if len(w) >= 6 for f in present)
 
 

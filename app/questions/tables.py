@@ -40,7 +40,7 @@ _VIDEO = r"(?:video|clip|film|movie|recording|footage)"
 _SEPARATE = r"(?:(?:separate|different|distinct)\s+)?"
 # Kinds recognised by their words alone, in precedence order (the first kind whose pattern matches wins).
 KIND_CUES: tuple[tuple[str, str], ...] = (
-    ("count", r"\bhow\s+many\s+times\b"),
+    ("count", rf"\bhow\s+many\s+{_SEPARATE}times\b"),
     ("count", r"\bhow\s+often\b"),
     ("count", r"\bhow\s+frequently\b"),
     ("count", r"\b(?:the\s+)?number\s+of\s+(?:times|occasions|occurrences|appearances|mentions)\b"),

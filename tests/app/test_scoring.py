@@ -108,3 +108,9 @@ def test_best_sentence_and_coverage() -> None:
 def test_normalised_entropy_prefers_one_clear_winner() -> None:
     assert normalised_entropy([0.9, 0.05, 0.05]) < normalised_entropy([0.4, 0.35, 0.3])
     assert normalised_entropy([1.0]) == 1.0 and normalised_entropy([0.0, 0.0]) == 1.0
+
+
+def test_a_number_said_in_words_matches_its_digits() -> None:
+    assert phrase_match("five", "The shuttle now leaves from platform 5.") == 1.0
+    assert phrase_match("platform 5", "leaves from platform five") == 1.0
+    assert phrase_match("platform 9", "leaves from platform five") == 0.0
