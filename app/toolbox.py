@@ -428,7 +428,7 @@ def _segment_text(segment) -> str:
     return " ".join(parts)
 
 
-def _pool(args: _TimeFiltered) -> int:
+def _pool(args: SearchEpisodic | SearchSemantic | SearchVisual) -> int:
     """How many hits to rank before the time filter keeps `args.k` of them (ranking scores everything anyway)."""
     return args.k if args.after is None and args.before is None else FILTERED_POOL
 

@@ -211,7 +211,7 @@ class OfflinePolicy:
             times.append(max(moments) if latest else min(moments))
         known = [i for i, t in enumerate(times) if not math.isnan(t)]
         if not known:
-            return self._choice(state)
+            return self._choice(state, read(state.question, state.options))
         pick = (max if latest else min)(known, key=lambda i: times[i])
         when = ", ".join(f"{LETTERS[i]} at {format_time(times[i])}" for i in known)
         support = [int(matrix[pick].argmax())]

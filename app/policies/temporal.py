@@ -472,21 +472,20 @@ def _exists(c: Context) -> Action | None:
         if top is not None:
             whole = passage(q.target, q.quoted, top, results(c.state, around(top)) or ())
             found = [whole] if says(q.target, True, whole.text) >= 0.8 else []
-    yes = bool(found)
+    first = found[0] if found else None
     answer = (
-        f"Yes: {found[0].text} (at {format_span(found[0].start, found[0].end)})"
-        if yes
+        f"Yes: {first.text} (at {format_span(first.start, first.end)})"
+        if first
         else f"No: {_quote(q.target)} is not found in this video."
     )
-    if q.options:
-        wanted = "yes" if yes else "no"
-        choice = next((i for i, o in enumerate(q.options) if o.text.strip().lower().startswith(wanted)), None)
-        if choice is None:
-            choice = q.absent_option if not yes else None
-        if choice is None:
-            return None
-        return _answer(c, answer, found[0].parts if yes else (), (found[0].start, found[0].end) if yes else None, choice)
-    return _answer(c, answer, found[0].parts if yes else (), (found[0].start, found[0].end) if yes else None)
+    used, span = (first.parts, (first.start, first.end)) if first else ((), None)
+    if not q.options:
+        return _answer(c, answer, used, span)
+    wanted = "yes" if first else "no"
+    choice = next((i for i, o in enumerate(q.options) if o.text.strip().lower().startswith(wanted)), None)
+    if choice is None and first is None:
+        choice = q.absent_option
+    return _answer(c, answer, used, span, choice) if choice is not None else None
 
 
 # -- what is said or shown about something -----------------------------------------------------------------
