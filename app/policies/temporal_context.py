@@ -1,0 +1,135 @@
+"""What the temporal answerers share: the question in context, finding what it names on the timeline,
+and writing the answer action (the answer first, then its evidence and span).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.agent import AgentState
+from app.answer import LETTERS, Evidence
+from app.policies.timeline_reading import (
+    SPEECH,
+    Showing,
+    around,
+    best,
+    evidence_indices,
+    modalities,
+    passage,
+    results,
+    says,
+    showings,
+    strong,
+)
+from app.questions import TemporalQuestion
+from app.scoring import phrase_match
+from app.toolbox import Action
+from memory.timeline import same_text
+
+NEAR = 3.0  # seconds either side of an asked moment still read, in case sampling placed an edge past it
+
+
+@dataclass(frozen=True)
+class Context:
+    """A question as the temporal answerers see it: parsed, with the agent's state."""
+
+    question: TemporalQuestion
+    state: AgentState
+
+    @property
+    def duration(self) -> float | None:
+        return self.state.duration
+
+    @property
+    def window(self) -> tuple[float, float] | None:
+        return self.question.span(self.duration)
+
+
+@dataclass(frozen=True)
+class TemporalKind:
+    plan: Callable[[Context], list[Action]]
+    answer: Callable[[Context], Action | None]
+
+
+# -- finding things ---------------------------------------------------------------------------
+
+
+def lookup(query: str, modality: str, window: tuple[float, float] | None = None, after: float | None = None) -> Action:
+    """Every occurrence of `query` in the modality, within the window if any."""
+    args: dict = {"query": query, "modalities": modalities(modality)}
+    if window is not None:
+        args["after"] = max(0.0, window[0] - NEAR)
+        if window[1] != float("inf"):
+            args["before"] = window[1] + NEAR
+    if after is not None:
+        args["after"] = max(after, args.get("after", 0.0))
+    return Action("occurrences", args)
+
+
+def target_lookup(c: Context) -> Action | None:
+    q = c.question
+    return lookup(q.target, q.modality, c.window) if q.target else None
+
+
+def found_showings(c: Context, action: Action | None, target: str, quoted: bool) -> list[Showing] | None:
+    """The showings of a target an action found: strong matches; for an unquoted topic, its best match at least."""
+    if action is None:
+        return None
+    hits = results(c.state, action)
+    if hits is None:
+        return None
+    matched = strong(target, quoted, hits)
+    if not matched and not quoted:  # a topic names one thing: the best match, and every reading of the same text
+        top = best(target, quoted, hits)
+        if top is not None and says(target, quoted, top.text) > 0:
+            matched = [h for h in hits if h.modality == top.modality and same_text(h.text, top.text)]
+    return showings(matched)
+
+
+def speech_plan(c: Context, action: Action | None, target: str, quoted: bool, modality: str) -> list[Action]:
+    """After a speech lookup, the speech around the best utterance, so a passage is read whole."""
+    if action is None or modality == "text":
+        return []
+    hits = results(c.state, action)
+    top = best(target, quoted, [h for h in hits or () if h.modality in SPEECH])
+    return [around(top)] if top is not None else []
+
+
+def widened(c: Context, showing: Showing, target: str, quoted: bool) -> Showing:
+    """A showing of speech widened (or narrowed) to the utterances that say the target."""
+    first = showing.parts[0]
+    if first.modality not in SPEECH:
+        return showing
+    nearby = results(c.state, around(first))
+    return passage(target, quoted, first, nearby or ())
+
+
+def reply(c: Context, text: str, used: Sequence[Evidence], span: tuple[float, float] | None, choice: int | None = None) -> Action:
+    args: dict = {"text": text, "evidence": evidence_indices(c.state, used)[:20]}
+    if span is not None:
+        args["span"] = [span[0], span[1]]
+    if choice is not None:
+        args["choice"] = LETTERS[choice]
+        args["text"] = f"{c.state.options[choice]}: {text}" if text else c.state.options[choice]
+    return Action("answer", args)
+
+
+def not_found(c: Context, what: str) -> Action:
+    absent = c.question.absent_option
+    text = f"Not found in this video: nothing shows or says {what}."
+    return reply(c, text, (), None, absent) if absent is not None else reply(c, text, (), None)
+
+
+def best_option(c: Context, texts: Sequence[str]) -> int | None:
+    """The option (not an absent one) said best by any of `texts`; None when none is said at all."""
+    scores = [
+        (max((phrase_match(o.query, t) for t in texts), default=0.0), -i) if not o.absent else (0.0, -i)
+        for i, o in enumerate(c.question.options)
+    ]
+    score, index = max(scores, default=(0.0, 0))
+    return -index if score > 0 else None
+
+
+def quote(text: str) -> str:
+    return f"'{text.strip()}'"

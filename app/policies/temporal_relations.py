@@ -1,0 +1,182 @@
+"""Temporal answers that hang on another event or on a time: right after, right before, after, before,
+while X; and what is on screen (or said) at a given moment or in a given stretch.
+
+The referenced event is found first (its occurrences, the n-th or best-matching one, a spoken one
+read as its whole passage), then the timeline around it is read for what was asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.answer import Evidence
+from app.policies.temporal_context import (
+    NEAR,
+    Context,
+    best_option,
+    found_showings,
+    lookup,
+    quote,
+    reply,
+    speech_plan,
+    widened,
+)
+from app.policies.timeline_reading import (
+    RUN_GAP,
+    Showing,
+    best,
+    modalities,
+    pick,
+    results,
+    says,
+    showings,
+)
+from app.toolbox import Action
+from memory.timeline import same_text
+from perception.timefmt import format_span
+
+# -- relations: right after, right before, after, before, during ----------------------------------------------
+
+SLACK = 1.5  # seconds a reply's boundary may be off: speech and sampled frames place an edge only so closely
+REACH = 90.0  # seconds looked at after (before) an event for what comes right after (before) it
+
+
+def _reference_lookup(c: Context) -> Action | None:
+    ref = c.question.reference
+    return lookup(ref.target, ref.modality) if ref and ref.target else None
+
+
+def _reference(c: Context) -> Showing | None:
+    ref = c.question.reference
+    if ref is None:
+        return None
+    found = found_showings(c, _reference_lookup(c), ref.target, ref.quoted)
+    if not found:
+        return None
+    if ref.nth is not None:
+        showing = pick(found, ref.nth)
+    else:
+        hits = [p for s in found for p in s.parts]
+        top = best(ref.target, ref.quoted, hits)
+        showing = next(s for s in found if top in s.parts)
+    return widened(c, showing, ref.target, ref.quoted) if showing else None
+
+
+def _asked_modalities(c: Context) -> list[str]:
+    q = c.question
+    if q.modality != "any" or q.reference is None:
+        return modalities(q.modality)
+    return [m for m in modalities("any") if m not in modalities(q.reference.modality)]
+
+
+def _around_reference(c: Context, event: Showing) -> Action:
+    relation = c.question.reference.relation if c.question.reference else "during"
+    start, end = event.start, event.end
+    if relation in ("right_after", "after"):
+        start, end = max(0.0, event.end - SLACK), event.end + REACH
+    elif relation in ("right_before", "before"):
+        start, end = max(0.0, event.start - REACH), event.start + SLACK
+    return Action("timeline", {"start": start, "end": end, "modalities": _asked_modalities(c), "limit": 200})
+
+
+def relation_plan(c: Context) -> list[Action]:
+    action = _reference_lookup(c)
+    if action is None:
+        return []
+    ref = c.question.reference
+    assert ref is not None
+    plan = [action, *speech_plan(c, action, ref.target, ref.quoted, ref.modality)]
+    if all(results(c.state, a) is not None for a in plan):
+        event = _reference(c)
+        if event is not None:
+            plan.append(_around_reference(c, event))
+    return plan
+
+
+def relation(c: Context) -> Action | None:
+    q = c.question
+    ref = q.reference
+    event = _reference(c)
+    if ref is None or event is None:
+        return None
+    near = results(c.state, _around_reference(c, event))
+    if near is None:
+        return None
+    own = {id(p) for p in event.parts}
+    items = [e for e in near if id(e) not in own and not (e.start == event.start and e.end == event.end and e.text == event.text)]
+    if q.target:
+        wanted = [e for e in items if says(q.target, q.quoted, e.text) > 0]
+        items = wanted or items
+    if ref.relation in ("right_after", "after"):
+        later = [e for e in items if e.start >= event.end - SLACK]
+        chosen = min(later, key=lambda e: (e.start, -e.end), default=None)
+    elif ref.relation in ("right_before", "before"):
+        earlier = [e for e in items if e.end <= event.start + SLACK]
+        chosen = max(earlier, key=lambda e: (e.end, e.start), default=None)
+    else:
+        overlapping = [(min(e.end, event.end) - max(e.start, event.start), e) for e in items]
+        chosen = max(overlapping, key=lambda pair: pair[0], default=(0.0, None))[1]
+    how = {"right_after": "right after", "right_before": "right before", "during": "while"}.get(ref.relation, ref.relation)
+    if chosen is None:
+        if q.options:
+            return reply(c, "", event.parts, None, q.absent_option) if q.absent_option is not None else None
+        said = f"{quote(event.text)} at {format_span(event.start, event.end)}"
+        return reply(c, f"Nothing {how} {said}: not found in this video.", event.parts, None)
+    span = (chosen.start, chosen.end)
+    text = f"{chosen.text} (at {format_span(*span)}, {how} {quote(event.text)} at {format_span(event.start, event.end)})"
+    if q.options:
+        choice = best_option(c, [chosen.text])
+        return reply(c, f"at {format_span(*span)}", [chosen], span, choice) if choice is not None else None
+    return reply(c, text, [chosen, *event.parts], span)
+
+
+# -- at a time --------------------------------------------------------------------------------------------
+
+
+def at_time_plan(c: Context) -> list[Action]:
+    """What is perceived around the asked time in the asked modality; in any, when that holds nothing."""
+    window = c.window
+    if window is None:
+        return []
+    start, end = max(0.0, window[0] - RUN_GAP), window[1] + RUN_GAP  # readings either side of a lost frame
+    if c.duration is not None:
+        end = min(end, c.duration)
+    args = {"start": start, "end": max(start, end), "limit": 200}
+    asked = Action("timeline", {**args, "modalities": modalities(c.question.modality)})
+    if c.question.modality == "any" or results(c.state, asked) != ():
+        return [asked]
+    return [asked, Action("timeline", {**args, "modalities": modalities("any")})]
+
+
+def at_time(c: Context) -> Action | None:
+    plan = at_time_plan(c)
+    window = c.window
+    items = results(c.state, plan[-1]) if plan else None
+    if not items or window is None:
+        return None
+    q = c.question
+    about = [e for e in items if q.target and says(q.target, q.quoted, e.text) > 0]
+    shown = _joined(about or list(items))
+    inside = [s for s in shown if s.start <= window[1] + NEAR and s.end >= window[0] - NEAR]
+    if not inside:
+        return None
+    if window[0] == window[1]:  # a moment: what covers it (or nearly), the most brief (a notice, not a backdrop)
+        inside = sorted(inside, key=lambda s: (not s.start <= window[0] <= s.end, s.end - s.start))[:1]
+    used = [p for s in inside for p in s.parts]
+    if q.options:
+        choice = best_option(c, [s.text for s in inside])
+        return reply(c, "", used, (inside[0].start, inside[0].end), choice) if choice is not None else None
+    listed = "; ".join(f"{s.text} ({format_span(s.start, s.end)})" for s in inside[:5])
+    return reply(c, listed, used, (inside[0].start, inside[0].end))
+
+
+def _joined(items: Sequence[Evidence]) -> list[Showing]:
+    """Showings of each text (see `showings`), over occurrences of many texts."""
+    by_text: list[list[Evidence]] = []
+    for item in sorted(items, key=lambda e: e.start):
+        group = next((g for g in by_text if same_text(g[0].text, item.text)), None)
+        if group is None:
+            by_text.append([item])
+        else:
+            group.append(item)
+    return sorted((s for group in by_text for s in showings(group)), key=lambda s: s.start)
