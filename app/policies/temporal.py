@@ -22,6 +22,7 @@ from app.policies.temporal_context import (
     reply,
     speech_plan,
     target_lookup,
+    the_one,
     widened,
 )
 from app.policies.temporal_relations import at_time, at_time_plan, relation, relation_plan
@@ -92,18 +93,9 @@ def _duration(c: Context) -> Action | None:
 
 def _when(c: Context) -> Action | None:
     q = c.question
-    found = found_showings(c, target_lookup(c), q.target, q.quoted)
-    if not found:
-        return None
-    if q.nth is not None:
-        showing = pick(found, q.nth)
-    else:
-        hits = [p for s in found for p in s.parts]
-        top = best(q.target, q.quoted, hits)
-        showing = next(s for s in found if top in s.parts)
+    showing = the_one(c, target_lookup(c), q.target, q.quoted, q.nth)
     if showing is None:
         return None
-    showing = widened(c, showing, q.target, q.quoted)
     span = (showing.start, showing.end)
     text = f"At {format_span(*span)}: {showing.text}"
     if q.options:

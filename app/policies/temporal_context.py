@@ -17,6 +17,7 @@ from app.policies.timeline_reading import (
     evidence_indices,
     modalities,
     passage,
+    pick,
     results,
     says,
     showings,
@@ -133,3 +134,17 @@ def best_option(c: Context, texts: Sequence[str]) -> int | None:
 
 def quote(text: str) -> str:
     return f"'{text.strip()}'"
+
+
+def the_one(c: Context, action: Action | None, target: str, quoted: bool, nth: int | None) -> Showing | None:
+    """The showing a question means: the n-th when it says which, else the one that says the target best;
+    a spoken one widened to the utterances that say it."""
+    found = found_showings(c, action, target, quoted)
+    if not found:
+        return None
+    if nth is not None:
+        showing = pick(found, nth)
+    else:
+        top = best(target, quoted, [p for s in found for p in s.parts])
+        showing = next(s for s in found if top in s.parts)
+    return widened(c, showing, target, quoted) if showing else None

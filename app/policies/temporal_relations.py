@@ -14,19 +14,16 @@ from app.policies.temporal_context import (
     NEAR,
     Context,
     best_option,
-    found_showings,
     lookup,
     quote,
     reply,
     speech_plan,
-    widened,
+    the_one,
 )
 from app.policies.timeline_reading import (
     RUN_GAP,
     Showing,
-    best,
     modalities,
-    pick,
     results,
     says,
     showings,
@@ -48,18 +45,7 @@ def _reference_lookup(c: Context) -> Action | None:
 
 def _reference(c: Context) -> Showing | None:
     ref = c.question.reference
-    if ref is None:
-        return None
-    found = found_showings(c, _reference_lookup(c), ref.target, ref.quoted)
-    if not found:
-        return None
-    if ref.nth is not None:
-        showing = pick(found, ref.nth)
-    else:
-        hits = [p for s in found for p in s.parts]
-        top = best(ref.target, ref.quoted, hits)
-        showing = next(s for s in found if top in s.parts)
-    return widened(c, showing, ref.target, ref.quoted) if showing else None
+    return None if ref is None else the_one(c, _reference_lookup(c), ref.target, ref.quoted, ref.nth)
 
 
 def _asked_modalities(c: Context) -> list[str]:
