@@ -25,7 +25,7 @@ from app.policies.temporal_context import (
     the_one,
     widened,
 )
-from app.policies.temporal_relations import at_time, at_time_plan, relation, relation_plan
+from app.policies.temporal_relations import at_time, at_time_plan, relation, relation_plan, yes_no, yes_no_plan
 from app.policies.timeline_reading import (
     SPEECH,
     Showing,
@@ -33,10 +33,12 @@ from app.policies.timeline_reading import (
     best,
     modalities,
     passage,
+    passages,
     pick,
     results,
     says,
     showings,
+    showings_of_each,
 )
 from app.questions import format_count, format_duration, parse_question
 from app.toolbox import Action
@@ -53,9 +55,20 @@ def _plan_found(c: Context) -> list[Action]:
     return [action, *speech_plan(c, action, q.target, q.quoted, q.modality)]
 
 
+def _count_plan(c: Context) -> list[Action]:
+    """A count of something named finds it; a count of all speech (or all on-screen text) reads the whole timeline."""
+    if c.question.target or c.question.modality == "any" or c.duration is None:
+        return _plan_found(c)
+    return [_stretch(c)]
+
+
 def _count(c: Context) -> Action | None:
     q = c.question
-    found = found_showings(c, target_lookup(c), q.target, q.quoted)
+    if q.target or q.modality == "any":
+        found = found_showings(c, target_lookup(c), q.target, q.quoted)
+    else:  # "how many times does the announcer speak?": passages of speech, or showings of each text
+        items = results(c.state, _stretch(c)) if c.duration is not None else None
+        found = None if items is None else (passages(items) if q.modality == "speech" else showings_of_each(items))
     if found is None:
         return None
     times = [s.start for s in found]
@@ -194,6 +207,17 @@ def _extreme(c: Context, last: bool) -> Action | None:
 # -- whether at all ----------------------------------------------------------------------------------------
 
 
+def _whether_plan(c: Context) -> list[Action]:
+    """Whether X happens at all, or in relation to Y ("is X shown after Y?")."""
+    return yes_no_plan(c) if c.question.reference else _plan_found(c)
+
+
+def _whether(c: Context) -> Action | None:
+    if c.question.reference:
+        return yes_no(c)
+    return _exists(c) if c.question.kind == "exists" else None
+
+
 def _exists(c: Context) -> Action | None:
     q = c.question
     if q.reference is not None or not q.target:
@@ -250,15 +274,16 @@ KINDS: dict[str, TemporalKind] = {
     "said": TemporalKind(_plan_found, _said),
     "open": TemporalKind(_plan_found, _said),
     "shown": TemporalKind(_plan_found, _said),
-    "count": TemporalKind(_plan_found, _count),
+    "count": TemporalKind(_count_plan, _count),
     "duration": TemporalKind(_plan_found, _duration),
     "when": TemporalKind(_plan_found, _when),
     "order": TemporalKind(_order_plan, _order),
-    "exists": TemporalKind(_plan_found, _exists),
+    "exists": TemporalKind(_whether_plan, _whether),
     "right_after": TemporalKind(relation_plan, relation),
     "right_before": TemporalKind(relation_plan, relation),
     "after": TemporalKind(relation_plan, relation),
     "before": TemporalKind(relation_plan, relation),
     "during": TemporalKind(relation_plan, relation),
     "at_time": TemporalKind(at_time_plan, at_time),
+    "yes_no": TemporalKind(_whether_plan, _whether),
 }

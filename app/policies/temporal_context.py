@@ -73,15 +73,19 @@ def target_lookup(c: Context) -> Action | None:
     return lookup(q.target, q.modality, c.window) if q.target else None
 
 
-def found_showings(c: Context, action: Action | None, target: str, quoted: bool) -> list[Showing] | None:
-    """The showings of a target an action found: strong matches; for an unquoted topic, its best match at least."""
+def found_showings(
+    c: Context, action: Action | None, target: str, quoted: bool, presupposed: bool = False
+) -> list[Showing] | None:
+    """The showings of a target an action found: strong matches; failing those, the best match (and every
+    reading of its text) for an unquoted topic, or for a quotation the question takes as having happened
+    ("when is 'X' said?": speech recognition may have misheard a word of it)."""
     if action is None:
         return None
     hits = results(c.state, action)
     if hits is None:
         return None
     matched = strong(target, quoted, hits)
-    if not matched and not quoted:  # a topic names one thing: the best match, and every reading of the same text
+    if not matched and (presupposed or not quoted):
         top = best(target, quoted, hits)
         if top is not None and says(target, quoted, top.text) > 0:
             matched = [h for h in hits if h.modality == top.modality and same_text(h.text, top.text)]
@@ -139,7 +143,7 @@ def quote(text: str) -> str:
 def the_one(c: Context, action: Action | None, target: str, quoted: bool, nth: int | None) -> Showing | None:
     """The showing a question means: the n-th when it says which, else the one that says the target best;
     a spoken one widened to the utterances that say it."""
-    found = found_showings(c, action, target, quoted)
+    found = found_showings(c, action, target, quoted, presupposed=True)
     if not found:
         return None
     if nth is not None:

@@ -14,10 +14,12 @@ from app.policies.temporal_context import (
     NEAR,
     Context,
     best_option,
+    found_showings,
     lookup,
     quote,
     reply,
     speech_plan,
+    target_lookup,
     the_one,
 )
 from app.policies.timeline_reading import (
@@ -26,10 +28,9 @@ from app.policies.timeline_reading import (
     modalities,
     results,
     says,
-    showings,
+    showings_of_each,
 )
 from app.toolbox import Action
-from memory.timeline import same_text
 from perception.timefmt import format_span
 
 # -- relations: right after, right before, after, before, during ----------------------------------------------
@@ -142,7 +143,7 @@ def at_time(c: Context) -> Action | None:
         return None
     q = c.question
     about = [e for e in items if q.target and says(q.target, q.quoted, e.text) > 0]
-    shown = _joined(about or list(items))
+    shown = showings_of_each(about or list(items))
     inside = [s for s in shown if s.start <= window[1] + NEAR and s.end >= window[0] - NEAR]
     if not inside:
         return None
@@ -156,13 +157,49 @@ def at_time(c: Context) -> Action | None:
     return reply(c, listed, used, (inside[0].start, inside[0].end))
 
 
-def _joined(items: Sequence[Evidence]) -> list[Showing]:
-    """Showings of each text (see `showings`), over occurrences of many texts."""
-    by_text: list[list[Evidence]] = []
-    for item in sorted(items, key=lambda e: e.start):
-        group = next((g for g in by_text if same_text(g[0].text, item.text)), None)
-        if group is None:
-            by_text.append([item])
-        else:
-            group.append(item)
-    return sorted((s for group in by_text for s in showings(group)), key=lambda s: s.start)
+# -- whether one thing happens before, after or while another ------------------------------------------------
+
+
+def yes_no_plan(c: Context) -> list[Action]:
+    """Both events of "is X shown after Y?": X's occurrences and Y's."""
+    q = c.question
+    if q.reference is None or not q.target:
+        return []
+    plan = [target_lookup(c), _reference_lookup(c)]
+    return [a for a in plan if a is not None]
+
+
+def yes_no(c: Context) -> Action | None:
+    q, ref, referred = c.question, c.question.reference, _reference_lookup(c)
+    if ref is None or not q.target or referred is None:
+        return None
+    found = found_showings(c, target_lookup(c), q.target, q.quoted)
+    if found is None or results(c.state, referred) is None:
+        return None
+    event = _reference(c)
+    if event is None:
+        text = f"No: {quote(ref.target)} is not found in this video."
+        return _polar(c, False, text, (), None)
+    if ref.relation in ("right_after", "after"):
+        fits = [s for s in found if s.start >= event.end - SLACK and (ref.relation == "after" or s.start <= event.end + REACH)]
+    elif ref.relation in ("right_before", "before"):
+        fits = [s for s in found if s.end <= event.start + SLACK and (ref.relation == "before" or s.end >= event.start - REACH)]
+    else:
+        fits = [s for s in found if s.start <= event.end and s.end >= event.start]
+    how = ref.relation.replace("_", " ")
+    said = f"{quote(ref.target)} at {format_span(event.start, event.end)}"
+    if not fits:
+        where = f" (it is at {format_span(found[0].start, found[0].end)})" if found else " (it is not found in this video)"
+        return _polar(c, False, f"No: {quote(q.target)} is not {how} {said}{where}.", event.parts, None)
+    first = fits[0]
+    text = f"Yes: {quote(first.text)} at {format_span(first.start, first.end)}, {how} {said}."
+    return _polar(c, True, text, (*first.parts, *event.parts), (first.start, first.end))
+
+
+def _polar(c: Context, yes: bool, text: str, used: Sequence[Evidence], span: tuple[float, float] | None) -> Action | None:
+    """A yes/no answer, choosing the option that says it when there are options."""
+    if not c.question.options:
+        return reply(c, text, used, span)
+    wanted = "yes" if yes else "no"
+    choice = next((i for i, o in enumerate(c.question.options) if o.text.strip().lower().startswith(wanted)), None)
+    return reply(c, text, used, span, choice) if choice is not None else None

@@ -109,6 +109,30 @@ def showings(hits: Sequence[Evidence]) -> list[Showing]:
     return joined
 
 
+def showings_of_each(items: Sequence[Evidence]) -> list[Showing]:
+    """Showings of each text (see `showings`), over occurrences of many texts."""
+    by_text: list[list[Evidence]] = []
+    for item in sorted(items, key=lambda e: e.start):
+        group = next((g for g in by_text if same_text(g[0].text, item.text)), None)
+        if group is None:
+            by_text.append([item])
+        else:
+            group.append(item)
+    return sorted((s for group in by_text for s in showings(group)), key=lambda s: s.start)
+
+
+def passages(items: Sequence[Evidence]) -> list[Showing]:
+    """Utterances joined into passages where one runs on into the next (within PASSAGE_GAP), in time order."""
+    joined: list[Showing] = []
+    for item in sorted(items, key=lambda e: e.start):
+        last = joined[-1] if joined else None
+        if last and item.start - last.end <= PASSAGE_GAP:
+            joined[-1] = Showing(last.start, max(last.end, item.end), f"{last.text} {item.text}", (*last.parts, item))
+        else:
+            joined.append(Showing(item.start, item.end, item.text, (item,)))
+    return joined
+
+
 def pick(items: Sequence[Showing], nth: int | None) -> Showing | None:
     """The n-th (1 first, -1 last, 2 second...) of items in time order; None when there are not that many."""
     if not items:

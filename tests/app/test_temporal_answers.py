@@ -65,6 +65,9 @@ def test_a_quotation_cut_across_utterances_is_read_as_one_passage() -> None:
             lambda a: "not found" in a.text and a.choice is None,
         ),
         ("What is the last notice shown?", lambda a: a.text.startswith("GATE B7 CLOSED")),
+        ("Is 'GATE B7 CLOSED' shown after 'VAULT CODE 4172'?", lambda a: first_polarity(a.text) is True),
+        ("Is the notice 'VAULT CODE 4172' displayed after 'GATE B7 CLOSED'?", lambda a: first_polarity(a.text) is False),
+        ("How many times does text appear on screen?", lambda a: first_count(a.text) == 2),
     ],
 )
 def test_temporal_questions_are_answered_from_the_timeline(library, video_id, question, check) -> None:
