@@ -45,7 +45,7 @@ from perception.timefmt import format_time
 INSPECT_FRAMES = 6
 SAME_MOMENT = 0.8  # an order option's moments: those matching at least this share of its best match
 TIE = 1e-6
-RELEVANT = 0.5  # the least share of a question's words evidence must name to say an option about it
+RELEVANT = 0.75  # the least share of a question's words a sentence must name to say an option about it
 ABSENT_BELOW = 0.75  # with a "not mentioned" option, another option must be said at least this well to be chosen
 
 
@@ -164,7 +164,7 @@ class OfflinePolicy:
         matrix = option_matches(state.options, evidence)
         if absent is not None:
             matrix[absent] = 0.0  # "none of the above" is chosen for what the evidence lacks, not for its words
-            terms = answer_terms(state.question)
+            terms = question.target or answer_terms(state.question)  # the parser knows more of a question's frame
             if content_tokens(terms):  # an option counts only where said about what was asked ("exit", not any "3")
                 matrix = option_matches(state.options, [_about(terms, e) for e in evidence])
                 matrix[absent] = 0.0

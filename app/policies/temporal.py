@@ -25,7 +25,7 @@ from app.policies.temporal_context import (
     the_one,
     widened,
 )
-from app.policies.temporal_relations import at_time, at_time_plan, relation, relation_plan, yes_no, yes_no_plan
+from app.policies.temporal_relations import at_time, at_time_steps, relation, relation_plan, yes_no, yes_no_plan
 from app.policies.timeline_reading import (
     SPEECH,
     Showing,
@@ -284,6 +284,6 @@ KINDS: dict[str, TemporalKind] = {
     "after": TemporalKind(relation_plan, relation),
     "before": TemporalKind(relation_plan, relation),
     "during": TemporalKind(relation_plan, relation),
-    "at_time": TemporalKind(at_time_plan, at_time),
+    "at_time": TemporalKind(at_time_steps, at_time),
     "yes_no": TemporalKind(_whether_plan, _whether),
 }

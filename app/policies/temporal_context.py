@@ -85,6 +85,8 @@ def found_showings(
     if hits is None:
         return None
     matched = strong(target, quoted, hits)
+    # every reading of a text said in full somewhere, so one that OCR cut short ("WET FLOOR IN HALL") still counts
+    matched += [h for h in hits if h not in matched and any(same_text(h.text, m.text) for m in matched)]
     if not matched and (presupposed or not quoted):
         top = best(target, quoted, hits)
         if top is not None and says(target, quoted, top.text) > 0:
@@ -152,3 +154,18 @@ def the_one(c: Context, action: Action | None, target: str, quoted: bool, nth: i
         top = best(target, quoted, [p for s in found for p in s.parts])
         showing = next(s for s in found if top in s.parts)
     return widened(c, showing, target, quoted) if showing else None
+
+
+def readings_plan(text: str, modality: str | None) -> list[Action]:
+    """Every reading of an on-screen text across the video, from which `fullest` takes the most complete."""
+    return [Action("occurrences", {"query": text, "modalities": ["text"]})] if modality == "text" else []
+
+
+def fullest(c: Context, text: str, modality: str | None) -> str:
+    """The most complete reading of an on-screen text (OCR may cut one showing short: "WET FLOOR IN HALL"
+    for "WET FLOOR IN HALL D"): of its readings across the video, the one with the most words, the most
+    often read among those; the text itself for speech or before the readings are looked up."""
+    plan = readings_plan(text, modality)
+    hits = results(c.state, plan[0]) if plan else None
+    same = [h.text for h in hits or () if same_text(h.text, text)] + [text]
+    return max(same, key=lambda t: (len(t.split()), same.count(t)))

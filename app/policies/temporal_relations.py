@@ -15,8 +15,10 @@ from app.policies.temporal_context import (
     Context,
     best_option,
     found_showings,
+    fullest,
     lookup,
     quote,
+    readings_plan,
     reply,
     speech_plan,
     target_lookup,
@@ -77,7 +79,29 @@ def relation_plan(c: Context) -> list[Action]:
         event = _reference(c)
         if event is not None:
             plan.append(_around_reference(c, event))
+            chosen = _chosen(c, event)
+            if chosen is not None and not c.question.options:
+                plan += readings_plan(chosen.text, chosen.modality)
     return plan
+
+
+def _chosen(c: Context, event: Showing) -> Evidence | None:
+    """What the question asks for around the referenced event, once the timeline there is read; None for nothing."""
+    q, ref = c.question, c.question.reference
+    near = results(c.state, _around_reference(c, event))
+    if near is None or ref is None:
+        return None
+    own = {id(p) for p in event.parts}
+    items = [e for e in near if id(e) not in own and not (e.start == event.start and e.end == event.end and e.text == event.text)]
+    if q.target:
+        wanted = [e for e in items if says(q.target, q.quoted, e.text) > 0]
+        items = wanted or items
+    if ref.relation in ("right_after", "after"):
+        return min((e for e in items if e.start >= event.end - SLACK), key=lambda e: (e.start, -e.end), default=None)
+    if ref.relation in ("right_before", "before"):
+        return max((e for e in items if e.end <= event.start + SLACK), key=lambda e: (e.end, e.start), default=None)
+    overlapping = [(min(e.end, event.end) - max(e.start, event.start), e) for e in items]
+    return max(overlapping, key=lambda pair: pair[0], default=(0.0, None))[1]
 
 
 def relation(c: Context) -> Action | None:
@@ -86,23 +110,9 @@ def relation(c: Context) -> Action | None:
     event = _reference(c)
     if ref is None or event is None:
         return None
-    near = results(c.state, _around_reference(c, event))
-    if near is None:
+    if results(c.state, _around_reference(c, event)) is None:
         return None
-    own = {id(p) for p in event.parts}
-    items = [e for e in near if id(e) not in own and not (e.start == event.start and e.end == event.end and e.text == event.text)]
-    if q.target:
-        wanted = [e for e in items if says(q.target, q.quoted, e.text) > 0]
-        items = wanted or items
-    if ref.relation in ("right_after", "after"):
-        later = [e for e in items if e.start >= event.end - SLACK]
-        chosen = min(later, key=lambda e: (e.start, -e.end), default=None)
-    elif ref.relation in ("right_before", "before"):
-        earlier = [e for e in items if e.end <= event.start + SLACK]
-        chosen = max(earlier, key=lambda e: (e.end, e.start), default=None)
-    else:
-        overlapping = [(min(e.end, event.end) - max(e.start, event.start), e) for e in items]
-        chosen = max(overlapping, key=lambda pair: pair[0], default=(0.0, None))[1]
+    chosen = _chosen(c, event)
     how = {"right_after": "right after", "right_before": "right before", "during": "while"}.get(ref.relation, ref.relation)
     if chosen is None:
         if q.options:
@@ -110,10 +120,11 @@ def relation(c: Context) -> Action | None:
         said = f"{quote(event.text)} at {format_span(event.start, event.end)}"
         return reply(c, f"Nothing {how} {said}: not found in this video.", event.parts, None)
     span = (chosen.start, chosen.end)
-    text = f"{chosen.text} (at {format_span(*span)}, {how} {quote(event.text)} at {format_span(event.start, event.end)})"
     if q.options:
         choice = best_option(c, [chosen.text])
         return reply(c, f"at {format_span(*span)}", [chosen], span, choice) if choice is not None else None
+    what = fullest(c, chosen.text, chosen.modality)
+    text = f"{what} (at {format_span(*span)}, {how} {quote(event.text)} at {format_span(event.start, event.end)})"
     return reply(c, text, [chosen, *event.parts], span)
 
 
@@ -135,25 +146,40 @@ def at_time_plan(c: Context) -> list[Action]:
     return [asked, Action("timeline", {**args, "modalities": modalities("any")})]
 
 
-def at_time(c: Context) -> Action | None:
+def at_time_steps(c: Context) -> list[Action]:
+    """The timeline around the asked time, then every reading of what is on screen then (for its fullest)."""
     plan = at_time_plan(c)
+    inside = _inside(c, plan)
+    if inside and not c.question.options:
+        plan += [a for s in inside[:5] for a in readings_plan(s.text, s.parts[0].modality)]
+    return plan
+
+
+def _inside(c: Context, plan: list[Action]) -> list[Showing]:
+    """The showings at the asked time (the one most briefly shown that covers a moment), once read."""
     window = c.window
     items = results(c.state, plan[-1]) if plan else None
     if not items or window is None:
-        return None
+        return []
     q = c.question
     about = [e for e in items if q.target and says(q.target, q.quoted, e.text) > 0]
     shown = showings_of_each(about or list(items))
     inside = [s for s in shown if s.start <= window[1] + NEAR and s.end >= window[0] - NEAR]
-    if not inside:
-        return None
     if window[0] == window[1]:  # a moment: what covers it (or nearly), the most brief (a notice, not a backdrop)
         inside = sorted(inside, key=lambda s: (not s.start <= window[0] <= s.end, s.end - s.start))[:1]
+    return inside
+
+
+def at_time(c: Context) -> Action | None:
+    q = c.question
+    inside = _inside(c, at_time_plan(c))
+    if not inside:
+        return None
     used = [p for s in inside for p in s.parts]
     if q.options:
         choice = best_option(c, [s.text for s in inside])
         return reply(c, "", used, (inside[0].start, inside[0].end), choice) if choice is not None else None
-    listed = "; ".join(f"{s.text} ({format_span(s.start, s.end)})" for s in inside[:5])
+    listed = "; ".join(f"{fullest(c, s.text, s.parts[0].modality)} ({format_span(s.start, s.end)})" for s in inside[:5])
     return reply(c, listed, used, (inside[0].start, inside[0].end))
 
 
