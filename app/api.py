@@ -291,7 +291,9 @@ class Longshot:
         from app.toolbox import Toolbox, VideoMemories
 
         store = self.frames(video)
-        memories = VideoMemories(video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image())
+        memories = VideoMemories(
+            video, self.episodic, self.semantic, self.visual, self.working, store, self.timeline, self._text_to_image()
+        )
         return Toolbox(memories, Sketcher(self._sketch_folder(), self.models, store=store, video=video))
 
     def ask_image(
