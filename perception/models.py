@@ -9,6 +9,7 @@ kept for the life of the process.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import re
@@ -93,7 +94,7 @@ _BACKENDS: dict[str, dict[str, _Backend]] = {
     },
     "vlm": {},  # perception.vlm.spec builds its client and checks the rest of the spec
 }
-_VLM_BACKENDS = ("openai",)
+_VLM_BACKENDS = ("openai", "llamacpp")
 
 
 def parse_spec(role: str, value: str, backends: Collection[str]) -> ModelSpec:
@@ -163,8 +164,11 @@ class Models:
         return self._status(role).available
 
     def doctor(self) -> list[RoleStatus]:
-        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable."""
-        return [self._status(role) for role in ROLES] + [_decoder_status(backend, module) for backend, module in DECODERS]
+        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable;
+        for a VLM also its context and whether it sees (which may ask its server)."""
+        rows = [self._status(role) for role in ROLES]
+        rows = [dataclasses.replace(r, source=self.vlm.describe()) if r.role == "vlm" and r.available else r for r in rows]
+        return rows + [_decoder_status(backend, module) for backend, module in DECODERS]
 
     def _status(self, role: str) -> RoleStatus:
         if role not in ROLES:
@@ -177,7 +181,7 @@ class Models:
             try:
                 if role == "vlm":
                     client = self._get("vlm")
-                    return RoleStatus(role, spec.backend, spec.model, client.base_url, True, "")
+                    return RoleStatus(role, spec.backend, spec.model, client.source, True, "")
                 found = self._loaded.get(role)
                 if isinstance(found, ModelUnavailableError):
                     raise _fresh(found)
@@ -207,7 +211,7 @@ class Models:
         if role == "vlm":
             from perception.vlm.spec import vlm_from_spec
 
-            return vlm_from_spec(self.config.models.vlm, self.config.vlm)
+            return vlm_from_spec(self.config.models.vlm, self.config.vlm, self.config.models.cpu_threads)
         return _BACKENDS[role][spec.backend].load(
             self._locate(role), self.device, self.config.models.cpu_threads, self.config.home
         )
