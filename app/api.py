@@ -15,6 +15,8 @@ from app.answer import Answer, Step
 from app.images import load_image
 from app.policies import OfflinePolicy, VLMPolicy
 from app.policies.offline_sketch import ImagePolicy, OfflineSketching
+from app.policies.reading import ReadingPolicy
+from app.reader import Reader
 from app.sketching import Sketcher, new_question_id
 from app.toolbox import Toolbox, VideoMemories, action_schemas
 from memory.build import Ingestor, IngestProgress, IngestResult
@@ -104,13 +106,20 @@ class Longshot:
         agent = Agent(self._toolbox(record.id), self.policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
         yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
 
-    def policy(self) -> OfflinePolicy | VLMPolicy:
+    def policy(self) -> OfflinePolicy | VLMPolicy | ReadingPolicy:
         offline = OfflinePolicy(
             self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k, self._offline_sketching()
         )
-        if self.models.available("vlm"):
-            return VLMPolicy(self.models.vlm, offline)
-        return offline
+        return self._with_vlm(offline)
+
+    def _with_vlm(self, offline: Any, tools: list[dict] | None = None) -> Any:
+        """The offline policy alone without a VLM; with one, the VLM's policy over it, or the VLM as its reader
+        (`agent.vlm_role`)."""
+        if not self.models.available("vlm"):
+            return offline
+        if self.config.agent.vlm_role == "reader":
+            return ReadingPolicy(offline, Reader(self.models.vlm))
+        return VLMPolicy(self.models.vlm, offline, tools, hand_over_after=self.config.agent.max_invalid - 1)
 
     def _toolbox(self, video: str) -> Toolbox:
         store = self.frames(video)
@@ -137,11 +146,8 @@ class Longshot:
         shown = [(pixels, f"the image (frame 'image', {width}x{height} px)")]
         return agent.run(question, tuple(options or ()), images=shown)
 
-    def _image_policy(self) -> ImagePolicy | VLMPolicy:
-        offline = ImagePolicy(self._offline_sketching())
-        if self.models.available("vlm"):
-            return VLMPolicy(self.models.vlm, offline, action_schemas(video=False))
-        return offline
+    def _image_policy(self) -> ImagePolicy | VLMPolicy | ReadingPolicy:
+        return self._with_vlm(ImagePolicy(self._offline_sketching()), action_schemas(video=False))
 
     def _offline_sketching(self) -> OfflineSketching:
         return OfflineSketching(self.models.available("detector"), self.config.agent.abstain_below)

@@ -111,6 +111,11 @@ class AnswerArgs(_Args):
 class Action:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # what the trace should say about how this action was chosen (a handover, a check)
+
+    def with_note(self, note: str) -> Action:
+        """This action with `note` added to its note (notes accumulate: a handover, then a check)."""
+        return Action(self.name, self.args, "; ".join(n for n in (self.note, note) if n))
 
 
 @dataclass(frozen=True)

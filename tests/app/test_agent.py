@@ -111,8 +111,8 @@ def test_vlm_policy_sees_frames_with_timestamps_and_survives_bad_actions(library
         json.dumps({"action": "inspect", "args": {"start": 20, "end": 30, "n": 500}}),  # out of range
         json.dumps({"action": "answer", "args": {"text": "4172", "choice": "B", "evidence": [0]}}),
     ]
-    with ScriptedOpenAIServer(script) as server:
-        answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?", CODES)
+    with ScriptedOpenAIServer(script) as server:  # patient enough for two invalid actions in a row
+        answer = _vlm_library(library, server, agent__max_invalid=4).ask(video_id, "What code is shown on screen?", CODES)
         assert server.errors == []
         requests = server.requests
     assert answer.choice == "B" and answer.policy == "vlm"
@@ -145,11 +145,27 @@ def test_vlm_that_never_answers_is_forced_and_falls_back(library, video_id):
     assert answer.choice == "B"  # the offline scorer answered from the evidence the model gathered
 
 
-def test_vlm_that_keeps_failing_stops_after_repeated_invalid_actions(library, video_id):
+def test_vlm_that_keeps_failing_hands_the_question_to_the_offline_policy(library, video_id):
     with ScriptedOpenAIServer(lambda request: "no json here") as server:
-        answer = _vlm_library(library, server, agent__max_invalid=2).ask(video_id, "What code is shown on screen?")
-    assert len([s for s in answer.trace if s.error]) == 2
-    assert answer.trace[-1].action == "answer"
+        answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?", CODES)
+        asked = len(server.requests)
+    errors = [s for s in answer.trace if s.error]
+    assert len(errors) == 2 and asked == 2, "the model is asked no more once it has failed twice in a row"
+    handover = answer.trace[2]
+    assert "the offline policy takes over: 2 invalid actions in a row" in handover.summary
+    assert handover.error is None and handover.evidence, "the offline policy searched"
+    assert answer.policy == "vlm+offline"
+    assert answer.choice == "B", "the offline policy answered the question, not only from the failed rounds"
+
+
+def test_a_model_that_stops_finding_anything_new_hands_over(library, video_id):
+    search = json.dumps({"action": "search_episodic", "args": {"query": "vault code", "k": 3}})
+    with ScriptedOpenAIServer(lambda request: search) as server:
+        answer = _vlm_library(library, server, agent__max_steps=8).ask(video_id, "What code is shown on screen?", CODES)
+        asked = len(server.requests)
+    assert asked == 4, "one search that finds, three that find nothing new, then no more asking"
+    assert "the offline policy takes over: no new evidence in 3 steps" in answer.trace[4].summary
+    assert answer.choice == "B"
 
 
 def test_the_loop_never_returns_the_same_evidence_twice(library, video_id):

@@ -18,6 +18,7 @@ from app.agent import AgentState, describe
 from app.answer import Evidence
 from app.policies import OfflinePolicy, VLMPolicy
 from app.prompts import FORCE, context_prompt, system_prompt, user_prompt
+from app.reply_schema import action_reply_schema
 from app.toolbox import action_schemas
 from memory.frames import FrameRef
 from perception.config import VLMConfig
@@ -117,4 +118,7 @@ def test_the_request_a_vlm_gets_is_pinned_with_images_in_place() -> None:
     )
     assert matches_snapshot("vlm_request.txt", shown)
     assert request_parts(forced)[-1] == FORCE
-    assert asked["response_format"] == {"type": "json_object"}
+    assert asked["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "reply", "schema": action_reply_schema(action_schemas())},
+    }
