@@ -18,6 +18,14 @@ settings.load_profile("longshot")
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 
 
+@pytest.fixture(autouse=True)
+def forget_learned_capabilities():
+    """What a VLM client learned about an endpoint is kept per address, and test servers reuse ports."""
+    from perception.vlm.capability import forget
+
+    forget()
+
+
 @pytest.fixture(scope="session")
 def media() -> Path:
     """`../shared/media`, the real media made by others; tests that need it skip without it."""

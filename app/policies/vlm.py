@@ -7,7 +7,8 @@ model's context is sent once more with the evidence trimmed to fit. The offline 
 takes the question over, and the trace says so, when the endpoint fails, after
 `hand_over_after` invalid actions in a row, or when `stalled_after` steps in a row bring
 no new evidence; and a text-only model's free-form answer that the evidence does not hold
-is replaced by the offline policy's extractive one.
+is replaced by the offline policy's extractive one. An answer before any evidence (and
+with no image to look at) is a guess, and goes back to the model as an invalid action.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class VLMPolicy:
             self.failure = str(err)
             raise  # the error becomes this round's step
         self.guard.succeeded("action")
+        if action.name == "answer" and not state.evidence and not state.images:
+            raise ModelOutputError("there is no evidence yet: search before you answer")
         return self._checked(state, action)
 
     def force_answer(self, state: AgentState) -> Action:

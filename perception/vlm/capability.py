@@ -41,6 +41,12 @@ def remember(base_url: str, model: str, capabilities: Capabilities) -> Capabilit
         return _known.setdefault((base_url, model), capabilities)
 
 
+def forget() -> None:
+    """Forget everything learned (a server replaced at the same address may differ; tests start clean)."""
+    with _lock:
+        _known.clear()
+
+
 def server_says(session: requests.Session, base_url: str, model: str, headers: Mapping[str, str]) -> Capabilities | None:
     """What the server's own metadata says, or None where it says nothing about images."""
     root = base_url.removesuffix("/v1")

@@ -31,7 +31,7 @@ from perception.errors import ConfigError, VLMError
 from perception.vlm.adapt import Adapter, Payload, Rejected
 from perception.vlm.capability import Capabilities, remember, remembered, server_says
 from perception.vlm.deadline import Retryable, TimedOut, post_within
-from perception.vlm.messages import ImagePart, Message, VLMReply, VLMUsage, encode_messages
+from perception.vlm.messages import ImagePart, Message, VLMReply, VLMUsage, encode_messages, without_images
 from perception.vlm.wire import (
     context_overflow,
     decode_body,
@@ -141,11 +141,12 @@ class OpenAIChat:
         """
         if not messages:
             raise ValueError("chat() needs at least one message")
-        has_images = any(isinstance(part, ImagePart) for message in messages for part in message.content)
-        cap = self.config.max_images if not has_images or self.vision else 0
+        if any(isinstance(part, ImagePart) for message in messages for part in message.content) and not self.vision:
+            messages = without_images(messages)
+        cap = self.config.max_images
         encoded, dropped = encode_messages(messages, self.image_max_side, cap, self.jpeg_quality)
         if dropped:
-            log.info("sent %d of %d images to %s (vlm.max_images, or a model without vision)", cap, cap + dropped, self.model)
+            log.info("sent %d of %d images to %s (vlm.max_images)", cap, cap + dropped, self.model)
         payload: Payload = {
             "model": self.model,
             "messages": encoded,

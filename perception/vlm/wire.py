@@ -16,7 +16,7 @@ from perception.vlm.messages import VLMReply
 # How servers say a prompt is too long: llama.cpp (exceed_context_size_error), vLLM and OpenAI
 # ("maximum context length", context_length_exceeded), SGLang ("longer than the model's context length").
 _OVERFLOW = re.compile(r"exceed_context_size|context_length_exceeded|maximum context length|context (length|size|window)", re.I)
-_CONTEXT_TOKENS = re.compile(r"(?:maximum context length is|context (?:length|size|window)\D{0,3})(\d+)", re.I)
+_CONTEXT_TOKENS = re.compile(r"(?:maximum context length is\s*|context (?:length|size|window)\D{0,3})(\d+)", re.I)
 _PROMPT_TOKENS = re.compile(r"(?:request \(|requested |has |input \(|resulted in |prompt \(?)(\d+)(?: input)? tokens", re.I)
 # How a text-only model's server refuses an image (llama.cpp answers 500, which is not worth retrying).
 _NO_IMAGES = re.compile(r"image input is not supported|does not support (image|vision|multimodal)|not a multimodal", re.I)

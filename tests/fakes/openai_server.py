@@ -247,10 +247,10 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, {"object": "list", "data": [entry]})
 
         def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # even for a 404: the connection is reused
             if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
                 self._send(404, {"error": {"message": f"no route {self.path}; POST /v1/chat/completions"}})
                 return
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             try:
                 request = json.loads(raw)
             except ValueError:
