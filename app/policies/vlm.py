@@ -27,7 +27,8 @@ from perception.vlm.guard import VLMGuard
 from perception.vlm.json_reply import parse_json_reply
 from perception.vlm.messages import ImagePart, Message
 
-TRIM_MARGIN = 0.85  # of the context the trimmed prompt aims at: token counts are the server's, sizes ours
+TRIM_MARGIN = 0.95  # of the context the trimmed prompt aims at: the server counts the tokens, lines are sized by estimate
+REPLY_ROOM = 256  # tokens kept for the reply (a constrained action is shorter; llama.cpp checks only the prompt)
 
 
 class VLMPolicy:
@@ -170,7 +171,7 @@ class VLMPolicy:
         evidence = sum(estimate_tokens(line) for line in lines.values())
         if overflow.prompt_tokens and overflow.context_tokens:
             estimated = estimate_tokens(self.system) + estimate_tokens(self._user_text(state, force, list(lines)))
-            room = overflow.context_tokens * TRIM_MARGIN - self.vlm.config.max_tokens
+            room = overflow.context_tokens * TRIM_MARGIN - min(REPLY_ROOM, self.vlm.config.max_tokens)
             budget = evidence - (estimated - room * estimated / overflow.prompt_tokens)  # in our estimate's tokens
         else:
             budget = evidence / 2
