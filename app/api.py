@@ -69,6 +69,11 @@ class Longshot:
     def _ingestor(self) -> Ingestor:
         return Ingestor(self.library, self.models, self.config, self.cache)
 
+    def close(self) -> None:
+        """Stop a model server this instance started (llama.cpp); it starts again if asked again."""
+        if "models" in self.__dict__:
+            self.models.close()
+
     def ingest(self, path: str | Path, progress: Callable[[IngestProgress], None] | None = None) -> IngestResult:
         """Watch a video once and commit its memories batch by batch; a second call does nothing."""
         return self._ingestor.ingest(path, progress=progress)

@@ -159,6 +159,13 @@ class Models:
     def vlm(self):
         return self._get("vlm")
 
+    def close(self) -> None:
+        """Stop what runs beside this process for a model (a llama.cpp server); it starts again on next use."""
+        with self._locks["vlm"]:
+            vlm = self._loaded.pop("vlm", None)
+        if hasattr(vlm, "close"):
+            vlm.close()
+
     def available(self, role: str) -> bool:
         """Whether the role's model is loaded or its weights are present; no heavy load happens here."""
         return self._status(role).available

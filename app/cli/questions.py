@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
+from app.cli.common import ConfigOption, HomeOption, VLMOption, guarded, open_longshot
 from app.cli.output import print_answer
 
 
@@ -19,11 +19,12 @@ def ask(
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="A multiple-choice option; repeat.")] = None,
     until: Annotated[float | None, typer.Option(help="Use only the video up to this second.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    vlm: VLMOption = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Ask a question about an ingested video; prints the answer, its evidence and the steps."""
-    longshot = open_longshot(home, config)
+    longshot = open_longshot(home, config, models__vlm=vlm)
     answer = None
     for item in longshot.ask_stream(video, question, option or None, until=until):
         if hasattr(item, "trace"):
@@ -46,11 +47,12 @@ def ask_image(
     question: str,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="A multiple-choice option; repeat.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    vlm: VLMOption = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Ask a question about an image; prints the answer, its evidence and the rendered sketches (PNG paths)."""
-    answer = open_longshot(home, config).ask_image(image, question, option or None)
+    answer = open_longshot(home, config, models__vlm=vlm).ask_image(image, question, option or None)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))
         return
