@@ -32,10 +32,12 @@ system:
 demo: system $(STAMP)
 	$(VENV)/bin/longshot demo
 
-# Lint and format: the house stays in shape by check, not by memory.
+# Lint, format and types: the house stays in shape by check, not by memory.
+# mypy reads its packages and settings from [tool.mypy] in pyproject.toml.
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: system check
 	$(PY) -m pytest -q

@@ -97,7 +97,8 @@ class Agent:
             fresh = unseen(allowed, state.seen)
             repeated, late = len(allowed) - len(fresh), len(observation.evidence) - len(allowed)
             summary = observation.summary + (f" ({repeated} already seen, not repeated)" if repeated else "")
-            summary += f" ({late} after {format_time(until)}, dropped)" if late else ""
+            if late and until is not None:  # only a time limit drops items
+                summary += f" ({late} after {format_time(until)}, dropped)"
             summary += f" [{action.note}]" if action.note else ""
             state.evidence.extend(fresh)
             state.images = list(observation.images)
@@ -138,7 +139,7 @@ class Agent:
         cited = [state.evidence[i] for i in args.evidence if 0 <= i < len(state.evidence)]
         evidence = tuple(cited or sorted(state.evidence, key=lambda e: -e.score)[:5])
         timed = [e for e in evidence if e.kind != "sketch" or e.frames]  # a sketch of a still image has no moment
-        span = tuple(args.span) if args.span else ((timed[0].start, timed[0].end) if timed else None)
+        span = args.span or ((timed[0].start, timed[0].end) if timed else None)
         span = None if abstained else span
         evidence += tuple(e for e in state.evidence if e.kind == "sketch" and e not in evidence)  # kept for showing
         if span is not None and state.until is not None:

@@ -64,7 +64,7 @@ SILENT_QUESTION = "Until when is lift B out of service?"
 FOOTAGE_QUESTIONS = ("What is said at the start?", "What text appears on screen?", "What happens at the end?")
 
 
-def _font(size: int, bold: bool = True) -> ImageFont.ImageFont:
+def _font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
     return ImageFont.truetype(str(path), size) if path.is_file() else ImageFont.load_default(size)
 
@@ -162,7 +162,7 @@ def make_sample(
                 frame = av.VideoFrame.from_ndarray(render_frame(scene, backdrop, i / FPS), format="rgb24")
                 frame.pts, frame.time_base = i, Fraction(1, FPS)
                 container.mux(video.encode(frame))
-                while sound is not None and written < min(len(audio), (i + 1) * SAMPLE_RATE // FPS):
+                while sound is not None and audio is not None and written < min(len(audio), (i + 1) * SAMPLE_RATE // FPS):
                     part = audio[written : written + block]
                     chunk = av.AudioFrame.from_ndarray(np.pad(part, (0, block - len(part)))[None, :], format="flt", layout="mono")
                     chunk.sample_rate, chunk.pts, chunk.time_base = SAMPLE_RATE, written, Fraction(1, SAMPLE_RATE)

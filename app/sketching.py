@@ -106,7 +106,7 @@ class Sketcher:
         key, ref = self._frame(args, until)
         canvas = self._canvases.get(key) if not args.restart else None
         if canvas is None:
-            canvas = Canvas(self.image if ref is None else self.store.get(ref.index))
+            canvas = Canvas(self._clean_frame(ref))
         frames = _StoreFrames(self.store, until) if self.store is not None else None
         result = run_tool(args.tool, args.args, canvas, ToolContext(models=self.models, frames=frames))
         pixels = result.canvas.render()
@@ -130,6 +130,14 @@ class Sketcher:
         caption = f"sketch {self.count}: {args.tool} on {where} ({width}x{height} px)"
         return Observation(f"sketch {self.count} ({args.tool} on {where}): {result.summary}", (evidence,), ((pixels, caption),))
 
+    def _clean_frame(self, ref: FrameRef | None) -> np.ndarray:
+        """The pixels a new canvas starts from: the question's image, or the video frame `ref` names."""
+        if ref is None:
+            assert self.image is not None, "_frame names the image only when there is one"
+            return self.image
+        assert self.store is not None, "_frame names a video frame only when there is a frame store"
+        return self.store.get(ref.index)
+
     def _frame(self, args: Sketch, until: float | None) -> tuple[int | str, FrameRef | None]:
         """The canvas key and the frame an action names; ToolArgumentError when it names none there is."""
         if args.frame == IMAGE or self.store is None:
@@ -144,10 +152,12 @@ class Sketcher:
         if args.time is not None:
             index = nearest_frame(self.store, args.time, count)
         else:
-            index = int(args.frame)
+            assert isinstance(args.frame, int), "Sketch holds a frame or a time, and 'image' returned above"
+            index = args.frame
             if not 0 <= index < count:
                 cutoff = f" up to {format_time(until)}" if until is not None and count < len(self.store) else ""
                 raise ToolArgumentError(f"sketch: frame {index} does not exist; the frames{cutoff} are 0 to {count - 1}")
+        assert self.video is not None, "a Sketcher with a frame store is given its video's id"
         return index, FrameRef(self.video, index, float(self.store.times[index]))
 
     def _save(self, pixels: np.ndarray, number: int) -> Path:

@@ -128,7 +128,7 @@ class RayExecutor:
 
     def submit(self, stage: str, *args: Any) -> Any:
         index = min(range(self.workers), key=self._load.__getitem__)
-        ref = self._actors[index].run.remote(stage, *args)
+        ref = self._actors[index].run.remote(stage, *args)  # type: ignore[attr-defined]  # Ray types .remote only on @ray.method
         self._load[index] += 1
         self._pending[ref] = index
         return ref
@@ -147,6 +147,6 @@ class RayExecutor:
     def close(self, wait: bool = True) -> None:
         """Actors hold models in memory: they go either way (`wait` has nothing to wait for)."""
         for actor in self._actors:
-            self._ray.kill(actor)
+            self._ray.kill(actor)  # type: ignore[arg-type]  # Ray types an actor as a handle or its class
         if self._started_here:
             self._ray.shutdown()

@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from evals.datasets.base import Item
 from evals.metrics import Result
@@ -128,7 +128,7 @@ class ResultsLog:
 
     def __init__(self, folder: str | Path):
         self.path = Path(folder) / RESULTS_NAME
-        self._handle = None
+        self._handle: BinaryIO | None = None
 
     def resume(self) -> dict[str, dict[str, Any]]:
         """The finished records by id, after rewriting the file without a torn tail or failed items."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,4 +143,4 @@ def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-STAGES = {"ingest": ingest_video, "answer": answer_item}
+STAGES: dict[str, Callable[..., dict[str, Any]]] = {"ingest": ingest_video, "answer": answer_item}

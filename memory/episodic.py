@@ -183,13 +183,19 @@ class EpisodicMemory:
                 changed = True
         if changed:
             self.library.bump(conn, video, MEMORY)
-        return [segment_from_row(self._find(conn, video, draft)) for draft in drafts]
+        return [segment_from_row(self._written(conn, video, draft)) for draft in drafts]
 
     def _find(self, conn: sqlite3.Connection, video: str, draft: SegmentDraft) -> sqlite3.Row | None:
         return conn.execute(
             f"SELECT {_COLUMNS} FROM segments WHERE video = ? AND scale = ? AND start = ?",
             (video, *_key(draft)),
         ).fetchone()
+
+    def _written(self, conn: sqlite3.Connection, video: str, draft: SegmentDraft) -> sqlite3.Row:
+        """The row `add` has just inserted or updated for `draft`, in this same transaction, so it is there."""
+        row = self._find(conn, video, draft)
+        assert row is not None, f"segment {_key(draft)} of video {video} is missing right after it was written"
+        return row
 
     def _embed(self, texts: list[str]) -> list[bytes | None]:
         if not texts or self.embedder is None:
@@ -214,7 +220,8 @@ class EpisodicMemory:
         `conn` reads through a given connection (a writer's, to see its own uncommitted rows);
         by default this thread's connection, which is the same one inside `transaction()`.
         """
-        clauses, params = ["video = ?"], [video]
+        clauses: list[str] = ["video = ?"]
+        params: list[str | float] = [video]
         for clause, value in (
             ("scale = ?", None if scale is None else _seconds(scale)),
             ('"end" > ?', start),

@@ -81,7 +81,9 @@ def header_size(count: int) -> int:
     return _FIXED.size + count * _ENTRY.itemsize + _CRC.size
 
 
-def write_bundle(folder: Path, first: int, jpegs: Sequence[bytes], times: Sequence[float], width: int, height: int) -> Path:
+def write_bundle(
+    folder: Path, first: int, jpegs: Sequence[bytes], times: Sequence[float] | np.ndarray, width: int, height: int
+) -> Path:
     """Write a bundle atomically (temporary name, fsync, rename); the caller fsyncs the folder."""
     count = len(jpegs)
     entries = np.zeros(count, dtype=_ENTRY)

@@ -152,7 +152,7 @@ class FrameStore:
     def get(self, index: int) -> np.ndarray:
         return self.at([index])[0]
 
-    def at(self, indices: Sequence[int]) -> np.ndarray:
+    def at(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Frames (N, H, W, 3) uint8 RGB at `indices`, in the order given."""
         wanted = np.asarray(indices, dtype=np.int64).reshape(-1)
         count = len(self._times)
@@ -402,9 +402,12 @@ class FrameStore:
             if self._bundles.get(first) == count:
                 self._headers[first] = header
         self._count(bundle_reads=1, bytes_read=nread)
-        frames = [decode_jpeg(jpeg) for jpeg in jpegs]
-        if any(frame is None for frame in frames):
-            raise DamagedBundleError(f"{path}: a frame is not a readable JPEG")
+        frames = []
+        for jpeg in jpegs:
+            frame = decode_jpeg(jpeg)
+            if frame is None:
+                raise DamagedBundleError(f"{path}: a frame is not a readable JPEG")
+            frames.append(frame)
         return frames
 
     def _redecode(self, first: int, count: int, cause: Exception) -> None:

@@ -127,8 +127,15 @@ def _numbers(text: str) -> list[str]:
     return _NUMBER.findall(text)
 
 
-def _vector(blob: bytes | None) -> np.ndarray | None:
-    return None if blob is None else np.frombuffer(blob, np.float32)
+def _vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, np.float32)
+
+
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row a plain INSERT just wrote (sqlite3 leaves lastrowid None only when none was)."""
+    row_id = cursor.lastrowid
+    assert row_id is not None, "an INSERT wrote no row"
+    return row_id
 
 
 @dataclass(frozen=True)
@@ -222,10 +229,12 @@ class SemanticMemory:
         return best
 
     def _new_entity(self, conn: sqlite3.Connection, video: str, name: str, kind: str, vector: np.ndarray | None) -> int:
-        return conn.execute(
-            "INSERT INTO entities(video, name, norm, kind, embedding) VALUES (?, ?, ?, ?, ?)",
-            (video, name.strip(), normalise(name), kind.strip().lower(), None if vector is None else vector.tobytes()),
-        ).lastrowid
+        return _inserted_id(
+            conn.execute(
+                "INSERT INTO entities(video, name, norm, kind, embedding) VALUES (?, ?, ?, ?, ?)",
+                (video, name.strip(), normalise(name), kind.strip().lower(), None if vector is None else vector.tobytes()),
+            )
+        )
 
     def _place(
         self, conn: sqlite3.Connection, video: str, entity: int, candidate: Candidate, object_vector: np.ndarray | None
@@ -242,21 +251,23 @@ class SemanticMemory:
         if touching is not None:
             self._link(conn, touching, candidate)
             return "UPDATE", touching
-        fact = conn.execute(
-            "INSERT INTO facts(video, entity, relation, object, object_norm, source, object_embedding) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                video,
-                entity,
-                _relation(candidate.relation),
-                candidate.object.strip(),
-                norm,
-                candidate.source,
-                None if object_vector is None else object_vector.tobytes(),
-            ),
-        ).lastrowid
-        self._link(conn, fact, candidate)
-        return "ADD", fact
+        fact_id = _inserted_id(
+            conn.execute(
+                "INSERT INTO facts(video, entity, relation, object, object_norm, source, object_embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    video,
+                    entity,
+                    _relation(candidate.relation),
+                    candidate.object.strip(),
+                    norm,
+                    candidate.source,
+                    None if object_vector is None else object_vector.tobytes(),
+                ),
+            )
+        )
+        self._link(conn, fact_id, candidate)
+        return "ADD", fact_id
 
     def _equal_facts(
         self, conn: sqlite3.Connection, video: str, entity: int, candidate: Candidate, norm: str, vector: np.ndarray | None

@@ -127,19 +127,23 @@ class VisualMemory:
             return []
         query = _unit(vector)
         if query.shape[1] != cached.index.d:
+            space = self.space(video)
+            embedder = f": embed it with {space[0]}" if space is not None else ""
             raise EmbeddingSpaceError(
-                f"video {video} holds frame embeddings of size {cached.index.d}; the query has size {query.shape[1]}: "
-                f"embed it with {self.space(video)[0]}"
+                f"video {video} holds frame embeddings of size {cached.index.d}; the query has size {query.shape[1]}{embedder}"
             )
         with cached.lock:
             visible = len(cached.times) if until is None else int(np.searchsorted(cached.times, until, side="right"))
             if visible == 0:
                 return []
-            selector = faiss.IDSelectorRange(0, visible)
+            # Field by field: faiss's stubs omit the keyword constructor, which only sets these same fields.
+            params: faiss.SearchParameters
             if cached.trained_on:
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+                params = ivf = faiss.SearchParametersIVF()
+                ivf.nprobe = self.nprobe
             else:
-                params = faiss.SearchParameters(sel=selector)
+                params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorRange(0, visible)
             scores, positions = cached.index.search(query, min(k, visible), params=params)
         return [
             FrameHit(video, int(cached.indices[p]), float(cached.times[p]), float(s))
@@ -250,6 +254,7 @@ class VisualMemory:
             "SELECT idx, time, embedding FROM visual_frames WHERE video = ? ORDER BY time, idx", (video,)
         ).fetchall()
         indices, times, vectors = _columns(rows, space[1])
+        index: faiss.Index
         if len(vectors) <= self.exact_limit:
             index = faiss.IndexFlatIP(space[1])
             trained_on = 0

@@ -35,6 +35,8 @@ MAX_DURATION = 30 * 24 * 3600.0
 CHECK_FRAMES = 8
 """Frames decoded at open to learn whether decoded timestamps match the packet index."""
 _STILL = Disposition.attached_pic | Disposition.still_image
+Decodable = av.VideoStream | av.AudioStream
+"""The streams this module demuxes and decodes (PyAV's base `Stream` has no `decode`)."""
 
 
 def open_container(path: Path) -> av.container.InputContainer:
@@ -81,7 +83,7 @@ def audio_streams(container: av.container.InputContainer) -> list[av.AudioStream
     return [s for s in container.streams.audio if s.codec_context is not None]
 
 
-def _codec_name(stream: av.Stream) -> str:
+def _codec_name(stream: av.stream.Stream) -> str:
     return stream.codec_context.name if stream.codec_context is not None else "unknown codec"
 
 
@@ -174,7 +176,8 @@ def scan(container: av.container.InputContainer, stream: av.VideoStream, fps: fl
     """
     base = stream.time_base or Fraction(1, 90000)
     step = max(1, round(1 / (fps * base))) if fps else None
-    pts, keys, decoded = array("q"), array("q"), []
+    pts, keys = array("q"), array("q")
+    decoded: list[int | None] = []  # timestamps of the first decoded frames, in decode order
     end: int | None = None
     last: int | None = None
     width = height = 0
@@ -203,9 +206,11 @@ def scan(container: av.container.InputContainer, stream: av.VideoStream, fps: fl
         raise EmptyVideoError(f"{name}: its video has a zero duration.")
     key_slots = np.unique(np.searchsorted(ordered, np.frombuffer(keys, dtype=np.int64)))
     table = FrameTable(ordered, times, key_slots.astype(np.int64), end_time)
+    stamped = [k for k in decoded if k is not None]
     exact = (
-        all(k is not None and table.slot_of(k) is not None for k in decoded)
-        and all(a < b for a, b in itertools.pairwise(decoded))
+        len(stamped) == len(decoded)
+        and all(table.slot_of(k) is not None for k in stamped)
+        and all(a < b for a, b in itertools.pairwise(stamped))
         and bool(np.all(np.diff(ordered) > 0))
     )
     return Scan(table, exact, width or stream.codec_context.width, height or stream.codec_context.height)
@@ -218,7 +223,7 @@ def first_frame_size(container: av.container.InputContainer, stream: av.VideoStr
     raise EmptyVideoError(f"{name}: its video stream has no frame that decodes.")
 
 
-def _packets(container: av.container.InputContainer, stream: av.Stream) -> Iterator[av.Packet]:
+def _packets(container: av.container.InputContainer, stream: Decodable) -> Iterator[av.Packet]:
     """Demux `stream`, ending where the file is cut or damaged with an empty packet, which
     flushes the decoder just as FFmpeg's own last packet does."""
     try:
@@ -227,7 +232,7 @@ def _packets(container: av.container.InputContainer, stream: av.Stream) -> Itera
         yield av.Packet()
 
 
-def _decode(stream: av.Stream, packet: av.Packet) -> list:
+def _decode(stream: Decodable, packet: av.Packet) -> list:
     """Frames from one packet; a packet that fails to decode gives none."""
     try:
         return stream.decode(packet)
@@ -235,7 +240,7 @@ def _decode(stream: av.Stream, packet: av.Packet) -> list:
         return []
 
 
-def decoded_frames(container: av.container.InputContainer, stream: av.Stream) -> Iterator:
+def decoded_frames(container: av.container.InputContainer, stream: Decodable) -> Iterator:
     """Every frame of `stream` that decodes, from the container's current position."""
     for packet in _packets(container, stream):
         yield from _decode(stream, packet)
@@ -330,25 +335,27 @@ class PyAVFrames:
         self.failed.update(range(self._count, len(self._table)))
         return None
 
-    def _open(self) -> None:
+    def _open(self) -> av.container.InputContainer:
+        """Open the file afresh at its start; the open container."""
         self.close()
-        self._container = open_container(self._path)
-        self._stream = video_stream(self._container, self._path)
+        self._container = container = open_container(self._path)
+        self._stream = video_stream(container, self._path)
         self._stream.thread_type = "AUTO"
-        self._frames = decoded_frames(self._container, self._stream)
+        self._frames = decoded_frames(container, self._stream)
         self._pos, self._count = -1, 0
+        return container
 
     def _seek(self, key: int) -> None:
-        if self._container is None or key == 0:
+        if key == 0:
             self._open()
-            if key == 0:
-                return
+            return
+        container = self._container if self._container is not None else self._open()
         try:
-            self._container.seek(int(self._table.pts[key]), stream=self._stream, backward=True)
+            container.seek(int(self._table.pts[key]), stream=self._stream, backward=True)
         except av.error.FFmpegError:
             self._open()
             return
-        self._frames = decoded_frames(self._container, self._stream)
+        self._frames = decoded_frames(container, self._stream)
         self._pos = None
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
@@ -408,7 +415,7 @@ class _Chunker:
         samples = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
         if self._origin is None:
             samples = self._skip_to_start(frame, samples)
-        if not len(samples):
+        if self._origin is None or not len(samples):  # still before `start`, or nothing left of this frame
             return
         if self._end is not None:
             room = max(0, round((self._end - self._origin) * self._rate)) - self._kept
@@ -432,6 +439,7 @@ class _Chunker:
         return samples[drop:]
 
     def _emit(self, count: int) -> tuple[float, np.ndarray]:
+        assert self._origin is not None, "chunks are emitted only after the first kept sample"
         held = np.concatenate(self._parts)
         self._parts = [held[count:]]
         start = self._origin + self._emitted / self._rate

@@ -34,6 +34,10 @@ class UnreadableVideoError(MediaError):
     """The path is missing, unreadable, or decoding failed beyond recovery."""
 
 
+class FrameSequenceError(MediaError):
+    """Frames handed to an analysis are not same-sized RGB images at increasing times."""
+
+
 class ImageError(MediaError):
     """An image cannot be opened or is too large to handle safely."""
 

@@ -122,7 +122,10 @@ class RapidOCR:
 
 
 def _rapidocr_model_folder() -> Path:
-    return Path(require("rapidocr", ROLE, INSTALL_HINT).__file__).resolve().parent / "models"
+    module = require("rapidocr", ROLE, INSTALL_HINT)
+    if module.__file__ is None:  # a namespace package: a broken install left only empty folders
+        raise ModelUnavailableError(ROLE, "rapidocr is installed without its files", INSTALL_HINT)
+    return Path(module.__file__).resolve().parent / "models"
 
 
 def _model_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:

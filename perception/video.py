@@ -78,7 +78,7 @@ def probe(path: str | Path) -> VideoInfo:
         said = _pyav.claims(container, stream)
         if said.fps and said.duration and said.frame_count:
             size = _pyav.first_frame_size(container, stream, path.name)
-            return _info(path, container, stream, said, size)
+            return _info(path, container, stream, _Timing(said.fps, said.duration, said.frame_count), size)
         scan = _pyav.scan(container, stream, said.fps, path.name)
         return _info(path, container, stream, _indexed(said, scan.table), (scan.width, scan.height))
 
@@ -144,7 +144,7 @@ class VideoReader:
         if pending and len(batch := self._batch(pending)):
             yield batch
 
-    def frames_at(self, times: Sequence[float]) -> FrameBatch:
+    def frames_at(self, times: Sequence[float] | np.ndarray) -> FrameBatch:
         """The nearest frame to each time, in the order asked (repeats kept); a time whose frame
         fails to decode is left out, so read `indices` to match frames to times."""
         wanted = np.asarray(times, dtype=np.float64).reshape(-1)
@@ -225,19 +225,28 @@ def read_audio(path: str | Path, start: float = 0.0, end: float | None = None, s
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
-def _indexed(said: _pyav.Claims, table: _pyav.FrameTable) -> _pyav.Claims:
+@dataclass(frozen=True)
+class _Timing:
+    """Rate, duration and frame count, every one known: what a VideoInfo states (claims may lack any)."""
+
+    fps: float
+    duration: float
+    frame_count: int
+
+
+def _indexed(said: _pyav.Claims, table: _pyav.FrameTable) -> _Timing:
     """Count and duration from the frame index; the claimed rate where the index bears it out
     (it is the rounder number), else the index's own."""
     measured = len(table) / table.end
     fps = said.fps if said.fps and abs(said.fps - measured) <= 0.05 * measured else measured
-    return _pyav.Claims(fps, table.end, len(table))
+    return _Timing(fps, table.end, len(table))
 
 
 def _info(
     path: Path,
     container: av.container.InputContainer,
     stream: av.VideoStream,
-    facts: _pyav.Claims,
+    facts: _Timing,
     size: tuple[int, int],
 ) -> VideoInfo:
     audio = _pyav.audio_streams(container)

@@ -61,7 +61,8 @@ def draw_tag(image: Image.Image, corner: Point, text: str, fill: RGB, size: int,
     """
     draw = ImageDraw.Draw(image)
     face = font(size)
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=face)
+    # Pillow types the box as floats; from the origin, with our fonts, it is whole pixels.
+    left, top, right, bottom = (int(edge) for edge in draw.textbbox((0, 0), text, font=face))
     pad = max(2, size // 5)
     width, height = right - left + 2 * pad, bottom - top + 2 * pad
     x, y = _xy(corner)

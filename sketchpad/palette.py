@@ -46,7 +46,7 @@ def resolve_color(color: str | Sequence[int] | None, index: int = 0) -> RGB:
     rgb = tuple(int(c) for c in color)
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
         raise ValueError(f"a colour is three integers 0-255, got {color!r}")
-    return rgb  # type: ignore[return-value]
+    return rgb
 
 
 def color_for(key: str) -> RGB:

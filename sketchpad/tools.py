@@ -51,8 +51,13 @@ MAX_DRAWN = 50  # detections or text lines drawn and listed, best first; more wo
 
 
 class FrameBatchLike(Protocol):
-    frames: np.ndarray  # (N, H, W, 3) uint8 RGB
-    times: np.ndarray  # (N,) seconds
+    """Read-only members, so frozen dataclasses (perception's FrameBatch included) fit."""
+
+    @property
+    def frames(self) -> np.ndarray: ...  # (N, H, W, 3) uint8 RGB
+
+    @property
+    def times(self) -> np.ndarray: ...  # (N,) seconds
 
 
 class FrameSource(Protocol):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app.answer import Answer
 from app.cli.common import ConfigOption, HomeOption, VLMOption, guarded, open_longshot
 from app.cli.output import print_answer
 
@@ -25,9 +26,9 @@ def ask(
 ) -> None:
     """Ask a question about an ingested video; prints the answer, its evidence and the steps."""
     longshot = open_longshot(home, config, models__vlm=vlm)
-    answer = None
+    answer: Answer | None = None
     for item in longshot.ask_stream(video, question, option or None, until=until):
-        if hasattr(item, "trace"):
+        if isinstance(item, Answer):
             answer = item
         elif not as_json:
             typer.secho(
@@ -35,6 +36,7 @@ def ask(
                 dim=True,
                 err=True,
             )
+    assert answer is not None, "the agent's stream always ends with its answer"
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))
         return
@@ -53,6 +55,7 @@ def ask_image(
 ) -> None:
     """Ask a question about an image; prints the answer, its evidence and the rendered sketches (PNG paths)."""
     answer = open_longshot(home, config, models__vlm=vlm).ask_image(image, question, option or None)
+    assert answer is not None, "the agent's stream always ends with its answer"
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))
         return

@@ -113,6 +113,8 @@ class OfflineSketching:
     def next_action(self, state: AgentState, frame: int | str | None = None) -> Action | None:
         """The next sketch on `frame` (by default the frame of the best evidence), or None when done."""
         frame = _planned_frame(state) if frame is None else frame
+        if frame is None:  # no evidence shows a frame: there is nothing to sketch on
+            return None
         goal = self._goal(state, frame)
         if goal is None:
             return None
@@ -124,6 +126,8 @@ class OfflineSketching:
     def answer(self, state: AgentState, frame: int | str | None = None) -> Action | None:
         """An answer read off the sketches made on `frame`, or None when they do not answer the question."""
         frame = _planned_frame(state) if frame is None else frame
+        if frame is None:  # nothing was or could be sketched
+            return None
         goal = self._goal(state, frame)
         done = [s for s in _sketched(state, frame) if s.ok]
         if goal is None or not done:
@@ -135,9 +139,7 @@ class OfflineSketching:
             return None  # a video's options are scored against all the evidence, sketches included
         return self._read_answer(state, done, moment)
 
-    def _goal(self, state: AgentState, frame: int | str | None) -> str | None:
-        if frame is None:
-            return None
+    def _goal(self, state: AgentState, frame: int | str) -> str | None:
         if frame != IMAGE and classify(state.question, state.options).kind not in ("open", "choice"):
             return None
         if self.can_detect and counted_thing(state.question):

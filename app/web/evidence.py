@@ -67,10 +67,10 @@ def evidence_frames(longshot: Any, video: str, evidence: Sequence[Evidence], lim
             ref = item.frames[len(item.frames) // 2]
             index, time = ref.index, ref.time
         else:
-            index = _nearest_index(times, (item.start + item.end) / 2)
-            if index is None:
+            nearest = _nearest_index(times, (item.start + item.end) / 2)
+            if nearest is None:  # the video has no stored frames yet
                 continue
-            time = float(times[index])
+            index, time = nearest, float(times[nearest])
         if index in shown or not 0 <= index < len(times):
             continue
         shown.add(index)

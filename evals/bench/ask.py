@@ -29,7 +29,7 @@ from app import Answer, Evidence, Longshot
 from app.agent import AgentState
 from app.policies import OfflinePolicy
 from evals.bench.common import CACHE_DIR, measure_in_child, print_figures
-from evals.datasets.base import Item
+from evals.datasets.base import DatasetError, Item
 from evals.metrics import span_overlaps
 from evals.needle import build_needle
 from perception.config import load_config
@@ -163,6 +163,8 @@ def answer_items(longshot: Longshot, video: str, items: Iterable[Item]) -> list[
 def judge(item: Item, choice: str | None, span: tuple[float, float] | None) -> bool:
     """A "when" answer is right when its span overlaps the truth; any other when it picks the answer letter."""
     if item.buckets.get("kind") == "when":
+        if item.answer_span is None:
+            raise DatasetError(f"item {item.id} asks when, but the set gives no answer span to judge it by")
         return span is not None and span_overlaps(span, item.answer_span)
     return choice is not None and choice == item.answer
 

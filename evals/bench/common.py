@@ -12,11 +12,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
 import av
 import psutil
+
+from perception.errors import UnreadableVideoError
 
 MB = 2**20
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +62,7 @@ def _loop_packets(src: Path, seconds: float, out: Path) -> None:
                 stream = source.streams.video[0]
                 if loop == 0:
                     target = output.add_stream_from_template(stream)
-                limit = seconds / stream.time_base
+                limit = seconds / time_base(stream)
                 for packet in source.demux(stream):
                     if packet.pts is None or packet.dts is None:
                         continue
@@ -71,6 +74,14 @@ def _loop_packets(src: Path, seconds: float, out: Path) -> None:
                     packet.stream = target
                     output.mux(packet)
             loop += 1
+
+
+def time_base(stream: av.stream.Stream) -> Fraction:
+    """The stream's time base: PyAV types it optional (an output stream lacks one until muxing
+    starts), but a stream demuxed from a file has one."""
+    if stream.time_base is None:
+        raise UnreadableVideoError(f"stream {stream.index} of {stream.container.name} has no time base")
+    return stream.time_base
 
 
 def measure_in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:

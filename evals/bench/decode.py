@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import av
 import numpy as np
 
-from evals.bench.common import print_figures
+from evals.bench.common import print_figures, time_base
 from perception.video import VideoReader, probe
 
 
@@ -80,6 +80,7 @@ def decode_floor(video: Path, fps: float, span: float, only_needed: bool) -> int
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        base = float(time_base(stream))
         for start, end, packets in _keyframe_groups(container, stream, span):
             grid = np.arange(math.ceil(start * fps - 1e-9), math.ceil(end * fps - 1e-9)) / fps
             if not len(grid):
@@ -87,7 +88,7 @@ def decode_floor(video: Path, fps: float, span: float, only_needed: bool) -> int
             if not only_needed:
                 decoded += sum(len(stream.decode(packet)) for packet in packets)
                 continue
-            shown = np.array([-1.0 if p.pts is None else p.pts * float(stream.time_base) for p in packets])
+            shown = np.array([-1.0 if p.pts is None else p.pts * base for p in packets])
             needed = {int(np.argmin(np.abs(shown - t))) for t in grid}
             decoded += sum(len(stream.decode(packet)) for packet in packets[: max(needed) + 1])
             decoded += len(stream.decode(None))
@@ -101,9 +102,10 @@ def _keyframe_groups(
     container: av.container.InputContainer, stream: av.VideoStream, span: float
 ) -> Iterator[tuple[float, float, list[av.Packet]]]:
     """(start, end, packets) of each group from one keyframe to the next, up to `span` seconds."""
-    base = float(stream.time_base)
+    base = float(time_base(stream))
     origin = (container.start_time or 0) / av.time_base
-    start, packets = 0.0, []
+    start = 0.0
+    packets: list[av.Packet] = []
     for packet in container.demux(stream):
         if packet.size == 0:  # the demuxer's flush packet
             continue

@@ -77,7 +77,7 @@ class JsonlDataset(Adapter):
         return Item(
             id=str(record.get("id", number)),
             video=self._path(record.get("video")),
-            images=tuple(self._path(p) for p in record.get("images") or ()),
+            images=tuple(self._image(p, where) for p in record.get("images") or ()),
             question=str(record["question"]).strip(),
             options=options,
             answer=answer,
@@ -92,6 +92,13 @@ class JsonlDataset(Adapter):
             return None
         path = Path(str(value)).expanduser()
         return path if path.is_absolute() else self.path.parent / path
+
+    def _image(self, value: Any, where: str) -> Path:
+        """An entry of "images": unlike "video" or "subtitles", an empty one is a mistake, not an absence."""
+        path = self._path(value)
+        if path is None:
+            raise DatasetError(f"{where}: an entry of images is empty ({value!r})")
+        return path
 
 
 def _answer(value: Any, options: tuple[str, ...], where: str) -> tuple[str | None, str | None]:

@@ -303,6 +303,9 @@ def test_jsonl_rejects_repeated_ids_and_bad_spans(tmp_path: Path) -> None:
     path.write_text('{"question": "q", "span": "soon"}\n')
     with pytest.raises(DatasetError, match="line 1"):
         list(get_dataset("jsonl", path).items())
+    path.write_text('{"question": "q", "images": ["a.png", ""]}\n')
+    with pytest.raises(DatasetError, match="line 1: an entry of images is empty"):
+        list(get_dataset("jsonl", path).items())
 
 
 # --- Sketchpad tasks ----------------------------------------------------------------------

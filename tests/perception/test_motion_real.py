@@ -1,0 +1,85 @@
+"""Motion analysis on real footage made by others (../shared/media): people visiting a room,
+a hand at a shelf, a cartoon; and the same clips reversed, whose directions must flip. Frames
+are decoded by perception.video at ingest's working resolution, spans chained as ingest does,
+with the extra frames each span asks for decoded by time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception.motion import Activity, MotionAnalyser, Stillness
+from perception.motion.records import MIN_TRAVEL, heading
+from perception.video import FrameBatch, VideoReader
+from tests.motion_media import video_motion
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
+WORKING_SIDE = 448  # ingest's frame_max_side
+
+
+def decode(path: Path, start: float, end: float, fps: float) -> FrameBatch:
+    with VideoReader(path, max_side=WORKING_SIDE) as reader:
+        return next(reader.sample(fps=fps, batch_size=10_000, start=start, end=end))
+
+
+def activities(observations) -> list[Activity]:
+    return [o for o in observations if isinstance(o, Activity)]
+
+
+@pytest.mark.parametrize(
+    ("clip", "start", "end", "fps"),
+    [
+        ("one-by-one-person-detection.mp4", 4, 10, 1),  # a woman walks in to the table
+        ("one-by-one-person-detection.mp4", 16, 22, 1),  # ... and out again
+        ("bottle-detection.mp4", 4.5, 9, 4),  # a hand takes a bottle from the shelf
+        ("making_cake.mp4", 0, 10, 1),
+        ("car-detection.mp4", 20, 30, 1),
+    ],
+)
+def test_reversing_a_clip_flips_the_direction_found(media, clip, start, end, fps):
+    batch = decode(media / "video" / clip, start, end, fps)
+    analyser = MotionAnalyser()
+    forward = activities(analyser.analyse(batch.frames, batch.times).observations)
+    mirrored = (start + end) - batch.times[::-1]
+    backward = activities(analyser.analyse(np.ascontiguousarray(batch.frames[::-1]), mirrored).observations)
+    compared = 0
+    for run in forward:
+        if np.hypot(run.dx, run.dy) < MIN_TRAVEL:
+            continue
+        mirror = (start + end - run.end, start + end - run.start)
+        twins = [b for b in backward if min(b.end, mirror[1]) - max(b.start, mirror[0]) > 0.5 * run.duration]
+        for twin in twins:
+            # The net travel turns round; so does the direction word, where the path is straight enough to have one.
+            assert heading(twin.dx, twin.dy) == OPPOSITE[heading(run.dx, run.dy)], (run.text, twin.text)
+            assert twin.direction in (OPPOSITE.get(run.direction), None), (run.text, twin.text)
+            compared += 1
+    assert compared >= 1, [r.text for r in forward]
+
+
+def test_a_woman_walking_out_comes_toward_the_camera_and_her_reverse_does_not(media):
+    batch = decode(media / "video" / "one-by-one-person-detection.mp4", 16, 22, 1)
+    [out] = activities(MotionAnalyser().analyse(batch.frames, batch.times).observations)
+    assert out.direction == "right" and out.depth == "toward"
+    assert 19.5 <= out.end <= 21.5  # the room is empty from about 20.5 s
+    mirrored = 38 - batch.times[::-1]
+    [back] = activities(MotionAnalyser().analyse(np.ascontiguousarray(batch.frames[::-1]), mirrored).observations)
+    assert back.direction == "left" and back.depth != "toward"
+
+
+def test_people_visiting_a_room_one_by_one(media):
+    """Five people walk in to a table and out again, one at a time; the room is empty between
+    them (0-5 s, about 46-49 s, 88-92 s). Analysed span by span, as ingest does, at 1 fps with
+    the extra frames each span asks for."""
+    found, asked = video_motion(media / "video" / "one-by-one-person-detection.mp4", max_side=WORKING_SIDE)
+    runs = activities(found)
+    stills = [o for o in found if isinstance(o, Stillness)]
+    assert len(runs) >= 5
+    assert 4.5 <= runs[0].start <= 7.0
+    assert all(r.start > 4.5 for r in runs)
+    for quiet in ((0.5, 4.5), (46.5, 48.5), (89.0, 91.5)):
+        assert any(s.start <= quiet[0] and s.end >= quiet[1] for s in stills), quiet
+    assert 0 < asked < 140  # extra frames only where runs start and end
