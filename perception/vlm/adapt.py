@@ -104,12 +104,12 @@ class Adapter:
             except Rejected as rejection:
                 if context_overflow(url, rejection.body) is not None:
                     raise  # too long is not a parameter this server refuses
-                adaptation = next((a for a in ADAPTATIONS if a not in applied and a.applies(payload, rejection)), None)
-                if adaptation is None:
+                fix = next((a for a in ADAPTATIONS if a not in applied and a.applies(payload, rejection)), None)
+                if fix is None:
                     raise
-                log.info("%s rejected the request (%s); retrying adapted (%s)", url, rejection, adaptation.name)
-                applied.append(adaptation)
-                payload = adaptation.apply(payload)
+                log.info("%s rejected the request (%s); retrying adapted (%s)", url, rejection, fix.name)
+                applied.append(fix)
+                payload = fix.apply(payload)
                 continue
             with self._lock:
                 self._learned.update(a.name for a in applied)

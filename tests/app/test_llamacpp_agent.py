@@ -176,7 +176,7 @@ def test_a_server_killed_mid_question_leaves_it_to_the_offline_policy(library, v
                 models__vlm=f"openai:smol@{url}", vlm__max_retries=1, vlm__backoff_s=0.1, vlm__timeout_s=SLOW_MACHINE_S
             )
         )
-        steps = longshot.ask_stream(video_id, "Which notice is shown first?", CODES)
+        steps = longshot.ask_stream(video_id, "What code is shown on screen?", CODES)
         first = next(steps)
         process.kill()
         process.wait(30)
