@@ -44,6 +44,9 @@ Evidence so far:
 
 FORCE = """You have no steps left. Reply now with one JSON object {"action": "answer", "args": {...}} using the evidence above."""
 
+OVERVIEW = "Coarse timeline of the video (what memory holds in each stretch; search or inspect for more):\n{lines}\n"
+OVERVIEW_MARGIN = 64  # tokens the first prompt keeps free beside the overview: chat template, rounding
+
 VIDEO_LENGTH = "Video length: {length}."
 SCALES = "Scales: {scales} seconds."
 UNTIL = "Only the video up to {until} may be used."
@@ -109,6 +112,15 @@ def context_prompt(duration: float | None, scales: Sequence[float], until: float
     if until is not None:
         lines.append(UNTIL.format(until=format_time(until)))
     return ("\n" + " ".join(lines) + "\n") if lines else ""
+
+
+def overview_prompt(lines: Sequence[str]) -> str:
+    return OVERVIEW.format(lines="\n".join(lines)) if lines else ""
+
+
+def overview_room(system: str, first_user: str) -> int:
+    """Estimated tokens left for the coarse timeline in a question's first prompt."""
+    return FIRST_PROMPT_TOKENS - OVERVIEW_MARGIN - estimate_tokens(system) - estimate_tokens(first_user)
 
 
 def image_as_text(caption: str, memory: str = "") -> str:

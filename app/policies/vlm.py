@@ -14,11 +14,22 @@ with no image to look at) is a guess, and goes back to the model as an invalid a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from app.agent import AgentState, describe
 from app.answer import ABSTAIN_TEXT
-from app.prompts import FORCE, context_prompt, estimate_tokens, image_as_text, system_prompt, user_prompt
+from app.overview import fit
+from app.prompts import (
+    FORCE,
+    context_prompt,
+    estimate_tokens,
+    image_as_text,
+    overview_prompt,
+    overview_room,
+    system_prompt,
+    user_prompt,
+)
 from app.reader import grounding, reads
 from app.reply_schema import action_reply_schema
 from app.toolbox import Action, action_schemas
@@ -41,11 +52,16 @@ class VLMPolicy:
         tools: list[dict] | None = None,
         hand_over_after: int = 2,
         stalled_after: int = 3,
+        overview: Callable[[int], list[str]] | None = None,
     ):
         """`fallback` (the offline policy, or the image policy) answers from the evidence when the model
-        cannot be made to answer, and takes the question over as the module docstring says."""
+        cannot be made to answer, and takes the question over as the module docstring says. `overview`
+        gives the video's coarse timeline in so many stretches (`app.overview`); the finest that fits
+        the first prompt's budget goes into every prompt of the question."""
         self.vlm = vlm
         self.fallback = fallback
+        self.overview = overview
+        self._overview_lines: list[str] | None = None
         self.tools = tools if tools is not None else action_schemas()
         self.system = system_prompt(self.tools)
         self.reply_schema = action_reply_schema(self.tools)
@@ -142,16 +158,29 @@ class VLMPolicy:
         return [Message.system(self.system), Message("user", tuple(content))]
 
     def _user_text(self, state: AgentState, force: bool, shown: list[int]) -> str:
+        context = context_prompt(state.duration, state.scales, state.until)
         text = user_prompt(
             state.question,
             state.options,
             [describe(state.evidence[i], i) for i in shown],
             steps_left=0 if force else state.max_steps - len(state.steps),
-            context=context_prompt(state.duration, state.scales, state.until),
+            context=context + overview_prompt(self._overview(state, context)),
             error=state.steps[-1].error if state.steps else None,
         )
         left_out = len(state.evidence) - len(shown)
         return text + (f"\n({left_out} evidence items left out to fit the model's context.)" if left_out else "")
+
+    def _overview(self, state: AgentState, context: str) -> list[str]:
+        """The coarse timeline's lines, chosen once per question: the finest that fits the first prompt."""
+        if self._overview_lines is None:
+            lines: list[str] = []
+            length = state.until if state.until is not None else state.duration
+            if self.overview is not None and length:
+                first = user_prompt(state.question, state.options, [], state.max_steps, context + overview_prompt(["x"]))
+                room = overview_room(self.system, first)
+                lines = fit(self.overview, room, estimate_tokens, length)
+            self._overview_lines = lines
+        return self._overview_lines
 
     def _images(self, state: AgentState) -> list[str | ImagePart]:
         """The frames and sketches to show: as images to a model that sees; otherwise each as its caption and
