@@ -8,6 +8,8 @@ import base64
 import io
 import json
 import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,30 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(tmp_path):
     for (name, _, words), (is_error, message) in zip(BAD_CALLS, outcomes):
         assert is_error and words in message, (name, message)
     assert outcomes[-1] == (False, "[]"), "still serving after every bad call"
+
+
+def test_streamable_http_serves_the_same_tools(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    params = server_for(tmp_path / "home")
+    process = subprocess.Popen([params.command, *params.args, "--port", str(port)], env=params.env, cwd=params.cwd)
+    names: set[str] = set()
+    listed: list[Any] = []
+
+    async def session() -> None:
+        for _ in range(120):  # the server imports its models' code first
+            try:
+                async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=120) as client:
+                    names.update(tool.name for tool in (await client.list_tools()).tools)
+                    listed.append(data(await client.call_tool("list_videos", {})))
+                    return
+            except Exception:  # not listening yet
+                await anyio.sleep(1)
+
+    try:
+        anyio.run(session)
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert names == TOOLS and listed == [[]]
