@@ -48,6 +48,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 RETRIED_STATUSES = (408, 409, 429)  # and every 5xx
 _MAX_RETRY_AFTER_S = 120.0  # a server asking for longer is out of quota, not busy
 _MAX_BACKOFF_S = 60.0
+ASSUMED = "assumed: the server did not say, and the probe got no answer"
 
 
 class OpenAIChat:
@@ -111,7 +112,7 @@ class OpenAIChat:
             return known
         learned = server_says(self._session, self.base_url, self.model, self._headers()) or self._probe_images()
         if learned is None:
-            return Capabilities(True, 0, "assumed: the server did not say and the probe failed")
+            return Capabilities(True, 0, ASSUMED)
         log.info("%s at %s: vision %s (from %s)", self.model, self.base_url, learned.vision, learned.source)
         return remember(self.base_url, self.model, learned)
 
@@ -119,7 +120,8 @@ class OpenAIChat:
         """Where the model is, its context and whether it sees, for `longshot doctor` (may ask the server)."""
         known = self.capabilities
         context = f"context {known.context_tokens} tokens" if known.context_tokens else "context not reported"
-        return f"{self.source}; {context}; {'vision' if known.vision else 'text only'} (from {known.source})"
+        how = known.source if known.source == ASSUMED else f"from {known.source}"
+        return f"{self.source}; {context}; {'vision' if known.vision else 'text only'} ({how})"
 
     def chat(
         self,
