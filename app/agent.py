@@ -25,7 +25,7 @@ class AgentState:
     question: str
     options: tuple[str, ...]
     until: float | None
-    max_steps: int
+    max_steps: int  # the step budget; a policy handing the question to another may grant it a fresh one
     scales: list[float]
     duration: float | None
     steps: list[Step] = field(default_factory=list)
@@ -74,7 +74,7 @@ class Agent:
         state = AgentState(question, tuple(options), until, self.max_steps, self.toolbox.scales(), duration)
         state.images = list(images)
         while True:
-            forced = len(state.steps) >= self.max_steps or state.invalid >= self.max_invalid
+            forced = len(state.steps) >= state.max_steps or state.invalid >= self.max_invalid
             t0 = time.perf_counter()
             action = Action("invalid")  # what the trace shows when the policy produced no action at all
             try:

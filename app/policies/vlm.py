@@ -4,9 +4,9 @@ Replies are constrained to the action schema where the server can (`app.reply_sc
 else asked for as JSON and parsed. A model that cannot see gets each frame as its
 caption and the memory text of the evidence it came with. A prompt too long for the
 model's context is sent once more with the evidence trimmed to fit. The offline policy
-takes the question over, and the trace says so, when the endpoint fails, after
-`hand_over_after` invalid actions in a row, or when `stalled_after` steps in a row bring
-no new evidence; and a text-only model's free-form answer that the evidence does not hold
+takes the question over with a step budget of its own, and the trace says so, when the
+endpoint fails, after `hand_over_after` invalid actions in a row, or when `stalled_after`
+steps in a row bring no new evidence; and a text-only model's free-form answer that the evidence does not hold
 is replaced by the offline policy's extractive one. An answer before any evidence (and
 with no image to look at) is a guess, and goes back to the model as an invalid action.
 """
@@ -51,7 +51,7 @@ class VLMPolicy:
         fallback: Any,
         tools: list[dict] | None = None,
         hand_over_after: int = 2,
-        stalled_after: int = 3,
+        stalled_after: int = 2,
         overview: Callable[[int], list[str]] | None = None,
     ):
         """`fallback` (the offline policy, or the image policy) answers from the evidence when the model
@@ -79,9 +79,10 @@ class VLMPolicy:
         if self.handed_over:
             return self.fallback.next_action(state)
         reason = self._why_hand_over(state)
-        if reason is not None:
+        if reason is not None:  # the offline policy gets a budget of its own: its steps take milliseconds
             self.handed_over = True
             self.name = "vlm+offline"
+            state.max_steps += len(state.steps)
             return self.fallback.next_action(state).with_note(f"the offline policy takes over: {reason}")
         try:
             action = self._ask(state, force=False)
