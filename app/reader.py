@@ -6,7 +6,9 @@ answer from the same few evidence items and names the ones it used; the answer t
 carries their moments. A small model will also write what the evidence never said, so
 every answer an LLM writes passes `grounding` first: its codes and numbers must appear in
 the evidence word for word, and most of its other content words too (or in the question).
-An answer that fails keeps the extractive one.
+A reader's answer must also `keep` what the extractive answer says (its codes, most of its
+words), so that a rewording never loses the answer. An answer that fails either check
+gives way to the extractive one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from perception.vlm.messages import Message
 
 READ_KINDS = frozenset({"open", "said", "shown"})  # prose answers; counts, times and choices stay exact
 MAX_EVIDENCE = 5
+MAX_MOMENTS = 3
 MIN_WORD_SHARE = 0.67  # of an answer's content words, the share the evidence (or the question) must hold
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d)?\b")
 _CODE = re.compile(r"[A-Za-z0-9]+(?:[-./][A-Za-z0-9]+)*")
@@ -93,6 +96,26 @@ def grounding(answer: str, question: str, evidence: Sequence[Evidence]) -> Groun
     return Grounding(not missing and not too_many, tuple(missing + (absent if too_many else [])))
 
 
+def keeps(answer: str, extractive: str, question: str) -> Grounding:
+    """Whether `answer` still says what the extractive answer says: at least MIN_WORD_SHARE of its terms
+    beyond the question's own (its codes and numbers among them, word for word), in other words or not.
+    A reader that drops the "B7" of "GATE B7 CLOSED", or answers another question, fails."""
+    asked = {_singular(w) for w in tokens(question)}
+    wanted = {_singular(t) for t in _terms(_TIME.sub(" ", extractive))} - asked
+    if not wanted:
+        return Grounding(True)
+    said = {_singular(t) for t in _terms(_TIME.sub(" ", answer))}
+    dropped = sorted(w for w in wanted if not any(word_credit(w, s) > 0 for s in said))
+    codes_dropped = [w for w in dropped if any(c.isdigit() for c in w)]
+    too_many = (len(wanted) - len(dropped)) / len(wanted) < MIN_WORD_SHARE
+    return Grounding(not codes_dropped and not too_many, tuple(dropped))
+
+
+def _terms(text: str) -> set[str]:
+    """Content words and numbers: what an answer says, without its small words and framing."""
+    return {t for t in tokens(text) if (t.isdigit() or len(t) >= 3) and t not in STOPWORDS and t not in _FRAMING}
+
+
 def _squashed(text: str) -> str:
     """Lowercase letters and digits only, so 'X7-QL9' is found in 'code x7 ql9'."""
     return re.sub(r"[^a-z0-9]", "", text.lower())
@@ -138,5 +161,6 @@ class Reader:
         text = " ".join(answer.split())
         checked = grounding(text, question, [evidence[i] for i in shown])
         if text != ABSTAIN_TEXT and used:
-            text += " (" + ", ".join(format_span(evidence[i].start, evidence[i].end) for i in used) + ")"
+            moments = dict.fromkeys(format_span(evidence[i].start, evidence[i].end) for i in used)
+            text += " (" + ", ".join(list(moments)[:MAX_MOMENTS]) + ")"
         return Reading(text, used, checked)

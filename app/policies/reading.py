@@ -4,7 +4,8 @@ A small local model picks actions badly but can still put an answer in words. He
 offline policy (or the image policy) runs every step; when it answers a question whose
 answer is prose, the reader writes the answer from the evidence the policy cited (and the
 best of the rest), with the moments it cites, and the answer stands only if the evidence
-holds it (`app.reader.grounding`). The trace says which answer was given and why.
+holds it (`app.reader.grounding`) and it keeps what the extractive answer says
+(`app.reader.keeps`). The trace says which answer was given and why.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from app.agent import AgentState
 from app.answer import ABSTAIN_TEXT
-from app.reader import MAX_EVIDENCE, Reader, reads
+from app.reader import MAX_EVIDENCE, Reader, keeps, reads
 from app.toolbox import Action
 from perception.errors import LongshotError
 
@@ -49,6 +50,10 @@ class ReadingPolicy:
             return action.with_note(
                 f"the reader's answer {reading.text[:80]!r} is {reading.grounding.describe()}; the extractive answer"
             )
+        kept = keeps(reading.text, str(text), state.question)
+        if not kept.grounded:
+            dropped = ", ".join(kept.missing[:5])
+            return action.with_note(f"the reader's answer {reading.text[:80]!r} drops {dropped}; the extractive answer")
         main = state.evidence[reading.cited[0]]
         args = {"text": reading.text, "evidence": list(reading.cited), "span": [main.start, main.end]}
         return Action("answer", args, f"written by the reader from evidence {list(reading.cited)}, grounded in it")

@@ -9,7 +9,7 @@ import pytest
 
 from app import Longshot
 from app.answer import ABSTAIN_TEXT, Evidence
-from app.reader import Reader, grounding, reads
+from app.reader import Reader, grounding, keeps, reads
 from perception.config import VLMConfig
 from perception.vlm.client import OpenAIChat
 from tests.fakes import ScriptedOpenAIServer, request_parts
@@ -45,6 +45,25 @@ def test_answers_the_evidence_holds_are_grounded(answer):
 def test_answers_with_what_the_evidence_never_said_are_not(answer, missing):
     check = grounding(answer, "What is the vault code?", EVIDENCE)
     assert not check.grounded and missing in check.missing and missing in check.describe()
+
+
+GATE = "GATE B7 CLOSED (at 2:15)"
+SELFISH = "Speech: Unless to be rather cold-hearted and rather selfish is to be ill-disposed. (at 9:30)"
+
+
+@pytest.mark.parametrize(
+    "extractive, answer, kept, dropped",
+    [
+        (GATE, "The notice says GATE B7 CLOSED.", True, ()),
+        (GATE, "The gate is closed.", False, ("7",)),  # the code is the answer
+        (GATE, "The answer is: The answer is: The answer is:", False, ("closed", "gate")),
+        (SELFISH, "Being rather cold-hearted and selfish is said to be ill-disposed.", True, ()),
+        (SELFISH, "He was not an ill-disposed young man.", False, ("rather", "selfish")),  # another moment's words
+    ],
+)
+def test_a_reworded_answer_must_keep_what_the_extractive_one_says(extractive, answer, kept, dropped):
+    check = keeps(answer, extractive, "What is said or shown?")
+    assert check.grounded is kept and set(dropped) <= set(check.missing)
 
 
 def test_prose_questions_are_read_and_exact_ones_are_not():
@@ -91,6 +110,12 @@ def test_as_reader_an_answer_the_evidence_does_not_hold_gives_way_to_the_extract
         answer = with_llm(library, server, agent__vlm_role="reader").ask(video_id, QUESTION)
     assert "9999" not in answer.text and "4172" in answer.text
     assert "not in the evidence: 9999" in answer.trace[-1].summary and "the extractive answer" in answer.trace[-1].summary
+
+
+def test_as_reader_an_answer_that_drops_the_code_gives_way_to_the_extractive_one(library, video_id):
+    with ScriptedOpenAIServer(lambda request: json.dumps({"answer": "It says the vault code.", "evidence": [0]})) as server:
+        answer = with_llm(library, server, agent__vlm_role="reader").ask(video_id, QUESTION)
+    assert "4172" in answer.text and "drops 4172" in answer.trace[-1].summary
 
 
 def test_as_reader_a_reader_that_fails_leaves_the_extractive_answer(library, video_id):
