@@ -3,6 +3,18 @@
 from app.answer import LETTERS, Answer, Evidence, Step
 from app.api import Longshot
 from app.images import numbered_side_by_side
+from memory import audit
 from memory.frames import FrameCache, FrameRef, FrameStore
 
-__all__ = ["LETTERS", "Answer", "Evidence", "FrameCache", "FrameRef", "FrameStore", "Longshot", "Step", "numbered_side_by_side"]
+__all__ = [
+    "LETTERS",
+    "Answer",
+    "Evidence",
+    "FrameCache",
+    "FrameRef",
+    "FrameStore",
+    "Longshot",
+    "Step",
+    "audit",
+    "numbered_side_by_side",
+]

@@ -13,6 +13,9 @@ from PIL import Image
 from app.agent import Agent
 from app.answer import Answer, Step
 from app.images import load_image
+from app.ingest_batch import BatchProgressFn, BatchReport, VideoOutcome, ingest_batch
+from app.ingest_stage import IngestWorker
+from app.media_paths import find_videos
 from app.policies import OfflinePolicy, VLMPolicy
 from app.policies.offline_sketch import ImagePolicy, OfflineSketching
 from app.policies.reading import ReadingPolicy
@@ -24,10 +27,13 @@ from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
 from memory.semantic import SemanticMemory
 from memory.store import Library, VideoRecord
+from memory.timeline import Timeline
 from memory.visual import VisualMemory
 from memory.working import WorkingMemory
 from perception.config import Config, load_config
+from perception.errors import SubtitleError
 from perception.models import Models
+from perception.subtitles import Cue
 
 
 class Longshot:
@@ -55,15 +61,20 @@ class Longshot:
 
     @cached_property
     def episodic(self) -> EpisodicMemory:
-        return EpisodicMemory(self.library, self.models.text_embedder)
+        """Lexical only when text embedding is off, as the ingest writes it."""
+        return EpisodicMemory(self.library, self.models.text_embedder if self.models.available("text_embedding") else None)
 
     @cached_property
     def semantic(self) -> SemanticMemory:
-        return SemanticMemory(self.library, self.models.text_embedder)
+        return SemanticMemory(self.library, self.episodic.embedder)
 
     @cached_property
     def visual(self) -> VisualMemory:
         return VisualMemory(self.library)
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        return Timeline(self.library, self.episodic.embedder)
 
     @cached_property
     def _ingestor(self) -> Ingestor:
@@ -74,9 +85,59 @@ class Longshot:
         if "models" in self.__dict__:
             self.models.close()
 
-    def ingest(self, path: str | Path, progress: Callable[[IngestProgress], None] | None = None) -> IngestResult:
-        """Watch a video once and commit its memories batch by batch; a second call does nothing."""
-        return self._ingestor.ingest(path, progress=progress)
+    def ingest(
+        self,
+        path: str | Path,
+        progress: Callable[[IngestProgress], None] | None = None,
+        subtitles: str | Path | Sequence[Cue] | None = None,
+    ) -> IngestResult:
+        """Watch a video once and commit its memories batch by batch; a second call does nothing.
+
+        `subtitles` (an .srt, .vtt or .json file, or cues) enter memory like speech; without them
+        a subtitle file beside the video with its name (`talk.srt`, `talk.en.vtt`) is used."""
+        return self._ingestor.ingest(path, progress=progress, subtitles=subtitles)
+
+    def ingest_many(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        executor: str = "local",
+        workers: int = 1,
+        address: str | None = None,
+        shards: str | Path | None = None,
+        progress: BatchProgressFn | None = None,
+        subtitles: str | Path | None = None,
+    ) -> BatchReport:
+        """Ingest every video that `paths` name: files, folders (searched recursively, each file
+        probed) and glob patterns. One video's failure is its outcome; the rest go on.
+
+        `executor` "local" runs `workers` processes on this machine (one: this process), writing
+        the library directly; "ray" runs Ray actors (on the cluster at `address`), each writing
+        per-video shards under `shards` (default <home>/shards) that this process commits.
+        `subtitles` is a subtitle file for the one video `paths` name (others use a file beside
+        each video with its name).
+        """
+        found = find_videos(paths)
+        if subtitles is not None and len(found.videos) != 1:
+            raise SubtitleError(
+                f"a subtitle file goes with one video, not {len(found.videos)}; put a subtitle file beside each video instead"
+            )
+        named = {found.videos[0][0]: Path(subtitles).expanduser()} if subtitles is not None else None
+        failed = [VideoOutcome(path, "failed", None, 0.0, 0.0, reason, attempts=0) for path, reason in found.failures]
+        here = IngestWorker(self.config, self.models, self.cache) if executor == "local" and workers == 1 else None
+        shard_root = Path(shards).expanduser() if shards is not None else None
+        outcomes = ingest_batch(
+            self.config,
+            found.videos,
+            executor=executor,
+            workers=workers,
+            address=address,
+            shards=shard_root,
+            progress=progress,
+            here=here,
+            subtitles=named,
+        )
+        return BatchReport((*failed, *outcomes), found.not_videos)
 
     def videos(self) -> list[VideoRecord]:
         return self.library.videos()

@@ -124,6 +124,25 @@ def bench_soak(
     _emit(figures, as_json, soak.report)
 
 
+@bench.command("crash")
+@guarded
+def bench_crash(
+    kills: Annotated[int, typer.Option(help="SIGKILLs in all, a quarter each: local or Ray, a long video or a batch.")] = 100,
+    seed: int = 0,
+    root: Annotated[Path | None, typer.Option(help="Where media, libraries and rounds go (default: a temporary folder).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Kill ingest at random moments and resume; after each kill the library is whole and a prefix of an uninterrupted run."""
+    from evals.bench import crash
+
+    if kills < 1:
+        raise ConfigError(f"--kills must be at least 1, got {kills}")
+    figures = crash.run(kills=kills, seed=seed, root=root)
+    _emit(figures, as_json, crash.report)
+    if figures["corruptions"] or figures["losses"]:
+        raise typer.Exit(1)
+
+
 evaluate = typer.Typer(help="Evaluate on a benchmark (`longshot eval --dataset NAME --root PATH`), or re-render a report.")
 cli.add_typer(evaluate, name="eval")
 
@@ -135,8 +154,8 @@ def eval_run(
     dataset: Annotated[
         str | None,
         typer.Option(
-            help="Benchmark: needle, videomme, egoschema, mlvu, lvbench, "
-            "longvideobench, nextqa, jsonl, sketchpad, blink_depth, ..."
+            help="Benchmark: needle (= needle:full; also needle:heldout, needle:ci, needle:classic), videomme, "
+            "egoschema, mlvu, lvbench, longvideobench, nextqa, jsonl, sketchpad, blink_depth, ..."
         ),
     ] = None,
     root: Annotated[
@@ -152,6 +171,10 @@ def eval_run(
         list[str] | None, typer.Option("--option", "-O", help="Dataset option KEY=VALUE, e.g. minutes=5; repeat.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Draw the progress bar.")] = True,
+    media: Annotated[
+        Path | None,
+        typer.Option(help="The real media folder the needle sets are built from (default: LONGSHOT_MEDIA, config key media)."),
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -167,13 +190,19 @@ def eval_run(
     settings = load_config(config, overrides={"home": home})
     options = dict(_dataset_option(text) for text in option or ())
     key = dataset.strip().lower()
+    needle = key.split(":")[0] == "needle"
     if root is None:
-        if key != "needle":
+        if not needle:
             raise ConfigError(f"--root is needed: the folder where {dataset} was downloaded")
         root = settings.home / "datasets" / "needle"
+    if needle and (media or settings.media):
+        options.setdefault("media", str(media or settings.media))
+    elif media:
+        raise ConfigError("--media is for the needle sets, which are built from it")
+    out = out or Path("eval-runs") / key.replace(":", "-")
     summary = run_eval(
         get_dataset(dataset, root, **options),
-        out or Path("eval-runs") / key,
+        out,
         settings,
         executor=executor,
         workers=workers,
@@ -183,7 +212,7 @@ def eval_run(
         dataset_options=options,
         progress=progress,
     )
-    _print_summary(summary, out or Path("eval-runs") / key)
+    _print_summary(summary, out)
 
 
 @evaluate.command("report")

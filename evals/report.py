@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from evals.metrics import IOU_THRESHOLDS, summarise
+from evals.no_memory import NO_MEMORY_FRAMES
 from evals.plots import ACCURACY_PNG, LATENCY_PNG, plot_accuracy, plot_latency
-from evals.records import RESULTS_NAME, blind_from_record, item_from_record, read_records, result_from_record
+from evals.records import RESULTS_NAME, baseline_from_record, item_from_record, read_records, result_from_record
 from perception.errors import ConfigError
 
 RUN_NAME = "run.json"
@@ -68,14 +69,20 @@ def build_summary(records: Sequence[dict[str, Any]], run: Mapping[str, Any]) -> 
     info = DatasetInfo(dataset["name"], dataset["version"], tuple(dataset["bucket_keys"]), dataset["macro_over"])
     items = [item_from_record(r) for r in records]
     results = [result_from_record(r, item) for r, item in zip(records, items)]
-    blind = [blind_from_record(r, item) for r, item in zip(records, items)]
-    summary = summarise(results, info, blind=blind)
+    blind = [baseline_from_record(r, "blind", item) for r, item in zip(records, items)]
+    looked = any(r.get("no_memory") for r in records)
+    no_memory = [baseline_from_record(r, "no_memory", item) for r, item in zip(records, items)] if looked else None
+    summary = summarise(results, info, blind=blind, no_memory=no_memory)
     vlm = run["settings"]["models"]["vlm"]
     summary["baselines"]["blind"]["source"] = (
         f"the VLM ({vlm}) asked with the question and options only"
         if vlm != "none"
-        else "options scored against the question text alone (the offline scorer, no video)"
+        else "options scored against the question text alone (the offline scorer, no video); open questions answered 'not found'"
     )
+    if no_memory is not None:
+        summary["baselines"]["no_memory"]["source"] = (
+            f"the policy's answer from {NO_MEMORY_FRAMES} uniformly sampled moments (text read and speech heard there), no memory"
+        )
     summary.update(
         latency=_latency(records),
         ingest=_ingest(records),
@@ -208,18 +215,28 @@ def render_markdown(summary: Mapping[str, Any], plots: Sequence[tuple[str, str]]
         "",
         *_baselines(summary),
     ]
+    no_memory = baselines.get("no_memory")
     for key, values in summary["buckets"].items():
         blind = baselines["blind"]["buckets"].get(key, {})
+        looked = no_memory["buckets"].get(key, {}) if no_memory else None
         expected = baselines["random"]["expected"]["buckets"].get(key, {})
         lines += ["", f"## Accuracy by {key}", ""]
         lines += _table(
-            [key, "Longshot", "Blind", "Random (expected)"],
+            [key, "Longshot", *(["No memory"] if looked is not None else []), "Blind", "Random (expected, multiple choice)"],
             [
-                [value, fraction(entry), fraction(blind.get(value)), fraction(expected.get(value), counted=False)]
+                [
+                    value,
+                    fraction(entry),
+                    *([fraction(looked.get(value))] if looked is not None else []),
+                    fraction(blind.get(value)),
+                    fraction(expected.get(value), counted=False),
+                ]
                 for value, entry in values.items()
             ],
         )
-    lines += _spans(summary["spans"]) + _latency_lines(summary) + _usage_lines(summary["usage"])
+    lines += _spans(summary["spans"], no_memory.get("spans") if no_memory else None)
+    lines += _spans_by(summary.get("spans_by"), no_memory.get("spans_by") if no_memory else None)
+    lines += _latency_lines(summary) + _usage_lines(summary["usage"])
     if summary["errors"]:
         lines += ["", "## Errors", "", *_table(["Item", "Error"], [[e["id"], e["error"][:200]] for e in summary["errors"]])]
     for title, name in plots:
@@ -231,8 +248,10 @@ def _baselines(summary: Mapping[str, Any]) -> list[str]:
     """The run beside its baselines; a macro column where the benchmark's headline is a macro mean."""
     baselines = summary["baselines"]
     expected, sampled = baselines["random"]["expected"], baselines["random"]["sampled"]
+    no_memory = baselines.get("no_memory")
     rows = [
         ("Longshot", fraction(overall(summary)), summary),
+        *([(f"No memory: {no_memory['source']}", fraction(no_memory), no_memory)] if no_memory else []),
         (f"Blind: {baselines['blind']['source']}", fraction(baselines["blind"]), baselines["blind"]),
         ("Random choice, expected", fraction(expected, counted=False), expected),
         (f"Random choice, one draw (seed {baselines['random']['seed']})", fraction(sampled), sampled),
@@ -250,15 +269,43 @@ def _macro(entry: Mapping[str, Any]) -> str:
     return f"{macro['accuracy']:.1%}" if macro else "n/a"
 
 
-def _spans(spans: Mapping[str, Any] | None) -> list[str]:
+def _spans(spans: Mapping[str, Any] | None, no_memory: Mapping[str, Any] | None = None) -> list[str]:
     if not spans:
         return []
-    rows = [["Items with a gold span", str(spans["count"])], ["Spans predicted", str(spans["predicted"])]]
-    if "mean_iou" in spans:
-        rows.append(["Mean IoU", f"{spans['mean_iou']:.3f}"])
-        rows += [[f"Recall at IoU >= {t}", f"{spans[f'recall@{t}']:.1%}"] for t in IOU_THRESHOLDS]
-        rows.append(["Hit (prediction overlaps the gold span)", f"{spans['hit']:.1%}"])
-    return ["", "## Spans", "", *_table(["", ""], rows)]
+    sides = [spans, *([no_memory] if no_memory else [])]
+    rows = [
+        ["Items with a gold span", *(str(s["count"]) for s in sides)],
+        ["Spans predicted", *(str(s["predicted"]) for s in sides)],
+    ]
+    rows.append(["Mean IoU", *(_figure(s, "mean_iou", "{:.3f}") for s in sides)])
+    rows += [[f"Recall at IoU >= {t}", *(_figure(s, f"recall@{t}", "{:.1%}") for s in sides)] for t in IOU_THRESHOLDS]
+    rows.append(["Hit (prediction overlaps the gold span)", *(_figure(s, "hit", "{:.1%}") for s in sides)])
+    return ["", "## Spans", "", *_table(["", "Longshot", *(["No memory"] if no_memory else [])], rows)]
+
+
+def _spans_by(by: Mapping[str, Any] | None, no_memory: Mapping[str, Any] | None) -> list[str]:
+    """Span IoU under the first bucket key, for the values that have gold spans (the "when" questions)."""
+    if not by or not by.get("values"):
+        return []
+    rows = []
+    for value, spans in by["values"].items():
+        other = (no_memory or {}).get(value) or {}
+        rows.append(
+            [
+                value,
+                str(spans["count"]),
+                _figure(spans, "mean_iou", "{:.3f}"),
+                _figure(spans, "recall@0.3", "{:.1%}"),
+                _figure(spans, "recall@0.5", "{:.1%}"),
+                *([_figure(other, "mean_iou", "{:.3f}")] if no_memory is not None else []),
+            ]
+        )
+    header = [by["key"], "Items", "Mean IoU", "R@0.3", "R@0.5", *(["No memory: mean IoU"] if no_memory is not None else [])]
+    return ["", f"## Spans by {by['key']}", "", *_table(header, rows)]
+
+
+def _figure(entry: Mapping[str, Any], key: str, form: str) -> str:
+    return form.format(entry[key]) if entry.get(key) is not None else "n/a"
 
 
 def _latency_lines(summary: Mapping[str, Any]) -> list[str]:

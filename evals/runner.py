@@ -26,15 +26,17 @@ from typing import Any
 
 from tqdm import tqdm
 
+from app.executors import Executor, WorkerDied, WorkerSpec, make_executor
 from evals.datasets.base import Dataset, DatasetError, Item, describe
-from evals.executors import Executor, make_executor
 from evals.metrics import Result
 from evals.records import ResultsLog, item_fields
 from evals.report import RUN_NAME, write_report
+from evals.stages import StageWorker
 from perception.config import Config
 from perception.errors import ConfigError
 from perception.models import Models
 
+RESUME_HINT = "finished items are saved; run the same command again to resume"
 SETTINGS_SECTIONS = ("models", "agent", "ingest")  # what changes an answer; `vlm` holds a key, so it is left out
 NOT_SETTINGS = {"models": ("device",)}  # where models run, not what they answer: a run may resume on a GPU
 
@@ -72,7 +74,7 @@ def run_eval(
     try:
         if pending:
             _Schedule(pending, finished, log, len(items), dataset.name, progress).run(
-                make_executor(executor, config, workers, address)
+                make_executor(executor, WorkerSpec(StageWorker, (config,)), workers, address)
             )
     finally:
         log.close()
@@ -192,7 +194,11 @@ class _Schedule:
         try:
             while self.ready or self.to_ingest or in_flight:
                 self._fill(executor, in_flight)
-                for handle, outcome in executor.wait():
+                try:
+                    finished = executor.wait()
+                except WorkerDied as err:
+                    raise WorkerDied(f"{err}; {RESUME_HINT}", err.lost) from None
+                for handle, outcome in finished:
                     stage, what = in_flight.pop(handle)
                     if stage == "ingest":
                         self._ingested(what, outcome)
@@ -212,7 +218,7 @@ class _Schedule:
                 in_flight[executor.submit("answer", item, video_id, ingest_s)] = ("answer", item)
             elif self.to_ingest and ingesting < executor.workers:
                 path = self.to_ingest.popleft()
-                in_flight[executor.submit("ingest", path)] = ("ingest", path)
+                in_flight[executor.submit("ingest", path, *_subtitles(self.videos[path]))] = ("ingest", path)
                 ingesting += 1
             else:
                 return
@@ -243,6 +249,14 @@ class _Schedule:
         accuracy = f"{right / count:.1%}" if count else "-"
         videos = self.ingested + len(self.videos)
         self.bar.set_postfix_str(f"acc {accuracy} ({right}/{count}), ingested {self.ingested}/{videos}")
+
+
+def _subtitles(items: list[Item]) -> tuple[str | None, float]:
+    """The subtitle file of a video's items (the first that names one) and the time its clock starts at."""
+    named = next((item for item in items if item.subtitles), None)
+    if named is None:
+        return None, 0.0
+    return str(named.subtitles), float(named.extras.get("subtitle_offset", 0.0))
 
 
 def _close(executor: Executor, completed: bool) -> None:

@@ -20,7 +20,7 @@ leaves nothing behind, and readers only ever see videos with committed memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -35,6 +35,7 @@ from memory.frames import FrameCache, FrameStore
 from memory.heap import release_large_allocations
 from memory.ingest.decode import decoded_spans
 from memory.ingest.describe import Describer
+from memory.ingest.events import cues_in, exact_spans, span_occurrences
 from memory.ingest.evidence import base_draft, keyframes, segment_evidence
 from memory.ingest.failure import clean_up_after
 from memory.ingest.perceive import ROLES as PERCEPTION_ROLES
@@ -45,11 +46,13 @@ from memory.ingest.tracker import IngestProgress, IngestTracker, ProgressFn
 from memory.prefetch import prefetch
 from memory.semantic import Candidate, SemanticMemory
 from memory.store import Library, VideoRecord, content_hash
+from memory.timeline import OccurrenceDraft, Timeline
 from memory.visual import VisualMemory
 from perception.config import Config
 from perception.errors import UnreadableVideoError
 from perception.image_embed import PixelEmbedder
 from perception.models import Models
+from perception.subtitles import Cue, read_subtitles, sidecar
 from perception.video import FrameBatch, VideoInfo, VideoReader, probe
 
 __all__ = ["IngestProgress", "IngestResult", "Ingestor", "ProgressFn"]
@@ -87,7 +90,17 @@ class Ingestor:
     def semantic(self) -> SemanticMemory:
         return SemanticMemory(self.library, self.episodic.embedder)
 
-    def ingest(self, path: str | Path, progress: ProgressFn | None = None) -> IngestResult:
+    @cached_property
+    def timeline(self) -> Timeline:
+        return Timeline(self.library, self.episodic.embedder)
+
+    def ingest(
+        self, path: str | Path, progress: ProgressFn | None = None, subtitles: str | Path | Sequence[Cue] | None = None
+    ) -> IngestResult:
+        """Watch a video once. `subtitles` (an .srt, .vtt or .json file, or cues on the video's clock)
+        enter the timeline and the segments like speech; without them, a subtitle file beside the
+        video named after it (`talk.srt`, `talk.en.vtt`) is used. A video already ingested is left
+        as it is."""
         path = Path(path).expanduser()
         if not path.exists():
             raise UnreadableVideoError(f"No file at {path}; check the path.")
@@ -99,12 +112,13 @@ class Ingestor:
                 f"{path} is larger than ingest.max_file_gb ({limit:g} GB); raise that setting to ingest it"
             )
         claimed = probe(path)  # a file that is not a video fails here, before anything is written
+        cues = _cues(path, subtitles, claimed.duration)  # and so does a bad subtitle file
         video_id = content_hash(path)
         with self.library.ingest_lock(video_id):
             record = self.registered(video_id)
             if record is not None and record.status == "ready":
                 return IngestResult(record, True, record.committed_until, 0, 0.0)
-            return self._resume(video_id, record, path, claimed, IngestTracker(video_id, path.name, progress))
+            return self._resume(video_id, record, path, claimed, cues, IngestTracker(video_id, path.name, progress))
 
     def registered(self, video_id: str) -> VideoRecord | None:
         """The catalogue's record of a video, None when it has none."""
@@ -162,7 +176,13 @@ class Ingestor:
         )
 
     def _resume(
-        self, video_id: str, existing: VideoRecord | None, path: Path, claimed: VideoInfo, tracker: IngestTracker
+        self,
+        video_id: str,
+        existing: VideoRecord | None,
+        path: Path,
+        claimed: VideoInfo,
+        cues: Sequence[Cue],
+        tracker: IngestTracker,
     ) -> IngestResult:
         """Open the video and run it from its last commit to its end; on failure, clean up and raise."""
         reader, store = None, None
@@ -178,7 +198,7 @@ class Ingestor:
             record = existing or self.new_record(video_id, path, reader.info)
             store = self.frame_store(record)
             store.truncate(record.frames)  # bundles written after the last commit belong to no batch
-            run = _Run(self, record, existing is not None, path, reader, store, tracker)
+            run = _Run(self, record, existing is not None, path, reader, store, cues, tracker)
             run.run()
         except Exception as err:
             clean_up_after(self.library, video_id, err, store)
@@ -211,6 +231,7 @@ class _Ready:
     drafts: list[SegmentDraft]  # its base segments
     parents: list[SegmentDraft]  # the coarser segments it closes
     vlm_facts: list[list[Candidate]]  # per base segment
+    occurrences: list[OccurrenceDraft]  # what it adds to the timeline
 
 
 class _Run:
@@ -224,16 +245,18 @@ class _Run:
         path: Path,
         reader: VideoReader,
         store: FrameStore,
+        cues: Sequence[Cue],
         tracker: IngestTracker,
     ):
         """Loads the models the run uses; `path` is where the video is now, which may not be where it
-        was when its ingest began."""
+        was when its ingest began; `cues` are its subtitles."""
         self.owner = owner
         self.record = record
         self.registered = registered  # the catalogue has its row
         self.reader = reader
         self.info = reader.info
         self.store = store
+        self.cues = sorted(cues, key=lambda cue: cue.start)
         self.tracker = tracker
         settings, models = record.settings, owner.models
         self.segment_seconds = float(settings["segment_seconds"])
@@ -303,7 +326,8 @@ class _Run:
     def _prepare(self, span: Span, batch: FrameBatch, stored: _Stored, perceived: Callable[[], Findings]) -> _Ready:
         """Steps 3 and 4: the span's base segments with their captions and facts, and the parents it closes."""
         found = perceived()
-        evidence = segment_evidence(span, batch.times, stored.pixels, found)
+        cues = cues_in(span, self.cues, self.info.duration)
+        evidence = segment_evidence(span, batch.times, stored.pixels, found, cues)
         with self.tracker.timed("caption"):
             drafts = []
             for j, item in enumerate(evidence):
@@ -315,7 +339,9 @@ class _Run:
             parents = roll_up(
                 span, self.segment_seconds, self.scales, self.info.duration, drafts, self._committed, self.describer.summary
             )
-        return _Ready(span, batch.times, stored, found, evidence, drafts, parents, vlm_facts)
+        size = (batch.frames.shape[2], batch.frames.shape[1])
+        occurrences = span_occurrences(span, batch.times, size, found, evidence, drafts, cues)
+        return _Ready(span, batch.times, stored, found, evidence, drafts, parents, vlm_facts, occurrences)
 
     def _committed(self, scale: float, start: float, end: float) -> list[Child]:
         return list(self.owner.episodic.segments(self.record.id, scale=scale, start=start, end=end))
@@ -327,8 +353,10 @@ class _Run:
             if not self.registered:
                 owner.library.upsert_video(conn, self.record)
             base = owner.episodic.add(conn, video, [*ready.drafts, *ready.parents])[: len(ready.drafts)]  # one embedder call
+            occurred = owner.timeline.add(conn, video, ready.occurrences)
             with self.tracker.timed("semantic", inner_of="commit"):
-                owner.semantic.consolidate(conn, video, segment_candidates([s.id for s in base], ready.evidence, ready.vlm_facts))
+                candidates = segment_candidates([s.id for s in base], ready.evidence, ready.vlm_facts)
+                owner.semantic.consolidate(conn, video, exact_spans(candidates, occurred))
             stored = ready.stored
             owner.visual.add(conn, video, list(stored.indices), ready.times, stored.embeddings, self.image_embedder.name)
             self._commit_progress(conn, committed_until=ready.span.end, frames=ready.stored.indices.stop)
@@ -347,3 +375,14 @@ class _Run:
             conn, self.record.id, committed_until=committed_until, frames=frames, status=status, error=None
         )
         self.record = replace(self.record, committed_until=committed_until, frames=frames, status=status, error=None)
+
+
+def _cues(path: Path, subtitles: str | Path | Sequence[Cue] | None, duration: float) -> list[Cue]:
+    """The cues given, or read from the file given, or from a subtitle file beside the video; none without."""
+    if subtitles is None:
+        subtitles = sidecar(path)
+    if subtitles is None:
+        return []
+    if isinstance(subtitles, (str, Path)):
+        return read_subtitles(Path(subtitles).expanduser(), duration=duration)
+    return list(subtitles)

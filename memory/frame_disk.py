@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import DiskFullError, StorageError
+from perception.processes import process_alive
 
 MAGIC = b"LSFB"
 VERSION = 1
@@ -211,18 +212,8 @@ def remove_orphan_temps(folder: Path) -> None:
     """Delete temporary files left by writers that died before renaming them."""
     for entry in os.scandir(folder):
         match = _TEMP.match(entry.name)
-        if match and not _process_alive(int(match.group(1))):
+        if match and not process_alive(int(match.group(1))):
             Path(entry.path).unlink(missing_ok=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def storage_error(path: Path, err: OSError) -> StorageError:

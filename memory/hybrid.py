@@ -64,8 +64,11 @@ class HybridIndex:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def rank(self, query: str, query_vector: np.ndarray | None, k: int, visible: int | None = None) -> list[Ranked]:
-        """The best `k` of the first `visible` documents (all by default), best first."""
+    def rank(
+        self, query: str, query_vector: np.ndarray | None, k: int, visible: int | None = None, mask: np.ndarray | None = None
+    ) -> list[Ranked]:
+        """The best `k` of the first `visible` documents (all by default), best first; `mask`
+        (a boolean per document) leaves out the others, without changing the BM25 statistics."""
         count = len(self) if visible is None else min(visible, len(self))
         if count == 0 or k <= 0:
             return []
@@ -75,8 +78,10 @@ class HybridIndex:
         else:
             dense, weight = np.clip(self.matrix[:count] @ query_vector, 0.0, None), LEXICAL_WEIGHT
         score = (1.0 - weight) * dense + weight * lexical
-        order = np.argsort(-score, kind="stable")[:k]
-        return [Ranked(int(i), float(score[i]), float(dense[i]), float(lexical[i])) for i in order]
+        order = np.argsort(-score, kind="stable")
+        if mask is not None:
+            order = order[np.asarray(mask[:count], bool)[order]]
+        return [Ranked(int(i), float(score[i]), float(dense[i]), float(lexical[i])) for i in order[:k]]
 
     def _lexical(self, query_tokens: list[str], count: int) -> np.ndarray:
         if not query_tokens:

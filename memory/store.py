@@ -2,7 +2,7 @@
 
 Layout::
 
-    <home>/catalogue.sqlite     videos, segments, entities, facts, frame embeddings (WAL mode)
+    <home>/catalogue.sqlite     videos, segments, entities, facts, frame embeddings, occurrences (WAL mode)
     <home>/videos/<id>/         frame bundles and index files of one video
     <home>/locks/<id>.lock      ingest locks (flock), kept so waiters never lock a deleted inode
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from perception.errors import DiskFullError, StorageError, UnreadableVideoError, VideoNotFoundError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the event timeline (occurrences)
 BUSY_TIMEOUT_S = 5.0
 LOCKED_RETRY_S = 30.0  # total time `transaction` keeps retrying a busy BEGIN before giving up
 MIN_PREFIX = 6
@@ -96,6 +96,14 @@ CREATE TABLE IF NOT EXISTS visual_frames (
     video TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
     time REAL NOT NULL, embedding BLOB NOT NULL, PRIMARY KEY (video, idx)
 );
+CREATE TABLE IF NOT EXISTS occurrences (
+    id INTEGER PRIMARY KEY, video TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    modality TEXT NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL, text TEXT NOT NULL,
+    data TEXT NOT NULL, segment INTEGER REFERENCES segments(id) ON DELETE SET NULL, embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS occurrences_time ON occurrences(video, start);
+CREATE INDEX IF NOT EXISTS occurrences_end ON occurrences(video, modality, "end");
+CREATE INDEX IF NOT EXISTS occurrences_segment ON occurrences(segment);
 """
 
 
@@ -399,12 +407,15 @@ class Library:
         Refuses while the video is being ingested (VideoBusyError), so an ingest never
         writes into a video that has just been forgotten.
         """
-        folder = self.video_dir(video_id)
         with self.ingest_lock(video_id, wait=False):
-            with self.transaction() as conn:
-                if conn.execute("DELETE FROM videos WHERE id = ?", (video_id,)).rowcount == 0:
-                    raise VideoNotFoundError(f"no video {video_id!r} in the library at {self.home}")
-            shutil.rmtree(folder, ignore_errors=True)
+            self.drop(video_id)
+
+    def drop(self, video_id: str) -> None:
+        """`forget` for a caller that holds the video's ingest lock already."""
+        with self.transaction() as conn:
+            if conn.execute("DELETE FROM videos WHERE id = ?", (video_id,)).rowcount == 0:
+                raise VideoNotFoundError(f"no video {video_id!r} in the library at {self.home}")
+        shutil.rmtree(self.video_dir(video_id), ignore_errors=True)
 
     @contextmanager
     def ingest_lock(self, video_id: str, wait: bool = True) -> Iterator[None]:

@@ -139,6 +139,7 @@ class WebConfig:
 @dataclass(frozen=True, config=_SECTION)
 class Config:
     home: Home = field(default_factory=lambda: Path("~/.longshot").expanduser())
+    media: str = ""  # the real media folder the needle sets are built from (LONGSHOT_MEDIA); "" when not named
     models: ModelsConfig = field(default_factory=ModelsConfig)
     vlm: VLMConfig = field(default_factory=VLMConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)

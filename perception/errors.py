@@ -34,6 +34,10 @@ class UnreadableVideoError(MediaError):
     """The path is missing, unreadable, or decoding failed beyond recovery."""
 
 
+class SubtitleError(MediaError):
+    """A subtitle or timed-text file is missing, of an unknown kind, or malformed."""
+
+
 class FrameSequenceError(MediaError):
     """Frames handed to an analysis are not same-sized RGB images at increasing times."""
 

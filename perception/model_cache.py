@@ -5,7 +5,8 @@ that records the key of what it was built from and the sha256 of its bytes. A fi
 manifest, or one for other weights, is built again quietly; one whose bytes no longer match
 its checksum (a torn write, a flipped bit) is built again with a warning. Files are written
 under a temporary name and renamed into place, so two processes building at once, or a kill
-mid-write, leave either the old file or a whole new one.
+mid-write, leave either the old file or a whole new one; the temporary file a killed writer
+leaves is removed by the next build check.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from perception.processes import process_alive
+
 log = logging.getLogger(__name__)
 
 
@@ -29,6 +32,8 @@ def cached_build(path: Path, key: str, build: Callable[[], bytes]) -> Path:
     keeps the bytes it was given for as long as its session lives). OSError when writing fails.
     """
     manifest = path.with_name(path.name + ".json")
+    for name in (path, manifest):
+        _remove_dead_writers_temps(name)
     if _verified(path, manifest, key):
         return path
     data = build()
@@ -57,6 +62,15 @@ def _verified(path: Path, manifest: Path, key: str) -> bool:
         log.warning("%s does not match its checksum (a torn write or a damaged disk); building it again", path)
         return False
     return True
+
+
+def _remove_dead_writers_temps(path: Path) -> None:
+    """Delete the temporary files of `path` whose writer (named by pid) is gone."""
+    for temporary in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = temporary.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                temporary.unlink()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

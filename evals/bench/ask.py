@@ -25,19 +25,18 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from app import Answer, Evidence, Longshot
+from app import Answer, Longshot
 from app.agent import AgentState
 from app.policies import OfflinePolicy
 from evals.bench.common import CACHE_DIR, measure_in_child, print_figures
 from evals.datasets.base import DatasetError, Item
 from evals.metrics import span_overlaps
 from evals.needle import build_needle
+from evals.no_memory import look_uniformly
 from perception.config import load_config
 from perception.models import Models
-from perception.video import VideoReader, probe, read_audio
 
 BARS = {"when": 0.8, "choice+order": 0.9}  # the issue's bars: "when" spans overlapping, and the rest correct
-AUDIO_WINDOW_S = 4.0  # audio the baseline transcribes around each sampled frame
 
 
 def run(
@@ -128,22 +127,6 @@ def ask_without_memory(minutes: float, seed: int, root: str, frames: int, thread
         span = tuple(args["span"]) if args.get("span") else None
         records.append(_record(item, args.get("choice"), span, look + scoring))
     return {"records": records, "warmup_s": warmup, "look_s": look}
-
-
-def look_uniformly(video: Path, count: int, models: Models) -> list[Evidence]:
-    """One evidence item per sampled moment: the text read on its frame and heard around it."""
-    duration = probe(video).duration
-    times = (np.arange(count) + 0.5) * duration / count
-    with VideoReader(video, max_side=448) as reader:
-        batch = reader.frames_at(times.tolist())
-    evidence = []
-    for frame, t in zip(batch.frames, batch.times):
-        lines = [box.text for box in models.ocr.read(frame) if box.score >= 0.6]
-        start, end = max(0.0, t - AUDIO_WINDOW_S / 2), min(duration, t + AUDIO_WINDOW_S / 2)
-        heard = [u.text for u in models.speech.transcribe(read_audio(video, start, end), offset=start)]
-        text = "; ".join(lines) + (" Speech: " + " ".join(heard) if heard else "")
-        evidence.append(Evidence("frame", float(t), float(t), text or "nothing read or heard", 1.0, key=f"frame:{t:.3f}"))
-    return evidence
 
 
 # --- asking and judging, shared with the tests ---------------------------------------------

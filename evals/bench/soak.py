@@ -39,7 +39,7 @@ import psutil
 from app import Longshot
 from app.sample_video import ANNOUNCEMENTS, FOOTAGE_QUESTIONS, SAMPLE_QUESTIONS, SCENES, make_sample
 from evals.bench.common import MB, print_figures
-from evals.needle import MEDIA
+from evals.needles.media import find_media
 from perception.config import Config, load_config
 from perception.errors import LongshotError, VideoNotFoundError
 
@@ -84,14 +84,14 @@ def run(
     out = out or sys.stdout
     work = Path(tempfile.mkdtemp(prefix="longshot-soak-"))
     try:
-        sample, rounds = _videos(work, Path(media) if media else MEDIA)
+        sample, rounds = _videos(work, find_media(media))
         longshot = Longshot(config=(config or load_config()).replace(home=work / "home"))
         return _soak(longshot, sample, rounds, minutes * 60, askers, every, keep, out, seed)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _videos(work: Path, media: Path) -> tuple[Path, list[Path]]:
+def _videos(work: Path, media: Path | None) -> tuple[Path, list[Path]]:
     """The sample (kept in the library throughout) and the videos that go round: another synthetic
     minute and the real clips."""
     made = []
@@ -101,7 +101,7 @@ def _videos(work: Path, media: Path) -> tuple[Path, list[Path]]:
         path, _ = make_sample(folder, scenes, said)  # a minute, one spoken announcement
         made.append(path.rename(work / f"{name}-sample.mp4"))
     sample, other = made
-    clips = [media / "video" / name for name in CLIPS if (media / "video" / name).is_file()]
+    clips = [media / "video" / name for name in CLIPS if (media / "video" / name).is_file()] if media else []
     return sample, [other, *clips]
 
 

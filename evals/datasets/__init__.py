@@ -27,11 +27,18 @@ from evals.datasets.sketchpad import Sketchpad
 from evals.datasets.videomme import VideoMME
 
 
-def _needle(root: str | Path, **options: Any) -> Dataset:
-    """The synthetic needle set (evals/needle.py), imported on use: that module imports this package."""
-    from evals.needle import NeedleDataset
+def _needle(root: str | Path, variant: str = "full", **options: Any) -> Dataset:
+    """A needle set built from real media: full, heldout or ci (evals/needles), or classic (evals/needle.py).
 
-    return _build("needle", NeedleDataset, root, options)
+    Imported on use: those modules import this package.
+    """
+    if variant == "classic":
+        from evals.needle import NeedleDataset
+
+        return _build("needle:classic", NeedleDataset, root, options)
+    from evals.needles.suite import NeedleSuite
+
+    return _build(f"needle:{variant}", partial(NeedleSuite, variant=variant), root, options)
 
 
 DATASETS: dict[str, Callable[..., Dataset]] = {
@@ -52,11 +59,13 @@ ALIASES = {"video_mme": "videomme", "video_mme_subs": "videomme_subs", "next_qa"
 
 
 def get_dataset(name: str, root: str | Path, **options: Any) -> Dataset:
-    """The adapter called `name` over the benchmark folder (or file) `root`."""
-    key = name.strip().lower().replace("-", "_")
+    """The adapter called `name` over the benchmark folder (or file) `root`; "name:variant" passes variant=... (needle:ci)."""
+    key, _, variant = name.strip().lower().replace("-", "_").partition(":")
     key = ALIASES.get(key, key)
     if key not in DATASETS:
         raise DatasetError(f"no dataset called {name!r}; known: {', '.join(sorted(DATASETS))}")
+    if variant:
+        options = {"variant": variant, **options}
     return _build(key, DATASETS[key], root, options)
 
 

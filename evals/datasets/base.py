@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from app import LETTERS
+from evals.grading import Truth
 from perception.errors import LongshotError
 
 VIDEO_EXTENSIONS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
@@ -33,7 +34,8 @@ class Item:
     """One question of a benchmark.
 
     `answer` is a letter ("A".."J") indexing `options`, or None where the benchmark keeps
-    its answers private or the question is open. `answer_span` is the (start, end) in
+    its answers private or the question is open. `truth` scores an open question's reply by
+    content (evals.grading: the code, the count, the duration, the words). `answer_span` is the (start, end) in
     seconds of the moment a "when" question asks for (or, for some benchmarks, the moment
     the answer is found). A bucket value is a tuple where the benchmark files one question
     under several categories (LVBench), and the item counts in each of them.
@@ -46,6 +48,7 @@ class Item:
     options: tuple[str, ...] = ()
     answer: str | None = None
     answer_span: tuple[float, float] | None = None
+    truth: Truth | None = None
     subtitles: Path | None = None
     buckets: Mapping[str, BucketValue] = field(default_factory=dict, hash=False)
     extras: Mapping[str, Any] = field(default_factory=dict, hash=False)
@@ -313,14 +316,3 @@ def find_video(root: Path, folders: Sequence[str], stem: str) -> Path:
                 return candidate
     first = root / folders[0] / name
     return first if name.suffix else first.with_name(first.name + VIDEO_EXTENSIONS[0])
-
-
-def parse_clock(text: str) -> float:
-    """ "1:02:03.5" or "02:03" or "123.5" -> seconds."""
-    parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(f"not a time: {text!r}")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
-    return seconds

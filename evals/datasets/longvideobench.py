@@ -7,7 +7,7 @@ option0..option4), "correct_choice" (index), "duration", "duration_group" (15, 6
 3600: the upper bound in seconds of the video's length group), "question_category" (S2E,
 T3O, ...), "topic_category", "level", "starting_timestamp_for_subtitles"}. Videos are
 `videos/<video_path>`, subtitles `subtitles/<subtitle_path>` (JSON cues; see
-`evals.datasets.subtitles`). The subtitle clock starts at starting_timestamp_for_subtitles,
+`perception.subtitles`). The subtitle clock starts at starting_timestamp_for_subtitles,
 kept in `extras["subtitle_offset"]`.
 """
 

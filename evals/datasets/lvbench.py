@@ -26,11 +26,11 @@ from evals.datasets.base import (
     find_annotation,
     find_video,
     normalise_letter,
-    parse_clock,
     read_jsonl,
     require,
     split_inline_options,
 )
+from perception.subtitles import parse_clock
 
 VIDEO_FOLDERS = ("videos", "all_videos", "video", "scripts/videos")
 _CLOCK = r"\d+(?::\d+){0,2}(?:\.\d+)?"

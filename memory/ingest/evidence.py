@@ -6,7 +6,7 @@ exactly what an uninterrupted one did.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -14,23 +14,29 @@ from memory.compose import SegmentEvidence
 from memory.episodic import SegmentDraft
 from memory.ingest.perceive import Findings
 from memory.ingest.spans import Span
+from perception.subtitles import Cue
 
 SCENE_CHANGE_BELOW = 0.85  # pixel-feature cosine between consecutive frames
 KEYFRAMES_PER_SEGMENT = 3
 
 
-def segment_evidence(span: Span, times: np.ndarray, pixels: np.ndarray, found: Findings) -> list[SegmentEvidence]:
+def segment_evidence(
+    span: Span, times: np.ndarray, pixels: np.ndarray, found: Findings, cues: Sequence[Cue] = ()
+) -> list[SegmentEvidence]:
     """One `SegmentEvidence` per base segment of `span`.
 
     `times` and `pixels` (unit-norm pixel features) are those of the span's frames, in
     order; a frame whose features differ enough from the frame before it is a scene change.
-    A segment holds the text read on its frames, the speech that starts in it, and the
-    labels of its keyframe's detections, each once, in order.
+    A segment holds the text read on its frames, the speech that starts in it (utterances
+    and subtitle `cues`, each whole, in time order: a sentence stays with the segment it
+    starts in, however far it runs on), and the labels of its keyframe's detections, each
+    once, in order.
     """
     segment = span.segment_of(times)
     similarity = np.einsum("ij,ij->i", pixels[1:], pixels[:-1])
     changes = np.flatnonzero(similarity < SCENE_CHANGE_BELOW) + 1
-    said = span.segment_of(np.array([u.start for u in found.utterances], np.float64))
+    spoken = sorted([(u.start, u.text.strip()) for u in found.utterances] + [(c.start, c.text) for c in cues])
+    said = span.segment_of(np.array([start for start, _ in spoken], np.float64))
     seen = span.segment_of(np.array([t for t, _ in found.detections], np.float64))
     evidence = []
     for j, (start, end) in enumerate(span.segments):
@@ -39,8 +45,8 @@ def segment_evidence(span: Span, times: np.ndarray, pixels: np.ndarray, found: F
             SegmentEvidence(
                 start=start,
                 end=end,
-                ocr_lines=unique(line for i in frames if i < len(found.lines) for line in found.lines[i]),
-                speech=tuple(u.text.strip() for u, k in zip(found.utterances, said) if k == j and u.text.strip()),
+                ocr_lines=unique(line.text for i in frames if i < len(found.lines) for line in found.lines[i]),
+                speech=tuple(text for (_, text), k in zip(spoken, said) if k == j and text),
                 objects=unique(label for (_, labels), k in zip(found.detections, seen) if k == j for label in labels),
                 scene_changes=tuple(float(times[i]) for i in changes if segment[i] == j),
             )

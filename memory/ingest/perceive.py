@@ -21,20 +21,16 @@ import numpy as np
 
 from memory.ingest.spans import Span
 from memory.ingest.tracker import IngestTracker
-from memory.screen_text import ScreenText
+from memory.screen_text import Line, ScreenText
 from perception.errors import LongshotError, ModelUnavailableError
 from perception.models import Models
-from perception.speech import Utterance
+from perception.utterances import SAMPLE_RATE, Utterance, audio_window, loud_stretch, utterances_in_span
 from perception.video import FrameBatch, read_audio
 
 T = TypeVar("T")
 
 WORKERS = 3  # one per job: OCR, speech and detection of one span at once
 ROLES = ("ocr", "speech", "detector")
-AUDIO_RATE = 16000
-SPEECH_WINDOW_S = 0.5  # audio is cut into windows this long to find where there is any sound
-SPEECH_MIN_RMS = 0.003  # about -50 dBFS: quieter windows everywhere in a span mean no speech to look for
-SPEECH_PAD_S = 1.0  # sound kept around the loud stretch, so a quiet first or last word is not cut
 
 Job = Callable[[Span, FrameBatch], Any]
 
@@ -43,8 +39,8 @@ Job = Callable[[Span, FrameBatch], Any]
 class Findings:
     """What perception found in one span; a kind whose model is off stays empty."""
 
-    lines: tuple[tuple[str, ...], ...] = ()  # the text lines on each frame of the batch, in frame order
-    utterances: tuple[Utterance, ...] = ()
+    lines: tuple[tuple[Line, ...], ...] = ()  # the text lines on each frame of the batch, in frame order
+    utterances: tuple[Utterance, ...] = ()  # those that start in the span, whole
     detections: tuple[tuple[float, tuple[str, ...]], ...] = ()  # (time, labels) of one keyframe per segment
 
 
@@ -110,29 +106,31 @@ class Perceiver:
     def _model(self, role: str) -> Any:
         return getattr(self.models, role)
 
-    def _read(self, span: Span, batch: FrameBatch) -> list[tuple[str, ...]]:
+    def _read(self, span: Span, batch: FrameBatch) -> list[tuple[Line, ...]]:
         screen_text = self.screen_text
         assert screen_text is not None  # the job runs only with an OCR model
-        return self.guarded("ocr", lambda: screen_text.read(batch.frames, batch.times), [()] * len(batch))
+        return self.guarded("ocr", lambda: screen_text.lines(batch.frames, batch.times), [()] * len(batch))
 
     def _hear(self, span: Span, batch: FrameBatch) -> list[Utterance]:
-        """Speech of the span's loud stretch: Whisper skips the silence around speech, and a silent span costs nothing."""
+        """The utterances that start in the span, heard whole in the span's audio window (see
+        perception.utterances); Whisper hears only its loud stretch, and a silent span costs nothing."""
         self.tracker.count("speech_spans")
+        first, last = audio_window(span.start, span.end)
         try:
-            samples = read_audio(self.path, span.start, span.end)
+            samples = read_audio(self.path, first, last)
         except LongshotError as err:
             self.tracker.warn(f"audio {span.start:.0f}-{span.end:.0f} s could not be decoded, so no speech there: {err}")
             return []
+        heard_until = first + samples.size / SAMPLE_RATE
         with self._lock:
             self.audio_asked += span.end - span.start
-            self.audio_decoded += samples.size / AUDIO_RATE
+            self.audio_decoded += max(0.0, min(span.end, heard_until) - span.start)
         stretch = loud_stretch(samples)
         if stretch is None:
             return []
-        first, last = stretch
-        self.tracker.count("speech_seconds", round((last - first) / AUDIO_RATE))
-        offset = span.start + first / AUDIO_RATE
-        return self.guarded("speech", lambda: self._model("speech").transcribe(samples[first:last], offset=offset), [])
+        self.tracker.count("speech_seconds", round((stretch[1] - stretch[0]) / SAMPLE_RATE))
+        speech = self._model("speech")
+        return self.guarded("speech", lambda: utterances_in_span(speech, samples, first, span.start, span.end), [])
 
     def _detect(self, span: Span, batch: FrameBatch) -> list[tuple[float, tuple[str, ...]]]:
         """Detections on one keyframe per segment: enough to say what appears, cheap enough to run always."""
@@ -149,18 +147,3 @@ class Perceiver:
 
     def _labels(self, image: np.ndarray) -> tuple[str, ...]:
         return tuple(detection.label for detection in self._model("detector").detect(image))
-
-
-def loud_stretch(samples: np.ndarray) -> tuple[int, int] | None:
-    """(first, last) sample of the stretch from the first to the last window louder than
-    SPEECH_MIN_RMS, SPEECH_PAD_S wider each side; None when all is quiet."""
-    window = int(SPEECH_WINDOW_S * AUDIO_RATE)
-    if samples.size == 0:
-        return None
-    padded = np.pad(samples, (0, -samples.size % window))
-    rms = np.sqrt(np.mean(padded.reshape(-1, window).astype(np.float64) ** 2, axis=1))
-    loud = np.flatnonzero(rms >= SPEECH_MIN_RMS)
-    if not loud.size:
-        return None
-    pad = int(SPEECH_PAD_S * AUDIO_RATE)
-    return max(0, int(loud[0]) * window - pad), min(samples.size, (int(loud[-1]) + 1) * window + pad)

@@ -30,9 +30,14 @@ class IngestProgress:
 
     @property
     def eta(self) -> float | None:
-        if self.done <= 0 or self.done >= self.total:
-            return None
-        return self.elapsed / self.done * (self.total - self.done)
+        return eta(self.elapsed, self.done, self.total)
+
+
+def eta(elapsed: float, done: float, total: float) -> float | None:
+    """Seconds left at the pace so far; None before any progress and after the end."""
+    if done <= 0 or done >= total:
+        return None
+    return elapsed / done * (total - done)
 
 
 ProgressFn = Callable[[IngestProgress], None]

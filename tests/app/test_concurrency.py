@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from app import Longshot
+from evals.bench.ingest_child import IngestChild
+from memory.audit import problems, snapshot
 from perception.errors import VideoNotFoundError
-from tests.memory.ingest_support import snapshot
-from tests.memory.ingest_worker import IngestWorker
-from tests.memory.library_check import problems
 from tests.synth import make_video
 
 pytestmark = pytest.mark.slow
@@ -128,7 +127,7 @@ def two_videos(tmp_path_factory) -> list[Path]:
 def test_two_processes_ingesting_different_videos_into_one_library_lose_nothing(two_videos, tmp_path: Path):
     settings = dict(SETTINGS, models__text_embedding="none")
     home = tmp_path / "shared"
-    workers = [IngestWorker(home, settings) for _ in two_videos]
+    workers = [IngestChild(home, settings) for _ in two_videos]
     reader = Longshot(home=home, **SETTINGS)
     reader.models.text_embedder
     errors: list[str] = []

@@ -32,7 +32,7 @@ class NeedleRun:
         return load_config(env={}, overrides={"home": self.home, **overrides})
 
     def dataset(self):
-        return get_dataset("needle", self.root, minutes=NEEDLE_MINUTES)
+        return get_dataset("needle:classic", self.root, minutes=NEEDLE_MINUTES)
 
     def run(self, out: Path, config: Config | None = None, **options: Any) -> dict[str, Any]:
         """Evaluate the same needle set into `out`, with this run's settings unless `config` is given."""
@@ -40,7 +40,7 @@ class NeedleRun:
             self.dataset(),
             out,
             config or self.config(),
-            dataset_key="needle",
+            dataset_key="needle:classic",
             dataset_options={"minutes": NEEDLE_MINUTES},
             progress=False,
             **options,

@@ -11,7 +11,7 @@ import pytest
 from evals.datasets import DATASETS, Dataset, DatasetError, Item, get_dataset
 from evals.datasets.base import find_video, normalise_letter, split_inline_options, strip_letter
 from evals.datasets.lvbench import parse_time_reference
-from evals.datasets.subtitles import Cue, read_subtitles
+from perception.subtitles import Cue, read_subtitles
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -224,7 +224,7 @@ def test_a_video_too_short_for_its_needles_is_refused(media: Path, tmp_path: Pat
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_dataset_builds_once_under_its_root_and_is_registered(media: Path, tmp_path: Path) -> None:
-    dataset = get_dataset("needle", tmp_path, minutes=MINUTES, media=media)
+    dataset = get_dataset("needle:classic", tmp_path, minutes=MINUTES, media=media)
     assert isinstance(dataset, NeedleDataset) and dataset.name == "needle" and dataset.version == "longshot-needle-1"
     items = list(dataset.items())
     assert [i.id for i in dataset.items(limit=3)] == [i.id for i in items[:3]]

@@ -172,3 +172,54 @@ def test_a_run_with_nothing_scored_still_reports(tmp_path: Path):
     assert summary["accuracy"] is None
     assert report_row((tmp_path / REPORT_NAME).read_text(), "Accuracy") == "n/a"
     assert not (tmp_path / ACCURACY_PNG).exists() and (tmp_path / LATENCY_PNG).is_file()
+
+
+def test_open_questions_are_scored_by_content_beside_the_no_memory_baseline(tmp_path: Path) -> None:
+    from evals.grading import Count, Mention, Span
+
+    run = {**RUN, "dataset": {**RUN["dataset"], "bucket_keys": ["type"], "macro_over": "type"}}
+    items = [
+        Item(id="q1", question="How many times?", video=Path("/v.mp4"), truth=Count(3), buckets={"type": "count"}),
+        Item(
+            id="q2",
+            question="Which code?",
+            video=Path("/v.mp4"),
+            truth=Mention(("K7-RM4",), ("K7-RM9",)),
+            buckets={"type": "code"},
+        ),
+        Item(id="q3", question="When?", video=Path("/v.mp4"), truth=Span(10, 20), answer_span=(10, 20), buckets={"type": "when"}),
+        Item(id="q4", question="Pick", video=Path("/v.mp4"), options=("a", "b"), answer="B", buckets={"type": "count"}),
+    ]
+    said = {
+        "q1": ("3 times, at 1:00, 2:00 and 3:00", None, "Not found in this video.", None),
+        "q2": ("The code is K7 RM9.", None, "K7-RM4", None),
+        "q3": ("At 0:11-0:19.", None, "Not found in this video.", (40.0, 50.0)),
+        "q4": ("", "B", "", None),
+    }
+    records = []
+    for item in items:
+        text, choice, looked, looked_span = said[item.id]
+        record = {**item_fields(item), **Result(item, choice=choice, text=text).to_dict(), "latency_s": 0.1}
+        record["no_memory"] = {"choice": "A" if item.options else None, "text": looked, "span": looked_span}
+        record["blind"] = {"choice": None, "text": "Not found in this video."}
+        records.append(record)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / RUN_NAME).write_text(json.dumps(run))
+    (folder / RESULTS_NAME).write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    summary = write_report(folder)
+
+    assert [r["correct"] for r in records] == [True, False, True, True]
+    assert (summary["counts"]["correct"], summary["counts"]["scored"]) == (3, 4)
+    assert summary["buckets"]["type"]["count"]["correct"] == 2 and summary["buckets"]["type"]["code"]["correct"] == 0
+    no_memory = summary["baselines"]["no_memory"]
+    assert (no_memory["correct"], no_memory["count"]) == (1, 4)  # only the code it happened to read
+    assert no_memory["spans"]["mean_iou"] == 0.0 and summary["spans"]["mean_iou"] == pytest.approx(0.8)
+    assert summary["spans_by"]["values"]["when"]["recall@0.5"] == 1.0
+    assert summary["baselines"]["random"]["expected"]["count"] == 1  # multiple choice only
+    report = (folder / REPORT_NAME).read_text()
+    assert report_row(report, f"No memory: {no_memory['source']}").startswith("25.0% (1/4) | ")
+    assert "## Spans by type" in report and report_row(report.split("## Spans by type")[1], "when").startswith("1 | 0.800")
+    section = report.split("## Accuracy by type\n")[1].split("\n## ")[0]
+    assert report_row(section, "code") == "0.0% (0/1) | 100.0% (1/1) | 0.0% (0/1) | n/a"

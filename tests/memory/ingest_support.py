@@ -1,6 +1,6 @@
 """What the ingest tests share: damaged media made on the spot, a video of real footage with
-speech and text at known times, an ingest child process, and a snapshot of a video's whole
-memory to compare runs by."""
+speech and text at known times, and an ingest child process. (A snapshot of a video's whole
+memory, to compare runs by, is `memory.audit.snapshot`.)"""
 
 from __future__ import annotations
 
@@ -19,10 +19,6 @@ from typing import Any
 import av
 import numpy as np
 
-from memory.episodic import EpisodicMemory
-from memory.frames import FrameCache
-from memory.semantic import SemanticMemory
-from memory.store import Library
 from perception.video import VideoReader, read_audio
 from tests.synth import draw_text, index_frame, tone
 
@@ -197,41 +193,6 @@ def finished(process: subprocess.Popen, timeout: float = 600) -> dict:
 
 
 # -- comparing memories ------------------------------------------------------------------------
-
-
-def snapshot(home: Path, video: str) -> dict[str, Any]:
-    """Everything a video's memory holds, keyed so that two runs compare equal when they wrote the same."""
-    library = Library(home)
-    record = library.video(video)
-    episodic, semantic = EpisodicMemory(library, None), SemanticMemory(library, None)
-    segments = episodic.segments(video)
-    where = {s.id: (s.scale, s.start) for s in segments}
-    conn = library.connect()
-    frames = conn.execute("SELECT idx, time, embedding FROM visual_frames WHERE video = ? ORDER BY idx", (video,)).fetchall()
-    store_dir = library.video_dir(video) / "frames"
-    from memory.frames import FrameStore  # the store as a reader opens it
-
-    store = FrameStore(store_dir, video, FrameCache(0))
-    return {
-        "record": (record.status, record.committed_until, record.frames, record.duration),
-        "segments": [(s.scale, s.start, s.end, s.caption, s.ocr_text, s.speech_text, s.objects, s.keyframes) for s in segments],
-        "facts": sorted(
-            (
-                f.subject,
-                f.relation,
-                f.object,
-                f.start,
-                f.end,
-                round(f.confidence, 6),
-                f.source,
-                tuple(where[i] for i in f.segments),
-            )
-            for f in semantic.facts(video)
-        ),
-        "entities": sorted((e.name, e.kind, e.aliases, e.first_seen, e.last_seen, e.count) for e in semantic.entities(video)),
-        "visual": [(row["idx"], row["time"], bytes(row["embedding"])) for row in frames],
-        "frames": (len(store), store.times.tolist(), [bytes(store.get(i).tobytes()[:4096]) for i in range(0, len(store), 7)]),
-    }
 
 
 def words(text: str) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from memory.audit import snapshot
 from memory.build import Ingestor, IngestProgress
 from memory.compose import merge_captions
 from memory.episodic import EpisodicMemory
@@ -22,7 +23,7 @@ from perception.config import Config
 from perception.errors import DiskFullError, NotAVideoError, UnreadableVideoError
 from perception.models import Models
 from tests.fakes.openai_server import ScriptedOpenAIServer
-from tests.memory.ingest_support import corrupt_mjpeg, full_disk, segment_holding, snapshot, undecodable_audio
+from tests.memory.ingest_support import corrupt_mjpeg, full_disk, segment_holding, undecodable_audio
 from tests.synth import make_video, tone
 
 NOTICE = "VAULT CODE 4172"
@@ -349,7 +350,7 @@ def test_cli_ingest_with_sample_fps_and_scales(home, notice_video):
     env = {"LONGSHOT_HOME": str(home)} | {f"LONGSHOT_{k.upper()}": "none" for k in OFFLINE if k.startswith("models__")}
     run = CliRunner().invoke(cli, ["ingest", str(notice_video), "--sample-fps", "2", "--scales", "20,40"], env=env)
     assert run.exit_code == 0, run.output
-    assert "ingested in" in run.stdout and "decode" in run.stderr and "commit" in run.stderr and "s video" in run.stderr
+    assert "ingested in" in run.stdout and "decode" in run.stderr and "1/1 videos, 0:45 of 0:45 video" in run.stderr
     video = Library(home).video(notice_video.name)
     assert video.sample_fps == 2.0 and video.frames == 90 and video.settings["scales"] == [20.0, 40.0]
     episodic = EpisodicMemory(Library(home), None)

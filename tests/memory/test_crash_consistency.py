@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evals.bench.ingest_child import IngestChild
+from memory.audit import orphan_folders, prefix_problems, problems, snapshot, temp_files
 from memory.store import Library
-from tests.memory.ingest_support import snapshot, write_video
-from tests.memory.ingest_worker import IngestWorker
-from tests.memory.library_check import orphan_folders, problems, temp_files
+from tests.memory.ingest_support import write_video
 from tests.synth import draw_text
 
 KILLS = 8
@@ -55,20 +55,10 @@ def notices(tmp_path_factory) -> Path:
 def reference(notices: Path, tmp_path_factory) -> tuple[Path, str, float]:
     """An uninterrupted run in a child like the killed ones: its library, video id and ingest time."""
     home = tmp_path_factory.mktemp("reference") / "home"
-    with IngestWorker(home, SETTINGS) as worker:
+    with IngestChild(home, SETTINGS) as worker:
         done = worker.ingest(notices, RUN_TIMEOUT_S)
     assert done["outcome"] == "ok" and done["status"] == "ready", done
     return home, done["video"], done["seconds"]
-
-
-def committed_prefix(expected: dict, record) -> dict:
-    """What the reference holds up to `record`'s last commit: the memory a killed run must show."""
-    until = record.committed_until + 1e-3
-    return {
-        "segments": [s for s in expected["segments"] if s[2] <= until],
-        "visual": expected["visual"][: record.frames],
-        "times": expected["frames"][1][: record.frames],
-    }
 
 
 @pytest.mark.slow
@@ -82,7 +72,7 @@ def test_killed_anywhere_the_library_stays_whole_and_resumes_to_the_same_memory(
     swept = 0
     for attempt, delay in enumerate(delays):
         home = tmp_path / f"kill-{attempt}" / "home"
-        worker = IngestWorker(home, SETTINGS)
+        worker = IngestChild(home, SETTINGS)
         try:
             worker.send(notices)
             time.sleep(delay)
@@ -102,13 +92,9 @@ def test_killed_anywhere_the_library_stays_whole_and_resumes_to_the_same_memory(
         else:
             interrupted.append(records[0].committed_until if records else None)
         if records:
-            now = snapshot(home, video)
-            prefix = committed_prefix(expected, records[0])
-            assert now["segments"] == prefix["segments"], where
-            assert now["visual"] == prefix["visual"], where
-            assert now["frames"][1][: records[0].frames] == prefix["times"], where
+            assert prefix_problems(expected, snapshot(home, video), records[0].frames, records[0].committed_until) == [], where
 
-        with IngestWorker(home, SETTINGS) as resumer:
+        with IngestChild(home, SETTINGS) as resumer:
             resumed = resumer.ingest(notices, RUN_TIMEOUT_S)
         assert resumed["outcome"] == "ok" and resumed["status"] == "ready", (where, resumed)
         assert problems(home) == [] and temp_files(home) == [], where

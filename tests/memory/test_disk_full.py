@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from app import Longshot
+from memory.audit import problems, snapshot, temp_files
 from memory.frames import FrameCache, FrameStore
 from perception.errors import DiskFullError
-from tests.memory.ingest_support import snapshot, write_video
-from tests.memory.library_check import problems, temp_files
+from tests.memory.ingest_support import write_video
 
 pytestmark = pytest.mark.slow
 

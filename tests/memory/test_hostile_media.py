@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from app import Longshot
+from evals.bench.ingest_child import IngestChild
+from memory.audit import problems, temp_files
 from memory.store import Library, content_hash
 from perception.errors import ImageError, LongshotError
 from perception.video import VideoReader
 from tests.memory import hostile
-from tests.memory.ingest_worker import IngestWorker
-from tests.memory.library_check import problems, temp_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -107,7 +107,7 @@ def corpus(media: Path, tmp_path_factory) -> list[Path]:
 
 def run_all(files: list[Path], home: Path, overrides: dict) -> dict[str, dict]:
     home.mkdir(exist_ok=True)
-    with IngestWorker(home, overrides) as worker:
+    with IngestChild(home, overrides) as worker:
         return {path.name: worker.ingest(path, PER_FILE_TIMEOUT_S) | {"file": path} for path in files}
 
 

@@ -9,7 +9,9 @@ from memory.compose import SegmentEvidence
 from memory.ingest.evidence import base_draft, keyframes, segment_evidence
 from memory.ingest.perceive import Findings
 from memory.ingest.spans import Span
+from memory.screen_text import Line
 from perception.speech import Utterance
+from perception.subtitles import Cue
 
 SPAN = Span(20.0, 40.0, ((20.0, 30.0), (30.0, 40.0)))
 TIMES = np.arange(20.0, 40.0, 2.0)  # ten frames, five per segment
@@ -25,8 +27,13 @@ def features(changes_at: set[int]) -> np.ndarray:
     return looks[which]
 
 
+def read(*texts: str) -> tuple[Line, ...]:
+    """Lines as OCR reads them off one frame, one under the other."""
+    return tuple(Line(text, (10.0, 40.0 * i, 200.0, 40.0 * i + 30)) for i, text in enumerate(texts))
+
+
 def test_each_finding_lands_in_its_segment_once_and_in_order():
-    lines = [("EXIT",)] * 3 + [("EXIT", "GATE 4"), ("GATE 4",)] + [()] * 4 + [("PLATFORM 2",)]
+    lines = [read("EXIT")] * 3 + [read("EXIT", "GATE 4"), read("GATE 4")] + [()] * 4 + [read("PLATFORM 2")]
     found = Findings(
         lines=tuple(lines),
         utterances=(
@@ -41,6 +48,14 @@ def test_each_finding_lands_in_its_segment_once_and_in_order():
     assert second == SegmentEvidence(30.0, 40.0, ("PLATFORM 2",), ("Next stop.",), ("train",), (36.0,))
 
 
+def test_a_sentence_stays_whole_with_the_segment_it_starts_in_and_subtitles_join_the_speech():
+    found = Findings(utterances=(Utterance(28.7, 33.9, "The vault code, said the guard, is four one seven two."),))
+    cues = [Cue(25.0, 27.5, "[door creaks]"), Cue(31.0, 32.0, "Four one seven two.")]
+    first, second = segment_evidence(SPAN, TIMES, features(set()), found, cues)
+    assert first.speech == ("[door creaks]", "The vault code, said the guard, is four one seven two.")
+    assert second.speech == ("Four one seven two.",)
+
+
 def test_models_that_are_off_leave_only_the_scene_changes():
     evidence = segment_evidence(SPAN, TIMES, features({6}), Findings())
     assert [(e.ocr_lines, e.speech, e.objects) for e in evidence] == [((), (), ())] * 2
@@ -49,7 +64,7 @@ def test_models_that_are_off_leave_only_the_scene_changes():
 
 def test_a_segment_without_frames_has_empty_evidence():
     times = TIMES[:5]  # frames of the first segment only
-    evidence = segment_evidence(SPAN, times, features(set())[:5], Findings(lines=(("EXIT",),) * 5))
+    evidence = segment_evidence(SPAN, times, features(set())[:5], Findings(lines=(read("EXIT"),) * 5))
     assert evidence[1] == SegmentEvidence(30.0, 40.0, (), (), (), ())
 
 

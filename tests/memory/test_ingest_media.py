@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from app import Longshot
+from memory.audit import snapshot
 from perception.errors import VideoNotFoundError
 from tests.memory.ingest_support import (
     finished,
     footage_with_needles,
     librivox,
     segment_holding,
-    snapshot,
     start_ingest,
     words,
 )

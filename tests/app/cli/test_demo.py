@@ -28,7 +28,7 @@ def test_demo_answers_three_questions_with_timestamps(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.count("\nQ: ") == 3
     answers = re.findall(r"^Q: .*\n(.*)$", result.output, flags=re.MULTILINE)
-    spans = [re.search(r"\[(\d+:\d\d)-(\d+:\d\d)\]$", a) for a in answers]
+    spans = [re.search(r"\[(\d+:\d\d(?:\.\d)?)-(\d+:\d\d(?:\.\d)?)\]$", a) for a in answers]  # exact spans: tenths
     assert len(answers) == 3 and all(spans), answers
     spans = [(_seconds(m.group(1)), _seconds(m.group(2))) for m in spans]
     # What each answer says, and that its moment overlaps where the sample says it (spoken or on screen).

@@ -1,12 +1,12 @@
-"""Ingest in a child process, so a test can bound it in time, kill it, or survive its crash.
+"""Ingest in a child process, so a test or a benchmark can bound it in time, kill it, or survive its crash.
 
-The child (`python -m tests.memory.ingest_worker HOME OVERRIDES_JSON`) reads one path per
+The child (`python -m evals.bench.ingest_child HOME OVERRIDES_JSON`) reads one path per
 line on stdin, ingests it, and answers one JSON line per path: the outcome, the error's type
 and whether it is a LongshotError. It prints {"ready": true} once its imports are done and its
 models loaded, and
 {"started": path} before each ingest, so a parent can time a kill from the real start.
 
-`IngestWorker` is the parent's side: `ingest(path, timeout)` returns the child's answer, or
+`IngestChild` is the parent's side: `ingest(path, timeout)` returns the child's answer, or
 {"outcome": "hang"} after killing a child that overran, or {"outcome": "crash"} with the
 exit code and the end of stderr when the child died; the next call starts a fresh child.
 """
@@ -22,20 +22,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0  # imports on a busy machine
 
 
-class IngestWorker:
+class IngestChild:
     """A child process that ingests paths into `home` with config `overrides` (dotted keys as `models__ocr`)."""
 
     def __init__(self, home: Path, overrides: dict[str, Any]):
         self.home = Path(home)
         self.overrides = overrides
-        self.process: subprocess.Popen | None = None
-        self._stderr = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stderr: BinaryIO | None = None
 
     def start(self) -> None:
         """Start the child and wait until its imports are done."""
@@ -45,7 +45,7 @@ class IngestWorker:
         self._stderr = open(self.home.parent / f"worker-{os.getpid()}-{time.monotonic_ns()}.stderr", "w+b")  # noqa: SIM115 (closed in stop)
         env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", PYTHONFAULTHANDLER="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.memory.ingest_worker", str(self.home), json.dumps(self.overrides)],
+            [sys.executable, "-m", "evals.bench.ingest_child", str(self.home), json.dumps(self.overrides)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -62,21 +62,27 @@ class IngestWorker:
     def send(self, path: Path) -> None:
         """Ask the running child to ingest `path`; returns once it says it has started."""
         self.start()
-        self.process.stdin.write(f"{path}\n".encode())
-        self.process.stdin.flush()
+        self.queue(path)
         line = self._line(START_TIMEOUT_S)
         if line is None or "started" not in line:
             raise RuntimeError(f"ingest worker did not start on {path}: {line}; stderr: {self.stderr_tail()}")
+
+    def queue(self, path: Path) -> None:
+        """Add `path` behind what the running child is ingesting, without waiting for anything."""
+        stdin = self._pipe(self._running().stdin)
+        stdin.write(f"{path}\n".encode())
+        stdin.flush()
 
     def result(self, timeout: float) -> dict[str, Any]:
         """The child's answer to the path sent, or a hang or crash record."""
         line = self._line(timeout)
         if line is not None:
             return line
-        if self.process.poll() is None:
+        process = self._running()
+        if process.poll() is None:
             self.kill()
             return {"outcome": "hang", "timeout": timeout}
-        code, tail = self.process.returncode, self.stderr_tail()
+        code, tail = process.returncode, self.stderr_tail()
         self.kill()
         return {"outcome": "crash", "returncode": code, "stderr": tail}
 
@@ -93,13 +99,13 @@ class IngestWorker:
         self.process.wait(timeout=30)
         for pipe in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError):
-                pipe.close()
+                self._pipe(pipe).close()
         self.process = None
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:
             try:
-                self.process.stdin.close()
+                self._pipe(self.process.stdin).close()
                 self.process.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
                 pass
@@ -116,7 +122,17 @@ class IngestWorker:
         self._stderr.seek(max(0, length - size))
         return self._stderr.read().decode("utf-8", "replace")
 
-    def __enter__(self) -> IngestWorker:
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self.process is None:
+            raise RuntimeError("the ingest child is not running; start it first")
+        return self.process
+
+    @staticmethod
+    def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:
+        assert pipe is not None, "the child is started with stdin and stdout piped"
+        return pipe
+
+    def __enter__(self) -> IngestChild:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -124,7 +140,7 @@ class IngestWorker:
 
     def _line(self, timeout: float) -> dict[str, Any] | None:
         """The next JSON line from the child within `timeout`; None on EOF or timeout."""
-        stdout = self.process.stdout
+        stdout = self._pipe(self._running().stdout)
         deadline = time.monotonic() + timeout
         buffer = b""
         while True:
@@ -150,13 +166,12 @@ def _main(home: str, overrides: str) -> None:
     import logging
 
     from app import Longshot
+    from app.ingest_stage import load_ingest_models
     from perception.errors import LongshotError
 
     logging.basicConfig(level=logging.ERROR)
     longshot = Longshot(home=home, **json.loads(overrides))
-    for role, name in (("ocr", "ocr"), ("speech", "speech"), ("text_embedding", "text_embedder")):
-        if longshot.models.available(role):  # loaded now, so a kill timed from "started" lands in ingest work
-            getattr(longshot.models, name)
+    load_ingest_models(longshot.models)
     _say({"ready": True})
     for line in sys.stdin:
         path = line.strip()
