@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
 from memory.semantic import SemanticMemory
 from memory.store import Library, VideoRecord
-from memory.timeline import Timeline
+from memory.timeline import Occurrence, Timeline
 from memory.visual import VisualMemory
 from memory.working import WorkingMemory
 from perception.config import Config, load_config
@@ -169,23 +169,27 @@ class Longshot:
         """Yield each step of the agent as it happens, then the `Answer`."""
         record = self.video(video)
         limit = record.committed_until if until is None else min(until, record.committed_until)
-        agent = Agent(self._toolbox(record.id), self.policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
+        timeline = partial(self.timeline.between, record.id, 0.0, limit, until=limit)
+        agent = Agent(self._toolbox(record.id), self.policy(timeline), self.config.agent.max_steps, self.config.agent.max_invalid)
         yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
 
-    def policy(self) -> OfflinePolicy | VLMPolicy | ReadingPolicy:
+    def policy(self, timeline: Callable[[], Sequence[Occurrence]] | None = None) -> OfflinePolicy | VLMPolicy | ReadingPolicy:
+        """The policy for one question; `timeline` reads the video's occurrences, for a model's coarse overview."""
         offline = OfflinePolicy(
             self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k, self._offline_sketching()
         )
-        return self._with_vlm(offline)
+        return self._with_vlm(offline, timeline=timeline)
 
-    def _with_vlm(self, offline: Any, tools: list[dict] | None = None) -> Any:
+    def _with_vlm(
+        self, offline: Any, tools: list[dict] | None = None, timeline: Callable[[], Sequence[Occurrence]] | None = None
+    ) -> Any:
         """The offline policy alone without a VLM; with one, the VLM's policy over it, or the VLM as its reader
         (`agent.vlm_role`)."""
         if not self.models.available("vlm"):
             return offline
         if self.config.agent.vlm_role == "reader":
             return ReadingPolicy(offline, Reader(self.models.vlm))
-        return VLMPolicy(self.models.vlm, offline, tools, hand_over_after=self.config.agent.max_invalid - 1)
+        return VLMPolicy(self.models.vlm, offline, tools, hand_over_after=self.config.agent.max_invalid - 1, moments=timeline)
 
     def _toolbox(self, video: str) -> Toolbox:
         store = self.frames(video)

@@ -23,12 +23,16 @@ LABELS = {"text": "on screen", "subtitle": "subtitles", "speech": "said", "capti
 
 
 class Moment(Protocol):
-    """What the overview reads of a timeline occurrence."""
+    """What the overview reads of a timeline occurrence (read-only, as a frozen dataclass's fields are)."""
 
-    modality: str
-    start: float
-    end: float
-    text: str
+    @property
+    def modality(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def text(self) -> str: ...
 
 
 def overview_lines(moments: Sequence[Moment], length: float, stretches: int) -> list[str]:

