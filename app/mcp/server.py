@@ -31,7 +31,7 @@ from PIL import Image as PILImage
 from pydantic import Field
 
 from app.api import Longshot
-from app.mcp.views import answer_view, fact_view, jpeg, moment, segment_view, sketch_paths, video_view
+from app.mcp.views import answer_view, event_view, fact_view, jpeg, moment, segment_view, sketch_paths, video_view
 from memory.ingest.tracker import IngestProgress
 from perception.errors import LongshotError
 
@@ -112,7 +112,8 @@ def build_server(longshot: Longshot) -> MCPServer:
         end: Annotated[float | None, Field(ge=0, description="Seconds; the end of the video when left out.")] = None,
         scale: Annotated[float | None, Field(gt=0, description="One segment length; every scale when left out.")] = None,
     ) -> str:
-        """What memory holds between two times, in order: segments (captions, speech, on-screen text) and facts."""
+        """What memory holds between two times, in order: the timeline's events (each utterance, on-screen text, scene
+        change, detection, caption, at its own times), the segments, and facts."""
         return json.dumps(await work(memory_between, longshot, video, start, end, scale))
 
     @server.tool(structured_output=False)
@@ -159,6 +160,7 @@ def memory_between(longshot: Longshot, video: str, start: float, end: float | No
     return {
         "video": record.id,
         **moment(start, end),
+        "events": [event_view(o) for o in longshot.timeline.between(record.id, start, end)],
         "segments": [segment_view(s) for s in segments],
         "facts": [fact_view(f) for f in facts],
     }

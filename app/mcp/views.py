@@ -18,6 +18,7 @@ from app.answer import Answer, Evidence
 from memory.episodic import Segment
 from memory.semantic import Fact
 from memory.store import VideoRecord
+from memory.timeline import Occurrence
 from perception.timefmt import format_span, format_time
 
 MAX_EVIDENCE = 8
@@ -63,6 +64,11 @@ def segment_view(segment: Segment) -> dict[str, Any]:
 
 def fact_view(fact: Fact) -> dict[str, Any]:
     return {"fact": fact.text, **moment(fact.start, fact.end), "source": fact.source}
+
+
+def event_view(occurrence: Occurrence) -> dict[str, Any]:
+    """One timeline occurrence: what was perceived (speech, text, scene, object, caption, subtitle) at its own times."""
+    return {"modality": occurrence.modality, **moment(occurrence.start, occurrence.end), "text": occurrence.text[:MAX_TEXT]}
 
 
 def jpeg(pixels: np.ndarray, quality: int = 85) -> bytes:

@@ -98,6 +98,8 @@ def test_an_agent_host_lists_ingests_asks_and_gets_images_back(tmp_path, notices
     assert seen["search"][0]["video"] == video_id and "GATE B7 CLOSED" in seen["search"][0]["text"]
     assert seen["memory"]["segments"] and all(s["end"] > 20 and s["start"] <= 30 for s in seen["memory"]["segments"])
     assert any("VAULT CODE 4172" in s["text"] for s in seen["memory"]["segments"])
+    (notice,) = [e for e in seen["memory"]["events"] if e["modality"] == "text" and "4172" in e["text"]]
+    assert 20 <= notice["start"] < 22 and 26 <= notice["end"] <= 28, "the notice at its own times, not its segment's"
     assert "PLATFORM 9 OPEN" in seen["image"]["answer"].upper() and seen["sketches"][0].format == "PNG"
     assert "longshot://videos" in seen["resources"]
     assert seen["summary"]["id"] == video_id and seen["summary"]["timeline"]
