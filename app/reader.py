@@ -34,6 +34,7 @@ MAX_MOMENTS = 3
 MIN_WORD_SHARE = 0.67  # of an answer's content words, the share the evidence (or the question) must hold
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d)?\b")
 _CODE = re.compile(r"[A-Za-z0-9]+(?:[-./][A-Za-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+")
 # Words an answer uses to talk about the video rather than to say what is in it.
 _FRAMING = frozenset(
     [
@@ -81,14 +82,15 @@ class Grounding:
 
 
 def grounding(answer: str, question: str, evidence: Sequence[Evidence]) -> Grounding:
-    """Whether `answer` says only what the evidence (or the question) says: every code or number of
-    three or more characters word for word, and at least MIN_WORD_SHARE of its other content words
+    """Whether `answer` says only what the evidence (or the question) says: every code or number word for
+    word (a short one as a whole word), and at least MIN_WORD_SHARE of its other content words
     (one OCR or ASR slip allowed in long words). Times written as m:ss are the evidence's moments."""
     source = " ".join(e.text for e in evidence) + " " + question
     text = _TIME.sub(" ", answer)
-    codes = {c.lower() for c in _CODE.findall(text) if any(ch.isdigit() for ch in c) and len(c) >= 3}
-    held = _squashed(source)
-    missing = [code for code in sorted(codes) if _squashed(code) not in held]
+    codes = {c.lower() for c in _CODE.findall(text) if any(ch.isdigit() for ch in c)}
+    held, whole = _squashed(source), set(_WORD.findall(source.lower()))
+    # a short code ("B7", "17") must be a whole word there: "17" is inside "4172", and is an evidence number
+    missing = [code for code in sorted(codes) if (_squashed(code) not in held if len(code) >= 3 else code not in whole)]
     words = {w for w in tokens(text) if w.isalpha() and len(w) >= 3 and w not in STOPWORDS and w not in _FRAMING}
     vocabulary = set(tokens(source))
     absent = sorted(w for w in words if not any(word_credit(_singular(w), _singular(v)) > 0 for v in vocabulary))

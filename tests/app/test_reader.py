@@ -40,6 +40,8 @@ def test_answers_the_evidence_holds_are_grounded(answer):
         ("The vault code is X7-QL8.", "x7-ql8"),
         ("The code is 4172.", "4172"),
         ("A dragon guards the treasure chamber.", "dragon"),
+        ("Gate B8 is closed.", "b8"),  # a short code counts too
+        ("17", "17"),  # an evidence item's number, as a small model writes it: not in the evidence's text
     ],
 )
 def test_answers_with_what_the_evidence_never_said_are_not(answer, missing):
