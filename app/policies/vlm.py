@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.agent import AgentState, describe
+from app.agent import AgentState, Policy, describe
 from app.answer import ABSTAIN_TEXT
 from app.overview import Moment, fit, overview_lines
 from app.prompts import (
@@ -48,7 +48,7 @@ class VLMPolicy:
     def __init__(
         self,
         vlm: Any,
-        fallback: Any,
+        fallback: Policy,
         tools: list[dict] | None = None,
         hand_over_after: int = 2,
         stalled_after: int = 2,
