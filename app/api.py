@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, overload
 
@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from app.ingest_batch import BatchProgressFn, BatchReport
     from app.policies import OfflinePolicy, VLMPolicy
     from app.policies.offline_sketch import ImagePolicy, OfflineSketching
+    from app.policies.reading import ReadingPolicy
     from app.toolbox import Toolbox
     from memory.build import Ingestor, IngestProgress, IngestResult
     from memory.episodic import EpisodicMemory
     from memory.frames import FrameCache, FrameStore
     from memory.semantic import SemanticMemory
-    from memory.timeline import Timeline
+    from memory.timeline import Occurrence, Timeline
     from memory.visual import VisualMemory
     from memory.working import WorkingMemory
     from perception.models import Models
@@ -101,6 +102,11 @@ class Longshot:
         from memory.build import Ingestor
 
         return Ingestor(self.library, self.models, self.config, self.cache)
+
+    def close(self) -> None:
+        """Stop a model server this instance started (llama.cpp); it starts again if asked again."""
+        if "models" in self.__dict__:
+            self.models.close()
 
     def ingest(
         self,
@@ -273,18 +279,33 @@ class Longshot:
 
         record = self.video(video)
         limit = record.committed_until if until is None else min(until, record.committed_until)
-        agent = Agent(self._toolbox(record.id), self.policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
+        timeline = partial(self.timeline.between, record.id, 0.0, limit, until=limit)
+        agent = Agent(self._toolbox(record.id), self.policy(timeline), self.config.agent.max_steps, self.config.agent.max_invalid)
         yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
 
-    def policy(self) -> OfflinePolicy | VLMPolicy:
-        from app.policies import OfflinePolicy, VLMPolicy
+    def policy(self, timeline: Callable[[], Sequence[Occurrence]] | None = None) -> OfflinePolicy | VLMPolicy | ReadingPolicy:
+        """The policy for one question; `timeline` reads the video's occurrences, for a model's coarse overview."""
+        from app.policies import OfflinePolicy
 
         offline = OfflinePolicy(
             self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k, self._offline_sketching()
         )
-        if self.models.available("vlm"):
-            return VLMPolicy(self.models.vlm, offline)
-        return offline
+        return self._with_vlm(offline, timeline=timeline)
+
+    def _with_vlm(
+        self, offline: Any, tools: list[dict] | None = None, timeline: Callable[[], Sequence[Occurrence]] | None = None
+    ) -> Any:
+        """The offline policy alone without a VLM; with one, the VLM's policy over it, or the VLM as its reader
+        (`agent.vlm_role`)."""
+        if not self.models.available("vlm"):
+            return offline
+        from app.policies import VLMPolicy
+        from app.policies.reading import ReadingPolicy
+        from app.reader import Reader
+
+        if self.config.agent.vlm_role == "reader":
+            return ReadingPolicy(offline, Reader(self.models.vlm))
+        return VLMPolicy(self.models.vlm, offline, tools, hand_over_after=self.config.agent.max_invalid - 1, moments=timeline)
 
     def _toolbox(self, video: str) -> Toolbox:
         from app.sketching import Sketcher
@@ -320,15 +341,11 @@ class Longshot:
         shown = [(pixels, f"the image (frame 'image', {width}x{height} px)")]
         return agent.run(question, tuple(options or ()), images=shown)
 
-    def _image_policy(self) -> ImagePolicy | VLMPolicy:
-        from app.policies import VLMPolicy
+    def _image_policy(self) -> ImagePolicy | VLMPolicy | ReadingPolicy:
         from app.policies.offline_sketch import ImagePolicy
         from app.toolbox import action_schemas
 
-        offline = ImagePolicy(self._offline_sketching())
-        if self.models.available("vlm"):
-            return VLMPolicy(self.models.vlm, offline, action_schemas(video=False))
-        return offline
+        return self._with_vlm(ImagePolicy(self._offline_sketching()), action_schemas(video=False))
 
     def _offline_sketching(self) -> OfflineSketching:
         from app.policies.offline_sketch import OfflineSketching

@@ -43,8 +43,8 @@ def _seconds(value: float, label: str) -> float:
 class _TimeFiltered(_Args):
     """Every search may be limited in time: `after` keeps what starts then or later, `before` what ends by then."""
 
-    after: float | None = Field(default=None, description="seconds: only what starts at or after this time")
-    before: float | None = Field(default=None, description="seconds: only what ends by this time")
+    after: float | None = None  # the prompt's rules say what after and before keep, once for every search
+    before: float | None = None
 
     @field_validator("after", "before")
     @classmethod
@@ -63,7 +63,7 @@ class _TimeFiltered(_Args):
 
 class SearchEpisodic(_TimeFiltered):
     query: str = Field(min_length=1, max_length=500)
-    scale: float | None = Field(default=None, description="segment length in seconds; omit to search every scale")
+    scale: float | None = Field(default=None, description="segment seconds; omit for every scale")
     k: int = Field(default=5, ge=1, le=20)
 
 
@@ -84,7 +84,7 @@ class TimelineArgs(_Args):
     start: float = Field(description="seconds")
     end: float = Field(description="seconds")
     modalities: list[Modality] | None = Field(default=None, max_length=len(MODALITIES), description="omit for all")
-    limit: int = Field(default=40, ge=1, le=200, description="at most this many, the earliest first")
+    limit: int = Field(default=40, ge=1, le=200, description="the earliest this many")
 
     @field_validator("start", "end")
     @classmethod
@@ -126,21 +126,18 @@ def _sketchpad_tools(schema: dict[str, Any]) -> None:
 class Sketch(_Args):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_sketchpad_tools)
 
-    frame: int | Literal["image"] | None = Field(
-        default=None, description="a frame index (frames are captioned 'frame N'), or 'image' for the question's image"
-    )
+    frame: int | Literal["image"] | None = Field(default=None, description="N of a frame captioned 'frame N', or 'image'")
     time: float | None = Field(
         default=None,
         ge=0,
         allow_inf_nan=False,
-        description="seconds into the video: sketch on the nearest frame (instead of frame)",
+        description="seconds, instead of frame",
     )
     tool: str = Field(min_length=1, max_length=40)
-    args: dict[str, Any] = Field(default_factory=dict, description="the tool's arguments, as its entry in 'tools' says")
+    args: dict[str, Any] = Field(default_factory=dict, description="the tool's own arguments, below")
     restart: bool = Field(
         default=False,
-        description="draw on the clean frame instead of its latest sketch (after a "
-        "crop, coordinates are the crop's until you restart)",
+        description="start again from the clean frame (after a crop, its coordinates hold until then)",
     )
 
     @field_validator("frame", mode="before")
@@ -168,6 +165,11 @@ class AnswerArgs(_Args):
 class Action:
     name: str
     args: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # what the trace should say about how this action was chosen (a handover, a check)
+
+    def with_note(self, note: str) -> Action:
+        """This action with `note` added to its note (notes accumulate: a handover, then a check)."""
+        return Action(self.name, self.args, "; ".join(n for n in (self.note, note) if n))
 
 
 @dataclass(frozen=True)
@@ -382,7 +384,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "search_visual": ActionSpec(SearchVisual, "Find frames that look like the query.", Toolbox.search_visual),
     "timeline": ActionSpec(
         TimelineArgs,
-        "Everything perceived between start and end seconds (speech, on-screen text, scenes, objects...), in time order, "
+        "Everything perceived between start and end (speech, on-screen text, scenes, objects...) in time order, "
         "each at its own times.",
         Toolbox.timeline,
     ),

@@ -25,7 +25,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
@@ -87,6 +87,13 @@ class VLMConfig:
     max_images: Int = Field(default=8, ge=0, le=1000)
     max_tokens: Int = Field(default=512, ge=1, le=10**7)
     temperature: Real = Field(default=0.0, ge=0, le=10)
+    # How actions are asked for: constrained to their JSON schema where the server can
+    # (llama.cpp, vLLM, SGLang), else plain JSON mode, else parsed from free text.
+    response_format: Literal["json_schema", "json_object", "text"] = "json_schema"
+    # A `llamacpp:` model's context per request, and how many requests it serves at once
+    # (llama.cpp slots; the KV cache holds context_tokens x parallel tokens).
+    context_tokens: Int = Field(default=4096, ge=256, le=10**7)
+    parallel: Int = Field(default=2, ge=1, le=64)
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -120,6 +127,9 @@ class AgentConfig:
     # more once this many seconds have gone (the first always runs).
     library_videos: Int = Field(default=3, ge=1, le=100)
     library_seconds: Real = Field(default=120.0, ge=0.1, le=86400)
+    # What a configured VLM or LLM does: pick every action and write the answer ("policy"),
+    # or only write free-form answers from the evidence the offline policy found ("reader").
+    vlm_role: Literal["policy", "reader"] = "policy"
 
 
 @dataclass(frozen=True, config=_SECTION)

@@ -64,6 +64,15 @@ class VLMError(LongshotError):
     """The VLM endpoint failed after retries, or timed out."""
 
 
+class ContextOverflowError(VLMError):
+    """The prompt is longer than the model's context; the counts are 0 where the server gave none."""
+
+    def __init__(self, message: str, prompt_tokens: int = 0, context_tokens: int = 0):
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.context_tokens = context_tokens
+
+
 class StorageError(LongshotError):
     """The library on disk cannot be read or written (disk full, corrupt file...)."""
 

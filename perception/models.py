@@ -11,6 +11,7 @@ its outcome, a model or the reason there is none, is kept for the life of the pr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
 import re
@@ -95,7 +96,7 @@ _BACKENDS: dict[str, dict[str, _Backend]] = {
     },
     "vlm": {},  # perception.vlm.spec builds its client and checks the rest of the spec
 }
-_VLM_BACKENDS = ("openai",)
+_VLM_BACKENDS = ("openai", "llamacpp")
 
 
 def parse_spec(role: str, value: str, backends: Collection[str]) -> ModelSpec:
@@ -160,12 +161,20 @@ class Models:
     def vlm(self):
         return self._get("vlm")
 
+    def close(self) -> None:
+        """Stop what runs beside this process for a model (a llama.cpp server); it starts again on next use."""
+        with self._locks["vlm"]:
+            vlm = self._loaded.pop("vlm", None)
+        if hasattr(vlm, "close"):
+            vlm.close()
+
     def available(self, role: str) -> bool:
         """Whether the role's model is loaded or its weights are present; no heavy load happens here."""
         return self._status(role).available
 
     def doctor(self, load: bool = False) -> list[RoleStatus]:
-        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable.
+        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable;
+        for a VLM also its context and whether it sees (which may ask its server).
 
         Without `load` a role is available when its package is installed and its weights are on
         disk; with it, when its model has also loaded.
@@ -174,7 +183,9 @@ class Models:
             for role in ROLES:
                 with contextlib.suppress(ModelUnavailableError):
                     self._get(role)
-        return [self._status(role) for role in ROLES] + [_decoder_status(backend, module) for backend, module in DECODERS]
+        rows = [self._status(role) for role in ROLES]
+        rows = [dataclasses.replace(r, source=self.vlm.describe()) if r.role == "vlm" and r.available else r for r in rows]
+        return rows + [_decoder_status(backend, module) for backend, module in DECODERS]
 
     def on_first_use(self, role: str) -> OnFirstUse:
         """The role's model, loaded when something first reads one of its attributes (for holders that may never use it)."""
@@ -191,7 +202,7 @@ class Models:
             try:
                 if role == "vlm":
                     client = self._get("vlm")
-                    return RoleStatus(role, spec.backend, spec.model, client.base_url, True, "")
+                    return RoleStatus(role, spec.backend, spec.model, client.source, True, "")
                 found = self._loaded.get(role)
                 if isinstance(found, ModelUnavailableError):
                     raise _fresh(found)
@@ -221,7 +232,7 @@ class Models:
         if role == "vlm":
             from perception.vlm.spec import vlm_from_spec
 
-            return vlm_from_spec(self.config.models.vlm, self.config.vlm)
+            return vlm_from_spec(self.config.models.vlm, self.config.vlm, self.config.models.cpu_threads)
         return _BACKENDS[role][spec.backend].load(
             self._locate(role), self.device, self.config.models.cpu_threads, self.config.home
         )

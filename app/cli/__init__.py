@@ -2,7 +2,7 @@
 and exit non-zero.
 
 common: the shared options and error rule. output: answers and progress bars. doctor;
-library (ingest, videos, forget, memory); questions (ask, search, ask-image); serving (serve, demo,
+library (ingest, videos, forget, memory); questions (ask, search, ask-image); serving (serve, mcp, demo,
 whose tour is in demo); auth (the credentials a server beyond loopback needs). `evals.cli`
 mounts `eval` and `bench` on this app, so imports keep flowing one way.
 """
@@ -18,7 +18,7 @@ from app.cli.common import ConfigOption, HomeOption, configure_logging, guarded,
 from app.cli.doctor import doctor
 from app.cli.library import forget, ingest, memory, videos
 from app.cli.questions import ask, ask_image, search
-from app.cli.serving import demo, serve
+from app.cli.serving import demo, mcp, serve
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Answer questions about long videos and images.")
 
@@ -36,6 +36,7 @@ for command in (doctor, ingest, videos, forget, memory, ask, search):
     cli.command()(command)
 cli.command("ask-image")(ask_image)
 cli.command()(serve)
+cli.command()(mcp)
 cli.command()(demo)
 cli.add_typer(auth, name="auth")
 

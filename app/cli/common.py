@@ -16,6 +16,13 @@ from perception.errors import LongshotError
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Library home (default $LONGSHOT_HOME or ~/.longshot).")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")]
+VLMOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vlm",
+        help="The VLM or LLM for this run (models.vlm): openai:<model>@<url>, llamacpp:<path.gguf>[?mmproj=<path>], or none.",
+    ),
+]
 
 
 def open_longshot(home: Path | None = None, config: Path | None = None, **flags: Any):

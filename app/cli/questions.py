@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from app.answer import Answer
-from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
+from app.cli.common import ConfigOption, HomeOption, VLMOption, guarded, open_longshot
 from app.cli.output import print_answer, print_library_answer
 from perception.timefmt import format_span
 
@@ -25,12 +25,13 @@ def ask(
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="A multiple-choice option; repeat.")] = None,
     until: Annotated[float | None, typer.Option(help="Use only the video up to this second.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    vlm: VLMOption = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Ask a question about an ingested video, or with --all across the library; prints the answer, its
     evidence (with the videos and moments) and the steps."""
-    longshot = open_longshot(home, config)
+    longshot = open_longshot(home, config, models__vlm=vlm)
     if everywhere == (question is not None):
         typer.secho("error: give VIDEO QUESTION, or --all QUESTION", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
@@ -102,11 +103,12 @@ def ask_image(
     question: str,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="A multiple-choice option; repeat.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    vlm: VLMOption = None,
     home: HomeOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Ask a question about an image; prints the answer, its evidence and the rendered sketches (PNG paths)."""
-    answer = open_longshot(home, config).ask_image(image, question, option or None)
+    answer = open_longshot(home, config, models__vlm=vlm).ask_image(image, question, option or None)
     assert answer is not None, "the agent's stream always ends with its answer"
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), default=str))

@@ -1,4 +1,4 @@
-"""The serving commands: the web app, and the demo tour that ends by pointing at it."""
+"""The serving commands: the web app, the MCP server for agent hosts, and the demo tour that ends by pointing at it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
+from app.cli.common import ConfigOption, HomeOption, VLMOption, guarded, open_longshot
 
 
 @guarded
@@ -22,6 +22,22 @@ def serve(
     from app.web.server import serve as serve_web
 
     serve_web(open_longshot(home, config, web__host=host, web__port=port), open_browser=open_browser)
+
+
+@guarded
+def mcp(
+    port: Annotated[int | None, typer.Option(help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind with --port; beyond 127.0.0.1 it needs credentials (longshot auth).")
+    ] = "127.0.0.1",
+    vlm: VLMOption = None,
+    home: HomeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the library to agent hosts (Claude Desktop, Cursor, any MCP client) over stdio, or HTTP with --port."""
+    from app.mcp.server import serve as serve_mcp
+
+    serve_mcp(open_longshot(home, config, models__vlm=vlm), port=port, host=host)
 
 
 @guarded

@@ -34,9 +34,10 @@ class Describer:
         self.guard = VLMGuard(give_up_after=INGEST_PATIENCE)
 
     def caption(self, item: SegmentEvidence, frames: np.ndarray, times: np.ndarray) -> str:
-        """A base segment's caption, the VLM seeing `frames` (taken at `times`) when there are any."""
+        """A base segment's caption, the VLM seeing `frames` (taken at `times`) when there are any; a model that
+        cannot see would only restate the offline caption, so it is not asked."""
         offline = offline_caption(item)
-        if self.models is None or not len(frames):
+        if self.models is None or not len(frames) or not self.models.vlm.vision:
             return offline
         models = self.models
         return self._ask("caption", item.start, lambda: vlm_caption(models.vlm, frames, times, item), offline)

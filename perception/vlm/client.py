@@ -7,6 +7,10 @@ wall-clock time (`vlm.timeout_s`, see `perception.vlm.deadline`), not only per s
 so a server that trickles bytes forever cannot hang a question; a timed-out attempt is not
 retried. Where a server rejects an optional parameter the request adapts once and the
 client remembers (`perception.vlm.adapt`).
+
+A model that cannot see (`capabilities`, learned once per endpoint) gets the text of a
+message without its images: each image's caption stays. A prompt too long for the model's
+context raises ContextOverflowError, so that the caller can shorten it.
 """
 
 from __future__ import annotations
@@ -19,14 +23,24 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import requests
 
 from perception.config import VLMConfig
 from perception.errors import ConfigError, VLMError
 from perception.vlm.adapt import Adapter, Payload, Rejected
+from perception.vlm.capability import Capabilities, remember, remembered, server_says
 from perception.vlm.deadline import Retryable, TimedOut, post_within
-from perception.vlm.messages import Message, VLMReply, VLMUsage, encode_messages
-from perception.vlm.wire import decode_body, error_message, rejection_message, reply_from, retry_after
+from perception.vlm.messages import ImagePart, Message, VLMReply, VLMUsage, encode_messages, without_images
+from perception.vlm.wire import (
+    context_overflow,
+    decode_body,
+    error_message,
+    refuses_images,
+    rejection_message,
+    reply_from,
+    retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +48,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 RETRIED_STATUSES = (408, 409, 429)  # and every 5xx
 _MAX_RETRY_AFTER_S = 120.0  # a server asking for longer is out of quota, not busy
 _MAX_BACKOFF_S = 60.0
+ASSUMED = "assumed: the server did not say, and the probe got no answer"
 
 
 class OpenAIChat:
@@ -75,18 +90,65 @@ class OpenAIChat:
     def usage(self) -> VLMUsage:
         return self._usage
 
-    def chat(self, messages: Sequence[Message], max_tokens: int | None = None, json_mode: bool = False) -> VLMReply:
+    @property
+    def source(self) -> str:
+        """Where the model is served, as `longshot doctor` shows it."""
+        return self.base_url
+
+    @property
+    def vision(self) -> bool:
+        """Whether the model takes images; learned on first use (see `capabilities`)."""
+        return self.capabilities.vision
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Images or text only, and the context size: `vlm.max_images = 0` says text only; otherwise
+        what the server says about itself, else a one-time probe with a tiny image, remembered per
+        endpoint and model. Where neither answers, the model is taken to see, and asked again next time."""
+        if self.config.max_images == 0:
+            return Capabilities(False, 0, "vlm.max_images = 0")
+        known = remembered(self.base_url, self.model)
+        if known is not None:
+            return known
+        learned = server_says(self._session, self.base_url, self.model, self._headers()) or self._probe_images()
+        if learned is None:
+            return Capabilities(True, 0, ASSUMED)
+        log.info("%s at %s: vision %s (from %s)", self.model, self.base_url, learned.vision, learned.source)
+        return remember(self.base_url, self.model, learned)
+
+    def describe(self) -> str:
+        """Where the model is, its context and whether it sees, for `longshot doctor` (may ask the server)."""
+        known = self.capabilities
+        context = f"context {known.context_tokens} tokens" if known.context_tokens else "context not reported"
+        how = known.source if known.source == ASSUMED else f"from {known.source}"
+        return f"{self.source}; {context}; {'vision' if known.vision else 'text only'} ({how})"
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int | None = None,
+        json_mode: bool = False,
+        schema: dict[str, Any] | None = None,
+    ) -> VLMReply:
         """Send `messages`, return the reply text and its token counts.
 
-        Raises VLMError when the endpoint fails after retries or times out, and
-        ModelOutputError when it answers without any text.
+        `json_mode` asks for a JSON object; `schema` for one that fits this JSON schema, where
+        the server can constrain its output to it (llama.cpp, vLLM, SGLang) and
+        `vlm.response_format` allows. A server that refuses a schema gets JSON mode, and one
+        that refuses that gets neither (the caller parses the text either way).
+
+        Raises ContextOverflowError when the prompt does not fit the model's context,
+        VLMError when the endpoint fails after retries or times out, and ModelOutputError
+        when it answers without any text.
         """
         if not messages:
             raise ValueError("chat() needs at least one message")
-        encoded, dropped = encode_messages(messages, self.image_max_side, self.config.max_images, self.jpeg_quality)
+        if any(isinstance(part, ImagePart) for message in messages for part in message.content) and not self.vision:
+            messages = without_images(messages)
+        cap = self.config.max_images
+        encoded, dropped = encode_messages(messages, self.image_max_side, cap, self.jpeg_quality)
         if dropped:
-            kept = self.config.max_images
-            log.info("sent %d of %d images to %s (vlm.max_images)", kept, kept + dropped, self.model)
+            log.info("sent %d of %d images to %s (vlm.max_images)", cap, cap + dropped, self.model)
         payload: Payload = {
             "model": self.model,
             "messages": encoded,
@@ -94,16 +156,50 @@ class OpenAIChat:
             "temperature": self.config.temperature,
             "stream": False,
         }
-        if json_mode:
-            payload["response_format"] = {"type": "json_object"}
+        response_format = self._response_format(json_mode, schema)
+        if response_format:
+            payload["response_format"] = response_format
         try:
             body = self._adapter.send(payload, self._post, self.url)
         except Rejected as rejection:
+            overflow = context_overflow(self.url, rejection.body)
+            if overflow is not None:
+                raise overflow from None
             raise VLMError(rejection_message(self.url, self.model, rejection.status, rejection.message)) from None
         reply = reply_from(body)
         with self._lock:
             self._usage = self._usage.plus(reply)
         return reply
+
+    @property
+    def constrained(self) -> bool:
+        """Whether actions go out with their JSON schema: allowed by `vlm.response_format`, and not
+        refused by this server so far."""
+        return self.config.response_format == "json_schema" and not self._adapter.learned("json_schema")
+
+    def _response_format(self, json_mode: bool, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        wanted = self.config.response_format
+        if schema is not None and wanted == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+        if (json_mode or schema is not None) and wanted != "text":
+            return {"type": "json_object"}
+        return None
+
+    def _probe_images(self) -> Capabilities | None:
+        """Send one tiny image once: a 200 says the model sees, a refusal that it does not; None when
+        the endpoint cannot answer now (down, timed out, a server error that says nothing of images)."""
+        tiny = Message.user("Reply with OK.", ImagePart(np.full((16, 16, 3), 128, np.uint8)))
+        encoded, _ = encode_messages([tiny], self.image_max_side, 1, self.jpeg_quality)
+        payload = {"model": self.model, "messages": encoded, "max_tokens": 1, "temperature": 0.0, "stream": False}
+        try:
+            status, _, raw = post_within(self._session, self.url, payload, self._headers(), self.config.timeout_s)
+        except (Retryable, TimedOut, VLMError):
+            return None
+        if status == 200:
+            return Capabilities(True, 0, "a probe with an image")
+        if status in (400, 415, 422) or refuses_images(error_message(raw)):
+            return Capabilities(False, 0, "a probe with an image")
+        return None
 
     def _post(self, payload: Payload) -> dict[str, Any]:
         """POST with retries on transient failures; the decoded JSON of a 200."""
@@ -123,8 +219,8 @@ class OpenAIChat:
                 if status == 200:
                     return decode_body(self.url, raw)
                 message = error_message(raw)
-                if status not in RETRIED_STATUSES and status < 500:
-                    raise Rejected(status, message)
+                if (status not in RETRIED_STATUSES and status < 500) or refuses_images(message):
+                    raise Rejected(status, message, raw)
                 reason = f"HTTP {status}: {message}"
                 wait = retry_after(headers)
                 if wait is not None and wait > _MAX_RETRY_AFTER_S:

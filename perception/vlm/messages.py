@@ -139,6 +139,14 @@ def encode_messages(
     return encoded, total - len(kept)
 
 
+def without_images(messages: Sequence[Message]) -> list[Message]:
+    """The messages for a model that cannot see: each image replaced by its caption (when and what it is)."""
+    return [
+        Message(m.role, tuple(part if isinstance(part, str) else (part.caption() or "[an image]") for part in m.content))
+        for m in messages
+    ]
+
+
 def evenly_spaced(count: int, limit: int) -> list[int]:
     """At most `limit` indices of `range(count)`, evenly spaced, first and last included."""
     if count <= limit:

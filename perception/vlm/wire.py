@@ -10,8 +10,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from perception.errors import ModelOutputError, VLMError
+from perception.errors import ContextOverflowError, ModelOutputError, VLMError
 from perception.vlm.messages import VLMReply
+
+# How servers say a prompt is too long: llama.cpp (exceed_context_size_error), vLLM and OpenAI
+# ("maximum context length", context_length_exceeded), SGLang ("longer than the model's context length").
+_OVERFLOW = re.compile(r"exceed_context_size|context_length_exceeded|maximum context length|context (length|size|window)", re.I)
+_CONTEXT_TOKENS = re.compile(r"(?:maximum context length is\s*|context (?:length|size|window)\D{0,3})(\d+)", re.I)
+_PROMPT_TOKENS = re.compile(r"(?:request \(|requested |has |input \(|resulted in |prompt \(?)(\d+)(?: input)? tokens", re.I)
+# How a text-only model's server refuses an image (llama.cpp answers 500, which is not worth retrying).
+_NO_IMAGES = re.compile(r"image input is not supported|does not support (image|vision|multimodal)|not a multimodal", re.I)
 
 
 def decode_body(url: str, raw: bytes) -> dict[str, Any]:
@@ -68,6 +76,34 @@ def error_message(raw: bytes) -> str:
             if value:
                 return str(value)[:500]
     return json.dumps(body)[:300]
+
+
+def context_overflow(url: str, raw: bytes) -> ContextOverflowError | None:
+    """The error a reply means when it says the prompt does not fit the context, else None; the token
+    counts come from the server's own fields (llama.cpp) or its words (vLLM, OpenAI, SGLang)."""
+    message = error_message(raw)
+    if not _OVERFLOW.search(message + raw[:2000].decode("utf-8", "replace")):
+        return None
+    fields: dict[str, Any] = {}
+    try:
+        body = json.loads(raw)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            fields = body["error"]
+    except (UnicodeDecodeError, ValueError):
+        pass
+    context = _count(fields.get("n_ctx")) or _first_number(_CONTEXT_TOKENS, message)
+    prompt = _count(fields.get("n_prompt_tokens")) or _first_number(_PROMPT_TOKENS, message)
+    return ContextOverflowError(f"{url}: the prompt does not fit the model's context: {message}", prompt, context)
+
+
+def refuses_images(message: str) -> bool:
+    """Whether a server's error says the model cannot take images."""
+    return bool(_NO_IMAGES.search(message))
+
+
+def _first_number(pattern: re.Pattern[str], text: str) -> int:
+    match = pattern.search(text)
+    return int(match.group(1)) if match else 0
 
 
 def rejection_message(url: str, model: str, status: int, message: str) -> str:

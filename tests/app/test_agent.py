@@ -111,8 +111,8 @@ def test_vlm_policy_sees_frames_with_timestamps_and_survives_bad_actions(library
         json.dumps({"action": "inspect", "args": {"start": 20, "end": 30, "n": 500}}),  # out of range
         json.dumps({"action": "answer", "args": {"text": "4172", "choice": "B", "evidence": [0]}}),
     ]
-    with ScriptedOpenAIServer(script) as server:
-        answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?", CODES)
+    with ScriptedOpenAIServer(script) as server:  # patient enough for two invalid actions in a row
+        answer = _vlm_library(library, server, agent__max_invalid=4).ask(video_id, "What code is shown on screen?", CODES)
         assert server.errors == []
         requests = server.requests
     assert answer.choice == "B" and answer.policy == "vlm"
@@ -133,6 +133,21 @@ def test_vlm_policy_sees_frames_with_timestamps_and_survives_bad_actions(library
     assert "teleport" in json.dumps(requests[3])
 
 
+def test_the_models_first_prompt_holds_the_coarse_timeline_of_what_was_committed(library, video_id):
+    """The overview is read from the video's timeline: the notices with their own times, only up to `until`."""
+    answer_now = json.dumps({"action": "answer", "args": {"text": "VAULT CODE 4172"}})
+    with ScriptedOpenAIServer(lambda request: answer_now) as server:
+        longshot = _vlm_library(library, server, agent__max_steps=2)
+        longshot.ask(video_id, "What code is shown on screen?")
+        second = len(server.requests)
+        longshot.ask(video_id, "What code is shown on screen?", until=35.0)
+        firsts = (server.requests[0], server.requests[second])
+        whole, early = ("\n".join(p for p in request_parts(r) if isinstance(p, str)) for r in firsts)
+    assert "Coarse timeline of the video" in whole
+    assert '"VAULT CODE 4172" (0:2' in whole and '"GATE B7 CLOSED" (0:4' in whole, whole
+    assert '"VAULT CODE 4172" (0:2' in early and "GATE B7 CLOSED" not in early, "what comes after `until` stays hidden"
+
+
 def test_vlm_that_never_answers_is_forced_and_falls_back(library, video_id):
     search = json.dumps({"action": "search_episodic", "args": {"query": "code"}})
     with ScriptedOpenAIServer(lambda request: search) as server:
@@ -145,11 +160,29 @@ def test_vlm_that_never_answers_is_forced_and_falls_back(library, video_id):
     assert answer.choice == "B"  # the offline scorer answered from the evidence the model gathered
 
 
-def test_vlm_that_keeps_failing_stops_after_repeated_invalid_actions(library, video_id):
+def test_vlm_that_keeps_failing_hands_the_question_to_the_offline_policy(library, video_id):
     with ScriptedOpenAIServer(lambda request: "no json here") as server:
-        answer = _vlm_library(library, server, agent__max_invalid=2).ask(video_id, "What code is shown on screen?")
-    assert len([s for s in answer.trace if s.error]) == 2
-    assert answer.trace[-1].action == "answer"
+        answer = _vlm_library(library, server).ask(video_id, "What code is shown on screen?", CODES)
+        asked = len(server.requests)
+    errors = [s for s in answer.trace if s.error]
+    assert len(errors) == 2 and asked == 2, "the model is asked no more once it has failed twice in a row"
+    handover = answer.trace[2]
+    assert "the offline policy takes over: 2 invalid actions in a row" in handover.summary
+    assert handover.error is None and handover.evidence, "the offline policy searched"
+    assert answer.policy == "vlm+offline"
+    assert answer.choice == "B", "the offline policy answered the question, not only from the failed rounds"
+
+
+def test_a_model_that_stops_finding_anything_new_hands_over(library, video_id):
+    search = json.dumps({"action": "search_episodic", "args": {"query": "vault code", "k": 3}})
+    with ScriptedOpenAIServer(lambda request: search) as server:
+        answer = _vlm_library(library, server, agent__max_steps=8).ask(video_id, "What code is shown on screen?", CODES)
+        asked = len(server.requests)
+    assert asked == 3, "one search that finds, two that find nothing new, then no more asking"
+    assert "the offline policy takes over: no new evidence in 2 steps" in answer.trace[3].summary
+    offline = answer.trace[3:-1]
+    assert len(offline) >= 4 and len(answer.trace) > 8, "the offline policy searched on a budget of its own"
+    assert answer.choice == "B"
 
 
 def test_the_loop_never_returns_the_same_evidence_twice(library, video_id):

@@ -156,7 +156,7 @@ def test_the_vlm_sees_the_image_first_then_its_sketch(tmp_path: Path):
         assert server.errors == []
         first, second = server.requests
     system = first["messages"][0]["content"]
-    assert '"name": "sketch"' in system and '"name": "answer"' in system and "search_episodic" not in system
+    assert "- sketch(" in system and "- answer(" in system and "search_episodic" not in system
     shown = request_images(first)
     assert len(shown) == 1 and shown[0].shape == (90, 120, 3) and (shown[0] > 240).all()
     assert any(isinstance(p, str) and "frame 'image'" in p for p in request_parts(first))

@@ -124,7 +124,7 @@ def test_the_prompt_lists_the_sketchpad_tools_from_its_registry():
     assert sketch["parameters"]["tools"] == tool_schemas()
     prompt = VLMPolicy(vlm=None, fallback=None).system
     for schema in tool_schemas():
-        assert json.dumps(schema["description"]) in prompt
+        assert f"  - {schema['name']}(" in prompt and schema["description"] in prompt
 
 
 # --- the offline sketch plans ----------------------------------------------------------

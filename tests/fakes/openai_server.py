@@ -31,6 +31,10 @@ to `.errors`. A well-formed request takes the next reply of the script. A reply 
 - or, instead of a list, a callable taking the request JSON and returning a reply.
 
 When the script runs out, the server answers 500 and notes it in `.errors`.
+
+`GET /v1/models` lists the model with its input modalities, as llama.cpp and OpenRouter
+do: text and image by default, text only with `vision=False`, and no listing at all
+(404) with `vision=None`, so that a client must probe.
 """
 
 from __future__ import annotations
@@ -60,10 +64,12 @@ RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 class ScriptedOpenAIServer:
     """An HTTP server on 127.0.0.1 (a free port) that answers chat completions from a script."""
 
-    def __init__(self, script: Script = (), *, model: str | None = None, api_key: str | None = None):
-        """`model`: when set, other model names get 404; `api_key`: when set, requests must carry it."""
+    def __init__(self, script: Script = (), *, model: str | None = None, api_key: str | None = None, vision: bool | None = True):
+        """`model`: when set, other model names get 404; `api_key`: when set, requests must carry it;
+        `vision`: what the model list says of images (None: no model list)."""
         self.model = model
         self.api_key = api_key
+        self.vision = vision
         self.requests: list[dict[str, Any]] = []  # every JSON body received, well-formed or not
         self.headers: list[dict[str, str]] = []  # the headers of each of those requests
         self.errors: list[str] = []  # why requests were refused, and script overruns
@@ -232,11 +238,19 @@ def _handler_for(server: ScriptedOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             pass
 
+        def do_GET(self) -> None:
+            if self.path.split("?")[0].rstrip("/") != "/v1/models" or server.vision is None:
+                self._send(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            modalities = ["text", "image"] if server.vision else ["text"]
+            entry = {"id": server.model or "scripted", "object": "model", "architecture": {"input_modalities": modalities}}
+            self._send(200, {"object": "list", "data": [entry]})
+
         def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # even for a 404: the connection is reused
             if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
                 self._send(404, {"error": {"message": f"no route {self.path}; POST /v1/chat/completions"}})
                 return
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             try:
                 request = json.loads(raw)
             except ValueError:

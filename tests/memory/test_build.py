@@ -256,6 +256,19 @@ def test_vlm_captions_summaries_and_facts(home, notice_video):
     assert facts[0].start == 0.0 and facts[0].end == 45.0 and len(facts[0].segments) == len(base)
 
 
+def test_a_text_only_vlm_is_asked_for_summaries_and_facts_but_not_captions_of_frames(home, notice_video):
+    with ScriptedOpenAIServer(scripted, vision=False) as server:
+        config = settings(home, models__ocr="none", **vlm_settings(server))
+        ingest = Ingestor(Library(home), Models(config), config, FrameCache(1 << 20))
+        result = ingest.ingest(notice_video)
+        prompts = [" ".join(p.get("text", "") for m in r["messages"] for p in _parts(m)) for r in server.requests]
+    video = result.video.id
+    assert not any("Describe what happens" in p for p in prompts) and server.errors == []
+    assert scripted({"messages": []}) not in {s.caption for s in ingest.episodic.segments(video, scale=10)}
+    assert {s.caption for s in ingest.episodic.segments(video, scale=30)} == {"A summary of the notices."}
+    assert {f.source for f in ingest.semantic.facts(video)} == {"vlm"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "reply, says",

@@ -127,9 +127,7 @@ def test_the_vlm_role_builds_the_configured_client_once():
     assert client is models.vlm
     assert (client.model, client.base_url) == ("qwen2-vl", "http://127.0.0.1:9/v1")
     row = by_role(models.doctor())["vlm"]
-    assert (row.available, row.backend, row.model, row.source) == (
-        True,
-        "openai",
-        "qwen2-vl@http://127.0.0.1:9/v1",
-        "http://127.0.0.1:9/v1",
-    )
+    assert (row.available, row.backend, row.model) == (True, "openai", "qwen2-vl@http://127.0.0.1:9/v1")
+    assert row.source == (
+        "http://127.0.0.1:9/v1; context not reported; vision (assumed: the server did not say, and the probe got no answer)"
+    ), "nothing listens on port 9: what the model can take is assumed, and said to be"
