@@ -2,7 +2,9 @@
 
 On-screen text is a fact as it stands ("shown: VAULT CODE 4172"); speech gives its
 keyphrases (YAKE, statistical, no weights) as entities, each with the sentence that said
-it; detections give "appears" facts. A VLM, when configured, adds its own triples.
+it; detections give "appears" facts; motion gives visits and movements ("red region enters:
+from the left, moving right") and camera moves, at their own moments. A VLM, when
+configured, adds its own triples.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from functools import partial
 
 import yake
 
-from memory.compose import SegmentEvidence
+from memory.compose import SegmentEvidence, motion_phrase
 from memory.semantic import Candidate
 from perception.errors import ModelOutputError
+from perception.motion import Activity, CameraMotion, Stillness
 from perception.vlm.json_reply import parse_json_reply
 from perception.vlm.messages import Message
 
@@ -41,7 +44,19 @@ def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candi
             found.append(stated(phrase, "topic", "said", sentence, confidence=0.6, source="speech"))
     for label in evidence.objects:
         found.append(stated(label, "object", "appears", label, confidence=0.5, source="detector"))
+    found += [motion_candidate(o, segment_id) for o in evidence.motion if not isinstance(o, Stillness)]
     return found
+
+
+def motion_candidate(observation: Activity | CameraMotion, segment_id: int) -> Candidate:
+    """A visit or movement (who: the region by its colour; what: how it moved) or a camera move, at its own times."""
+    if isinstance(observation, CameraMotion):
+        subject, kind, relation, what = "camera", "camera", observation.motion, observation.motion
+    else:
+        what = motion_phrase(observation)  # no figures or times, so the pieces of one run make one fact
+        subject = f"{observation.colour} region" if observation.colour else "moving region"
+        kind, relation = "activity", "enters" if observation.entered and not observation.open_start else "moves"
+    return Candidate(subject, kind, relation, what, observation.start, observation.end, 0.6, "motion", segment_id)
 
 
 def segment_candidates(
