@@ -69,7 +69,11 @@ from perception.motion import Activity, CameraMotion, Stillness, continues, join
 
 MEMORY = "timeline"
 MODALITIES = ("speech", "subtitle", "text", "scene", "object", "caption", "activity", "camera", "stillness")
-MOTION_RUNS = {"activity": Activity, "camera": CameraMotion, "stillness": Stillness}  # modality -> its record
+MOTION_RUNS: dict[str, type[Activity | CameraMotion | Stillness]] = {  # modality -> its record
+    "activity": Activity,
+    "camera": CameraMotion,
+    "stillness": Stillness,
+}
 UNEMBEDDED = frozenset({"scene"})  # always the same words: no vector, found by words and by time
 SAME_TEXT = 0.8  # character similarity at which two readings of one text are the same text
 MATCH_RATIO = 0.75  # `matching` keeps occurrences scoring at least this share of the best one's score

@@ -43,12 +43,12 @@ def span_motion(
         return ()
     if previous is not None and not previous[1] < batch.times[0]:
         previous = None  # a video slower than the sample rate: the same frame ends one span and starts the next
-    motion = analyser.analyse(batch.frames, batch.times, previous)
+    motion = analyser.analyse(batch.frames, batch.times.tolist(), previous)
     if extra is not None and motion.wanted:
         more = extra(motion.wanted)
-        inside = (more.times > motion.pairs[0].start) & (more.times < motion.pairs[-1].end) if motion.pairs else []
-        if np.any(inside):
-            motion = motion.refined(more.frames[inside], more.times[inside])
+        inside = (more.times > motion.pairs[0].start) & (more.times < motion.pairs[-1].end)
+        if inside.any():
+            motion = motion.refined(more.frames[inside], more.times[inside].tolist())
     return motion.observations
 
 

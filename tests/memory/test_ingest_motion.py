@@ -32,7 +32,11 @@ def room(tmp_path_factory) -> Path:
     ]
     noise = np.random.default_rng(8)
     path = tmp_path_factory.mktemp("media") / "room.mp4"
-    return write_video(path, lambda t: scene(background, people, [t], noise=4.0, seed=int(noise.integers(1 << 30)))[0], SECONDS, 5)
+
+    def frame(t: float) -> np.ndarray:
+        return scene(background, people, [t], noise=4.0, seed=int(noise.integers(1 << 30)))[0]
+
+    return write_video(path, frame, SECONDS, 5)
 
 
 @pytest.fixture(scope="module")
