@@ -213,7 +213,7 @@ class Longshot:
 
     @cached_property
     def working(self) -> WorkingMemory:
-        return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image())
+        return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image(), timeline=self.timeline)
 
     def _text_to_image(self) -> Callable[[str], object] | None:
         embedder = self.models.image_embedder

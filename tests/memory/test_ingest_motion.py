@@ -12,6 +12,7 @@ import pytest
 
 from memory.audit import snapshot
 from memory.ingest.tracker import IngestProgress
+from memory.working import Budget, WorkingMemory
 from perception.models import Models
 from tests.memory.test_build import ingestor, settings
 from tests.motion_media import COLOURS, Mover, scene, texture, write_video
@@ -90,3 +91,19 @@ def test_with_motion_off_there_is_no_motion_in_memory(home, models, room):
     assert "motion" not in result.stage_seconds
     assert ingest.timeline.between(result.video.id, 0, SECONDS, modalities=("activity", "stillness", "camera")) == []
     assert not any("ctivity" in s.caption for s in ingest.episodic.segments(result.video.id))
+
+
+def test_working_memory_picks_frames_where_something_happens(home, models, room):
+    ingest = ingestor(home, models, models__ocr="none")
+    record = ingest.ingest(room).video
+    runs = ingest.timeline.between(record.id, 0, SECONDS, modalities=("activity",))
+    moments = sorted([run.start + 0.5 for run in runs] + [(run.start + run.end) / 2 for run in runs])
+    store = ingest.frame_store(record)
+    looking = WorkingMemory(ingest.episodic, ingest.visual, lambda video: store, timeline=ingest.timeline)
+    picks = looking.select_frames(record.id, "who comes in", [(0, SECONDS)], Budget(k=len(moments)))
+    assert len(picks) == len(moments)
+    assert all(abs(pick.time - moment) <= 0.5 for pick, moment in zip(picks, moments))
+    blind = WorkingMemory(ingest.episodic, ingest.visual, lambda video: store)  # no timeline: nothing to prefer
+    assert [p.time for p in blind.select_frames(record.id, "who comes in", [(0, SECONDS)], Budget(k=len(moments)))] != [
+        p.time for p in picks
+    ]
