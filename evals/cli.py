@@ -81,16 +81,20 @@ def bench_ingest(
     minutes: Annotated[
         str, typer.Option(help="Needle video lengths in minutes, each ingested in a process of its own.")
     ] = "10,60",
+    motion: Annotated[
+        bool, typer.Option(help="Also ingest the longest with motion off, and a still video as long (motion's cost).")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor."""
+    """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor;
+    motion's overhead, and a still video against a busy one."""
     from evals.bench import ingest
 
     try:
         lengths = [float(m) for m in minutes.split(",") if m.strip()]
     except ValueError:
         raise ConfigError(f"--minutes takes numbers separated by commas, got {minutes!r}") from None
-    _emit(ingest.run(lengths), as_json, ingest.report)
+    _emit(ingest.run(lengths, motion=motion), as_json, ingest.report)
 
 
 @bench.command("embed")
