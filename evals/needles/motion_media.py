@@ -2,9 +2,9 @@
 visit one at a time (one-by-one-person-detection.mp4), read at the set's size and rate.
 
 The visits' times in the source were measured once, independently of perception.motion: each
-5 fps frame against an empty-room reference (45.6-49.8 s), a person counted as present while
+5 fps frame against an empty-room reference (46-49.8 s), a person counted as present while
 more than 0.4% of the (blurred, 192 px) frame differs by more than 30 grey levels; the six
-stretches that gives match the footage seen by eye. `EMPTY` is the longest empty stretch: played
+stretches that gives match the footage seen by eye. `EMPTY` is the longest empty stretch with nothing moving in it at all: played
 back and forth it is a still room with the camera's own noise, as long as needed.
 """
 
@@ -24,7 +24,7 @@ from perception.video import VideoReader
 ROOM = "video/one-by-one-person-detection.mp4"
 WIDTH, HEIGHT, FPS = 448, 252, 5
 VISITS = ((6.0, 20.3), (22.8, 45.2), (50.2, 70.1), (74.6, 87.3), (92.2, 120.5), (123.6, 136.5))  # person in view, s
-EMPTY = (45.6, 49.8)
+EMPTY = (0.4, 5.8)
 LEAD = 1.0  # seconds of empty room kept before and after a visit cut from the source
 
 
