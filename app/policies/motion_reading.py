@@ -100,7 +100,11 @@ def happening_at(items: Sequence[Timed], time: float, slack: float = 1.0) -> str
 
 def nearest(spans: Sequence[Visit] | Sequence[CameraMove], time: float, within: float) -> Visit | CameraMove | None:
     """The span that covers `time`, or else starts or ends nearest to it, no further than `within` seconds."""
-    best = min(spans, key=lambda s: 0.0 if s.start <= time <= s.end else min(abs(s.start - time), abs(s.end - time)), default=None)
+
+    def distance(span: Visit | CameraMove) -> float:
+        return 0.0 if span.start <= time <= span.end else min(abs(span.start - time), abs(span.end - time))
+
+    best = min(spans, key=distance, default=None)
     if best is None or not (best.start - within <= time <= best.end + within):
         return None
     return best

@@ -44,7 +44,7 @@ def test_a_pan_is_one_camera_move_and_no_visit(tmp_path, models):  # noqa: F811
     moving = camera(world, (448, 252), times, pan=0.08)
 
     def frame(t: float) -> np.ndarray:
-        i = int(round(t * 5))
+        i = round(t * 5)
         return moving[i - 50] if 50 <= i < 100 else frames[min(i, 49)] if i < 50 else moving[49]
 
     path = write_video(tmp_path / "pan.mp4", frame, 30, fps=5)
