@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -57,22 +57,22 @@ class Longshot:
     def cache(self) -> FrameCache:
         return FrameCache(self.config.frames.frame_cache_mb * 2**20)
 
-    @cached_property
+    # The memories are the ingestor's own: one set of indexes and caches for writing and asking.
+    @property
     def episodic(self) -> EpisodicMemory:
-        """Lexical only when text embedding is off, as the ingest writes it."""
-        return EpisodicMemory(self.library, self.models.text_embedder if self.models.available("text_embedding") else None)
+        return self._ingestor.episodic
 
-    @cached_property
+    @property
     def semantic(self) -> SemanticMemory:
-        return SemanticMemory(self.library, self.episodic.embedder)
+        return self._ingestor.semantic
 
-    @cached_property
+    @property
     def visual(self) -> VisualMemory:
-        return VisualMemory(self.library)
+        return self._ingestor.visual
 
-    @cached_property
+    @property
     def timeline(self) -> Timeline:
-        return Timeline(self.library, self.episodic.embedder)
+        return self._ingestor.timeline
 
     @cached_property
     def _ingestor(self) -> Ingestor:
@@ -153,8 +153,7 @@ class Longshot:
 
     def ask(self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
         """Answer a question about an ingested (or still ingesting) video."""
-        *_, answer = self.ask_stream(video, question, options, until)
-        return answer
+        return _final(self.ask_stream(video, question, options, until))
 
     def ask_stream(
         self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None
@@ -182,8 +181,7 @@ class Longshot:
         self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
     ) -> Answer:
         """Answer a question about one image; its sketches are saved under <home>/sketches/."""
-        *_, answer = self.ask_image_stream(image, question, options)
-        return answer
+        return _final(self.ask_image_stream(image, question, options))
 
     def ask_image_stream(
         self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
@@ -215,6 +213,12 @@ class Longshot:
     def working(self) -> WorkingMemory:
         return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image(), timeline=self.timeline)
 
-    def _text_to_image(self) -> Callable[[str], object] | None:
+    def _text_to_image(self) -> Callable[[str], np.ndarray] | None:
         embedder = self.models.image_embedder
         return (lambda query: embedder.embed_text([query])[0]) if embedder.supports_text else None
+
+
+def _final(run: Iterator[Step | Answer]) -> Answer:
+    """The agent's last yield is its Answer (Agent.run's contract)."""
+    *_, answer = run
+    return cast(Answer, answer)

@@ -242,6 +242,8 @@ class Toolbox:
         )
         evidence, images = [], []
         for pick in picks:
+            if pick.frame is None:  # only segment picks lack a frame; select_frames makes none
+                continue
             text = _segment_text(pick.segment) if pick.segment else ""
             evidence.append(
                 Evidence(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from evals.datasets.base import LETTERS, Dataset, Item, describe
+from evals.datasets.base import LETTERS, DatasetIdentity, Item, describe
 from evals.grading import first_span, grade, span_iou
 
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -280,14 +280,14 @@ def _scorable(results: Iterable[Result]) -> list[Result]:
     return [r for r in results if (r.item.options and r.item.answer is not None) or r.item.truth is not None]
 
 
-def _run_score(results: Sequence[Result], dataset: Dataset) -> dict[str, Any]:
+def _run_score(results: Sequence[Result], dataset: DatasetIdentity) -> dict[str, Any]:
     scored = _scorable(results)
     summary = score(((r.item, float(bool(r.correct))) for r in scored), dataset.bucket_keys, dataset.macro_over)
     summary["abstained"] = sum(r.item.answer is not None and r.choice is None for r in scored)
     return summary
 
 
-def random_baseline(items: Sequence[Item], dataset: Dataset, seed: int = 0) -> dict[str, Any]:
+def random_baseline(items: Sequence[Item], dataset: DatasetIdentity, seed: int = 0) -> dict[str, Any]:
     """Random choice on the same items: expected accuracy (1/n each) and one seeded draw."""
     scorable = sorted((i for i in items if i.options and i.answer is not None), key=lambda i: i.id)
     rng = random.Random(seed)
@@ -299,7 +299,7 @@ def random_baseline(items: Sequence[Item], dataset: Dataset, seed: int = 0) -> d
 
 def summarise(
     results: Sequence[Result],
-    dataset: Dataset,
+    dataset: DatasetIdentity,
     blind: Sequence[Result] | None = None,
     seed: int = 0,
     no_memory: Sequence[Result] | None = None,

@@ -84,7 +84,7 @@ class VisualMemory:
         conn: sqlite3.Connection,
         video: str,
         indices: Sequence[int],
-        times: Sequence[float],
+        times: Sequence[float] | np.ndarray,
         embeddings: np.ndarray,
         embedder_name: str,
     ) -> None:

@@ -248,4 +248,4 @@ def _decoder_status(backend: str, module_name: str) -> RoleStatus:
     except Exception as err:  # a broken native library raises OSError, not only ImportError
         return RoleStatus("decoder", backend, "", "", False, f"{module_name} cannot be imported ({err})")
     version = str(getattr(module, "__version__", ""))
-    return RoleStatus("decoder", backend, version, str(Path(module.__file__).parent), True, "")
+    return RoleStatus("decoder", backend, version, str(Path(module.__file__ or module_name).parent), True, "")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from perception.bert_onnx import OUTPUT, BertShape, UnsupportedEncoderError, bui
 from perception.errors import ModelUnavailableError
 from perception.model_cache import cached_build
 from perception.requires import require
+
+log = logging.getLogger(__name__)
 
 ROLE = "text_embedding"
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
@@ -138,19 +141,17 @@ class OnnxSentenceEmbedder:
         self.path = cache_dir / f"{_file_stem(weights)}.onnx"
         try:
             shape = BertShape.of(weights.path)
-            cached_build(self.path, source_key(weights.path), lambda: build_bert_encoder(weights.path))
+            graph = self._graph(weights)
         except UnsupportedEncoderError as err:
             raise ModelUnavailableError(ROLE, f"cannot write {weights.name} as ONNX: {err}", INSTALL_HINT) from err
         except OSError as err:
-            raise ModelUnavailableError(
-                ROLE, f"cannot write the ONNX model to {self.path} ({err})", "free disk space or make the library home writable"
-            ) from err
+            raise ModelUnavailableError(ROLE, f"cannot read the weights at {weights.path} ({err})", INSTALL_HINT) from err
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: its notes on graph rewrites are not ours to print
         try:
-            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelUnavailableError(
                 ROLE, f"onnxruntime cannot load {self.path} ({err})", f"delete {self.path} so that it is built again"
@@ -163,6 +164,15 @@ class OnnxSentenceEmbedder:
         self._pad_id = tokenizer.token_to_id(pad_token) or 0
         self.name = f"onnx:{weights.name}"
         self.dim = shape.hidden
+
+    def _graph(self, weights: SentenceWeights) -> str | bytes:
+        """The ONNX file's path; on a full or read-only disk the graph's bytes, built for this process
+        alone, so that a library that cannot be written to can still be searched."""
+        try:
+            return str(cached_build(self.path, source_key(weights.path), lambda: build_bert_encoder(weights.path)))
+        except OSError as err:
+            log.warning("cannot keep the ONNX model at %s (%s); it is built in memory for this process", self.path, err)
+            return build_bert_encoder(weights.path)
 
     @property
     def threads(self) -> int:

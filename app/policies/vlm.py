@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from app.agent import AgentState, describe
-from app.policies.offline import OfflinePolicy
+from app.agent import AgentState, Policy, describe
 from app.prompts import FORCE, context_prompt, system_prompt, user_prompt
 from app.toolbox import Action, action_schemas
 from perception.errors import LongshotError, ModelOutputError, VLMError
@@ -15,7 +14,7 @@ from perception.vlm.messages import ImagePart, Message
 class VLMPolicy:
     name = "vlm"
 
-    def __init__(self, vlm, fallback: OfflinePolicy, tools: list[dict] | None = None):
+    def __init__(self, vlm, fallback: Policy, tools: list[dict] | None = None):
         """`fallback` answers from the evidence when the model cannot be made to answer, and takes
         over the question when the endpoint fails (down, 5xx after retries, timed out)."""
         self.vlm = vlm

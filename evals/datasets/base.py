@@ -86,8 +86,8 @@ class Item:
 
 
 @runtime_checkable
-class Dataset(Protocol):
-    """What the runner and the metrics need from a benchmark.
+class DatasetIdentity(Protocol):
+    """A benchmark's identity and breakdowns: what the metrics need, also rebuilt from a finished run.
 
     `version` says which release and file format the adapter follows. `bucket_keys` are the
     breakdowns the benchmark reports; `macro_over` names the bucket key whose per-value
@@ -95,15 +95,26 @@ class Dataset(Protocol):
     where the headline is plain accuracy over all questions.
     """
 
-    name: str
-    version: str
-    bucket_keys: tuple[str, ...]
-    macro_over: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def bucket_keys(self) -> tuple[str, ...]: ...
+
+    @property
+    def macro_over(self) -> str | None: ...
+
+
+class Dataset(DatasetIdentity, Protocol):
+    """What the runner needs from a benchmark: its identity and its questions."""
 
     def items(self, limit: int | None = None) -> Iterator[Item]: ...
 
 
-def describe(dataset: Dataset) -> dict[str, Any]:
+def describe(dataset: DatasetIdentity) -> dict[str, Any]:
     """The dataset's identity, as written at the top of a summary."""
     return {
         "name": dataset.name,

@@ -92,7 +92,7 @@ def read_audio(source: Path | bytes) -> np.ndarray:
     """A whole audio file (a path, or the bytes of one) as int16 mono at SAMPLE_RATE."""
     name = source if isinstance(source, Path) else "espeak-ng output"
     try:
-        with av.open(str(source) if isinstance(source, Path) else io.BytesIO(source)) as container:
+        with av.open(str(source) if isinstance(source, Path) else io.BytesIO(source), "r") as container:
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             frames = [out for frame in container.decode(audio=0) for out in resampler.resample(frame)]
             frames += resampler.resample(None)
