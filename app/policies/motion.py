@@ -44,6 +44,8 @@ _DURATION = re.compile(r"\bhow\s+long\b|\bfor\s+how\s+(?:long|much\s+time)\b|\bh
 _WHEN = re.compile(r"\bwhen\b|\bat\s+what\s+(?:time|point|moment)\b", re.I)
 _WAY = re.compile(r"\bwhich\s+way\b|\b(?:what|which)\s+direction\b|\bcross(?:es|ing)?\b|\bacross\b", re.I)
 _POLAR = re.compile(r"^\s*(?:is|are|does|do|did|was|were|has|have|can)\b", re.I)
+_ALTERNATIVES = re.compile(r"\bor\b", re.I)
+_NONE = re.compile(r"\b(?:not|never|no|nothing|none|still)\b|n't\b", re.I)
 _LONGEST = re.compile(r"\blongest\b", re.I)
 _SIDE = re.compile(r"\b(?:to|toward|towards)\s+the\s+(left|right)\b", re.I)
 _OPTION_WORDS = (  # what an option says is going on
@@ -84,7 +86,7 @@ def read_motion(question: str, options: Sequence[str] = (), duration: float | No
     if not (camera or person or _ANYTHING.search(question) or meanings):
         return None
     parsed = parse_question(question, options)
-    if parsed.quoted or parsed.modality != "any" or not _only_motion(parsed.target, question):
+    if parsed.quoted or _said_or_shown(question) or not _only_motion(parsed.target, question):
         return None  # about something said or shown, or something motion cannot tell apart
     subject = "camera" if camera else "person" if person or any(m.kind in ("start", "end") for m in meanings) else "any"
     window = parsed.span(duration)
@@ -97,13 +99,13 @@ def read_motion(question: str, options: Sequence[str] = (), duration: float | No
         ask = "when"
     elif _WAY.search(question) and subject == "person":
         ask = "way"
-    elif camera and moment is not None and not _POLAR.search(question):
+    elif camera and moment is not None and not _polar(question):
         ask = "camera"
     elif moment is not None:
         ask = "at"
     else:
         return None
-    return MotionAsk(ask, subject, parsed, meanings, moment, bool(_POLAR.search(question)))
+    return MotionAsk(ask, subject, parsed, meanings, moment, _polar(question))
 
 
 def answer_motion(ask: MotionAsk, items: Sequence[Timed], duration: float | None = None) -> MotionReply:
@@ -198,7 +200,7 @@ def _camera(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], d
     assert ask.moment is not None
     move = nearest(camera_moves(items), ask.moment, NEAR)
     if not isinstance(move, CameraMove):
-        still = next((i for i, o in enumerate(ask.question.options) if _option_happening(o.text) == "still"), None)
+        still = next((i for i, o in enumerate(ask.question.options) if _NONE.search(o.text)), None)
         return MotionReply(f"The camera does not move at {format_time(ask.moment)}.", still)
     said = f"The camera {move.motion.replace(' ', 's ', 1)}, {format_span(move.start, move.end)}"
     choice = next((i for i, o in enumerate(ask.question.options) if _option_move(o.text) == move.motion), None)
@@ -206,6 +208,19 @@ def _camera(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], d
 
 
 _ANSWERS = {"count": _count, "duration": _duration, "when": _when, "at": _at, "way": _way, "camera": _camera}
+
+
+def _polar(question: str) -> bool:
+    """A yes/no question: it starts with a verb and offers no alternatives ("does it pan left or right?" is not)."""
+    return bool(_POLAR.search(question)) and not _ALTERNATIVES.search(question)
+
+
+def _said_or_shown(question: str) -> bool:
+    """Whether a question names speech or on-screen text, its motion phrases aside ("show up" shows nothing)."""
+    masked = question
+    for word in motion_words(question):
+        masked = masked[: word.at] + " " * len(word.words) + masked[word.at + len(word.words) :]
+    return parse_question(masked).modality != "any"
 
 
 def _only_motion(target: str, question: str) -> bool:
@@ -217,6 +232,8 @@ def _only_motion(target: str, question: str) -> bool:
 
 def _nothing(ask: MotionAsk, what: str) -> MotionReply:
     absent = ask.question.absent_option
+    if absent is None:
+        absent = next((i for i, o in enumerate(ask.question.options) if _NONE.search(o.text)), None)
     return MotionReply(f"Not found in this video: {what}.", absent)
 
 
@@ -256,6 +273,6 @@ def _option_crossing(text: str) -> str | None:
 
 
 def _option_move(text: str) -> str | None:
-    if re.search(r"\b(?:not|never|no)\b", text, re.I):
+    if _NONE.search(text):
         return None
     return next((m.value for m in motion_meanings(text) if m.kind == "camera"), None)
