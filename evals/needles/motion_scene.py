@@ -1,10 +1,11 @@
 """One motion-set video: the empty room, with visits cut from the real footage spliced in at random
-seconds and of random lengths, walk-ins and the same walk-ins played backwards, and a camera that
+seconds and of random lengths, some of them played backwards, and a camera that
 pans, tilts and zooms over the room now and then.
 
 Every frame is the room seen through the camera's window (a crop of the footage, scaled to the
-output size): at rest it holds still; during a camera move it slides or shrinks at a constant rate
-and stays where it ends. Visits, walk-ins and camera moves never overlap, and each is apart from
+output size): at rest it holds still; during a camera move it slides or shrinks at a constant rate,
+holds there, and after a still stretch moves back to rest, so every visitor is seen from the rest
+view, where their whole way across the room is in the frame. Visits and camera moves never overlap, and each is apart from
 the next by a random stretch of still room, so every truth is exact by construction:
 
 - visit: a person is in view from `start` to `end` (the source visit's own entry and exit, with a
@@ -14,7 +15,8 @@ the next by a random stretch of still room, so every truth is exact by construct
   visits were, so a visit crosses the room to the right (`motion` "right");
 - visit-back: a visit played backwards: in at the right edge, out at the bottom left, crossing
   to the left (`motion` "left");
-- camera: one of CAMERA_MOVES from `start` to `end`.
+- camera: one of CAMERA_MOVES from `start` to `end`; every move away from rest is followed, after
+  a still stretch, by the move back.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def compose(seed: int, minutes: float, visits: int, backs: int, moves: int) -> M
     rng = random.Random(f"motion:{seed}")
     kinds = ["visit"] * visits + ["visit-back"] * backs + ["camera"] * moves
     rng.shuffle(kinds)
+    kinds = [k for kind in kinds for k in ((kind, "camera-back") if kind == "camera" else (kind,))]
     plans = [_plan(kind, rng) for kind in kinds]
     busy = sum(plan[1] for plan in plans)
     free = max(20.0 * (len(plans) + 1), minutes * 60 - busy)
@@ -93,9 +96,10 @@ def compose(seed: int, minutes: float, visits: int, backs: int, moves: int) -> M
     events, t, window = [], 0.0, _Window()
     for n, ((kind, length, source, person), gap) in enumerate(zip(plans, gaps)):
         t = round((t + gap) * FPS) / FPS + rng.choice((0.0, 0.2, 0.4, 0.6, 0.8))  # off the 1 fps grid
-        if kind == "camera":
+        if kind.startswith("camera"):
             span = (round(t, 2), round(t + length, 2))
-            events.append(MotionEvent(f"e{n}", "camera", *span, (), window.next_move(rng), span))
+            move = window.next_move(rng) if kind == "camera" else window.back()
+            events.append(MotionEvent(f"e{n}", "camera", *span, (), move, span))
         else:
             direction = {"visit": "right", "visit-back": "left"}[kind]
             clip = (round(t, 2), round(t + length, 2))
@@ -108,7 +112,7 @@ def compose(seed: int, minutes: float, visits: int, backs: int, moves: int) -> M
 def _plan(kind: str, rng: random.Random) -> tuple[str, float, tuple[float, ...], tuple[float, float]]:
     """(kind, seconds it takes in the video, the footage's stretches it is cut from, when the person is in
     view within it); stretches fall on the set's frame grid, so the truths are exact."""
-    if kind == "camera":
+    if kind.startswith("camera"):
         return kind, rng.choice((3.0, 3.5, 4.0)), (), (0.0, 0.0)
     enter, leave = rng.choice(VISITS)
     kept = rng.uniform(MIN_VISIT, leave - enter)
@@ -136,6 +140,12 @@ class _Window:
         self.x, self.y, self.scale = self._after(move)  # type: ignore[misc]
         return move
 
+    def back(self) -> str:
+        """The move that brings the window back to rest."""
+        move = next(m for m in CAMERA_MOVES if (after := self._after(m)) is not None and _at_rest(after))
+        self.x, self.y, self.scale = self._after(move)  # type: ignore[misc]
+        return move
+
     def _after(self, move: str) -> tuple[float, float, float] | None:
         x, y, scale = self.x, self.y, self.scale
         dx = {"pan left": -PAN, "pan right": PAN}.get(move, 0.0)
@@ -144,6 +154,10 @@ class _Window:
         x, y = x + dx, y + dy
         inside = scale <= REST_SCALE + 1e-6 and all(scale / 2 <= c <= 1 - scale / 2 for c in (x, y))
         return (x, y, scale) if inside else None
+
+
+def _at_rest(window: tuple[float, float, float]) -> bool:
+    return all(abs(a - b) < 1e-6 for a, b in zip(window, (0.5, 0.5, REST_SCALE)))
 
 
 def frames(scenario: MotionScenario, room: Footage) -> Iterator[np.ndarray]:

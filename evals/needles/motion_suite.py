@@ -5,7 +5,7 @@ at random seconds and of random lengths, some played backwards, and a camera tha
 pans, tilts or zooms (evals/needles/motion_scene.py), asked about by evals/needles/motion_questions.py.
 
 - motion: three videos (seeds 1-3, 9-12 minutes), what the motion answering is developed on;
-- motion_heldout: three more (seeds 201-203, other lengths and mixes), for checking only;
+- motion_heldout: three more (seeds 201-203, other lengths and mixes), for checking only, never tuning;
 - motion_ci: one four-minute video, a few questions of each type.
 
 A video's folder holds `manifest.json` (the parameters and the script, every event with its true
@@ -41,9 +41,9 @@ class MotionVideo:
 
 
 RECIPES: dict[str, tuple[tuple[MotionVideo, ...], int]] = {  # variant: (videos, questions per type and video)
-    "motion": ((MotionVideo(1, 9, 4, 2, 3), MotionVideo(2, 11, 5, 2, 4), MotionVideo(3, 12, 4, 3, 3)), 4),
-    "motion_heldout": ((MotionVideo(201, 10, 5, 2, 3), MotionVideo(202, 8, 3, 2, 4), MotionVideo(203, 13, 5, 3, 3)), 4),
-    "motion_ci": ((MotionVideo(7, 4, 2, 1, 2),), 2),
+    "motion": ((MotionVideo(1, 9, 4, 2, 2), MotionVideo(2, 11, 5, 2, 2), MotionVideo(3, 12, 4, 3, 2)), 4),
+    "motion_heldout": ((MotionVideo(201, 10, 5, 2, 2), MotionVideo(202, 8, 3, 2, 2), MotionVideo(203, 13, 5, 3, 2)), 4),
+    "motion_ci": ((MotionVideo(7, 4, 2, 1, 1),), 2),
 }
 
 

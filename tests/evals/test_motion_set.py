@@ -26,7 +26,7 @@ def test_scripts_never_overlap_and_fall_at_random_seconds(seed):
     clips = [e.clip for e in script.events]
     assert all(a[1] + 12 - 1e-6 <= b[0] for a, b in itertools.pairwise(clips))  # still room between any two
     assert script.events[-1].clip[1] < script.duration
-    assert Counter(e.kind for e in script.events) == {"visit": 5, "visit-back": 2, "camera": 4}
+    assert Counter(e.kind for e in script.events) == {"visit": 5, "visit-back": 2, "camera": 8}  # each move and its return
     for event in script.people:
         assert event.clip[0] <= event.start < event.end <= event.clip[1]
         assert all(abs(t * FPS - round(t * FPS)) < 1e-6 for t in event.clip)  # cut on the frame grid
