@@ -19,11 +19,12 @@ import yake
 from memory.compose import SegmentEvidence, motion_phrase
 from memory.semantic import Candidate
 from perception.errors import ModelOutputError
-from perception.motion import Activity, CameraMotion, Stillness
+from perception.motion import Activity, CameraMotion, Observation
 from perception.vlm.json_reply import parse_json_reply
 from perception.vlm.messages import Message
 
 MAX_KEYPHRASES = 4
+VISIT_SHARE = 0.03  # share of the frame a region covers at least to be worth a fact (people here cover 10-35%)
 VLM_FACTS_PROMPT = (
     "From this description of a video segment, list the entities and the facts it states plainly, as JSON: "
     '{{"facts": [{{"subject": str, "kind": str, "relation": str, "object": str}}]}}. At most 8 facts.\n{caption}'
@@ -44,8 +45,14 @@ def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candi
             found.append(stated(phrase, "topic", "said", sentence, confidence=0.6, source="speech"))
     for label in evidence.objects:
         found.append(stated(label, "object", "appears", label, confidence=0.5, source="detector"))
-    found += [motion_candidate(o, segment_id) for o in evidence.motion if not isinstance(o, Stillness)]
+    found += [motion_candidate(o, segment_id) for o in evidence.motion if _visit_or_move(o)]
     return found
+
+
+def _visit_or_move(observation: Observation) -> bool:
+    """Motion worth a fact: the camera moving, or a region at least VISIT_SHARE of the frame (someone, something
+    carried), not a flicker of light."""
+    return isinstance(observation, CameraMotion) or (isinstance(observation, Activity) and observation.share >= VISIT_SHARE)
 
 
 def motion_candidate(observation: Activity | CameraMotion, segment_id: int) -> Candidate:

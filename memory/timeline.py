@@ -74,7 +74,7 @@ MOTION_RUNS: dict[str, type[Activity | CameraMotion | Stillness]] = {  # modalit
     "camera": CameraMotion,
     "stillness": Stillness,
 }
-UNEMBEDDED = frozenset({"scene"})  # always the same words: no vector, found by words and by time
+UNEMBEDDED = frozenset({"scene", "stillness"})  # always the same words: no vector, found by words and by time
 SAME_TEXT = 0.8  # character similarity at which two readings of one text are the same text
 MATCH_RATIO = 0.75  # `matching` keeps occurrences scoring at least this share of the best one's score
 MATCH_FLOOR = 0.2  # ...and at least this much: nothing matches a query that matches nothing
@@ -243,7 +243,8 @@ class Timeline:
                     (_seconds(whole.end), whole.text, _json(whole.data), occurrence_id),
                 )
                 ids.append(occurrence_id)
-                fresh[occurrence_id] = whole.text
+                if draft.modality not in UNEMBEDDED:
+                    fresh[occurrence_id] = whole.text
                 continue
             row = None if draft.modality in MOTION_RUNS else self._continued(conn, video, draft)
             if row is not None:

@@ -3,7 +3,7 @@
 The motion analyser (perception.motion) reports runs of change; people ask about visitors.
 One visitor can leave more than one run (a pause while they stand still, a turn at the edge
 of the frame), and small changes (a shadow, a reflection, a camera's drift) leave runs too.
-So a visit here is the activity of at least PERSON_SHARE of the frame, its runs less than
+So a visit here is the activity of at least PERSON_SHARE of the frame (the share that makes a fact), its runs less than
 SAME_VISIT seconds apart taken as one; a camera move is a camera run, its pieces of the same
 move joined. Items are timeline occurrences (or evidence made of them): anything with
 `modality`, `start`, `end` and the record's `data`.
@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-PERSON_SHARE = 0.03  # share of the frame a visitor's activity covers at least (people here cover 10-35%)
+from memory.extract import VISIT_SHARE as PERSON_SHARE  # the share of the frame a visitor's activity covers at least
+
 SAME_VISIT = 3.0  # seconds between two runs of one visitor at most
 SAME_MOVE = 1.0  # seconds between two pieces of one camera move at most
 MIN_TRAVEL = 0.05  # frame widths a visitor must cross for a net direction to count

@@ -21,6 +21,7 @@ the next by a random stretch of still room, so every truth is exact by construct
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -95,7 +96,7 @@ def compose(seed: int, minutes: float, visits: int, backs: int, moves: int) -> M
     gaps = [max(12.0, g) for g in gaps]  # a still stretch between any two events, never too short to ask about
     events, t, window = [], 0.0, _Window()
     for n, ((kind, length, source, person), gap) in enumerate(zip(plans, gaps)):
-        t = round((t + gap) * FPS) / FPS + rng.choice((0.0, 0.2, 0.4, 0.6, 0.8))  # off the 1 fps grid
+        t = math.ceil((t + gap) * FPS - 1e-6) / FPS + rng.choice((0.0, 0.2, 0.4, 0.6, 0.8))  # off the 1 fps grid
         if kind.startswith("camera"):
             span = (round(t, 2), round(t + length, 2))
             move = window.next_move(rng) if kind == "camera" else window.back()
