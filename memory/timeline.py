@@ -26,7 +26,8 @@ Runs continue across batches: a draft that starts exactly where an occurrence of
 modality and the same text ends (`same_text`) extends that occurrence instead of adding one.
 A motion run continues by its records instead (perception.motion's `continues`: the same kind
 of run, open at the earlier one's end and the later one's start, at the same sampled time), and
-the two become one (`joined`), with the joined record's text and data.
+the two become one (`joined`), with the joined record's text and data (and the first piece's
+vector: re-embedding a long run at every batch cost more than the rest of motion's memory work).
 Producers end a run that is still going at their span's end exactly there, and start one that
 was already going at their span's start exactly there, so the next batch's commit joins them,
 and a crash and resume writes the same rows as an uninterrupted run.
@@ -242,9 +243,7 @@ class Timeline:
                     'UPDATE occurrences SET "end" = ?, text = ?, data = ? WHERE id = ?',
                     (_seconds(whole.end), whole.text, _json(whole.data), occurrence_id),
                 )
-                ids.append(occurrence_id)
-                if draft.modality not in UNEMBEDDED:
-                    fresh[occurrence_id] = whole.text
+                ids.append(occurrence_id)  # its vector stays its first piece's: what moved, where and how rarely change
                 continue
             row = None if draft.modality in MOTION_RUNS else self._continued(conn, video, draft)
             if row is not None:
