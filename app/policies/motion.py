@@ -89,8 +89,7 @@ def read_motion(question: str, options: Sequence[str] = (), duration: float | No
     if parsed.quoted or _said_or_shown(question) or not _only_motion(parsed.target, question):
         return None  # about something said or shown, or something motion cannot tell apart
     subject = "camera" if camera else "person" if person or any(m.kind in ("start", "end") for m in meanings) else "any"
-    window = parsed.span(duration)
-    moment = None if window is None else (window[0] if parsed.window and "after" in parsed.window.phrase else sum(window) / 2)
+    moment = _moment(parsed, duration)
     if _COUNT.search(question):
         ask = "count"
     elif _DURATION.search(question):
@@ -208,6 +207,18 @@ def _camera(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], d
 
 
 _ANSWERS = {"count": _count, "duration": _duration, "when": _when, "at": _at, "way": _way, "camera": _camera}
+
+
+def _moment(parsed: TemporalQuestion, duration: float | None) -> float | None:
+    """The moment a question names: the middle of its window as said ("about 0:14" is 0:14, though its window
+    is clipped at the start), or the window's start for "after 1:03"; None when it names none."""
+    window = parsed.window
+    if window is None or parsed.span(duration) is None:
+        return None
+    start, end = window.start.at(duration), window.end.at(duration)
+    if start is None or end is None:
+        return None
+    return start if "after" in window.phrase.lower() else (start + end) / 2
 
 
 def _polar(question: str) -> bool:
