@@ -19,7 +19,7 @@ import yake
 from memory.compose import SegmentEvidence, motion_phrase
 from memory.semantic import Candidate
 from perception.errors import ModelOutputError
-from perception.motion import Activity, CameraMotion, Observation
+from perception.motion import Activity, CameraMotion, Observation, Stillness
 from perception.vlm.json_reply import parse_json_reply
 from perception.vlm.messages import Message
 
@@ -45,7 +45,7 @@ def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candi
             found.append(stated(phrase, "topic", "said", sentence, confidence=0.6, source="speech"))
     for label in evidence.objects:
         found.append(stated(label, "object", "appears", label, confidence=0.5, source="detector"))
-    found += [motion_candidate(o, segment_id) for o in evidence.motion if _visit_or_move(o)]
+    found += [motion_candidate(o, segment_id) for o in evidence.motion if not isinstance(o, Stillness) and _visit_or_move(o)]
     return found
 
 

@@ -99,7 +99,7 @@ def happening_at(items: Sequence[Timed], time: float, slack: float = 1.0) -> str
     return "still"
 
 
-def nearest(spans: Sequence[Visit] | Sequence[CameraMove], time: float, within: float) -> Visit | CameraMove | None:
+def nearest(spans: Sequence[Visit | CameraMove], time: float, within: float) -> Visit | CameraMove | None:
     """The span that covers `time`, or else starts or ends nearest to it, no further than `within` seconds."""
 
     def distance(span: Visit | CameraMove) -> float:
