@@ -14,7 +14,6 @@ times) and `questions.jsonl`; one whose manifest matches is reused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from evals.needles.media import resolve_media
 from evals.needles.motion_media import read_room, write_frames
 from evals.needles.motion_questions import motion_questions
 from evals.needles.motion_scene import MotionScenario, compose, frames
+from evals.needles.suite import fingerprint, write_whole
 from evals.records import item_fields
 
 FORMAT = "longshot-motion-1"
@@ -78,15 +78,15 @@ def build_motion_video(root: Path, recipe: MotionVideo, per_type: int, media: Pa
     """Build (or reuse) one motion-set video under `root`, and its questions."""
     folder = root / f"motion-seed{recipe.seed}-{recipe.minutes:g}min"
     video, manifest = folder / "motion.mp4", folder / "manifest.json"
-    params = {"format": FORMAT, "recipe": recipe.__dict__, "per_type": per_type, "generator": _fingerprint()}
+    params = {"format": FORMAT, "recipe": recipe.__dict__, "per_type": per_type, "generator": fingerprint(GENERATOR)}
     scenario = _cached(manifest, video, params)
     if scenario is None:
         scenario = compose(recipe.seed, recipe.minutes, recipe.visits, recipe.backs, recipe.moves)
         write_frames(video, frames(scenario, read_room(media)))
         record = {"params": params, "video_bytes": video.stat().st_size, "scenario": scenario.to_dict()}
-        _write(manifest, json.dumps(record, indent=1))
+        write_whole(manifest, json.dumps(record, indent=1))
     items = motion_questions(scenario, video, per_type, f"motion-s{recipe.seed}")
-    _write(folder / "questions.jsonl", "".join(json.dumps(item_fields(i)) + "\n" for i in items))
+    write_whole(folder / "questions.jsonl", "".join(json.dumps(item_fields(i)) + "\n" for i in items))
     return items
 
 
@@ -98,18 +98,3 @@ def _cached(manifest: Path, video: Path, params: dict) -> MotionScenario | None:
         return MotionScenario.from_dict(record["scenario"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _fingerprint() -> str:
-    """A hash of the code that makes the videos, so a set made by other code is not reused."""
-    digest = hashlib.sha256()
-    for module in GENERATOR:
-        digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
