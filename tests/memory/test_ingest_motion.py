@@ -11,10 +11,14 @@ import numpy as np
 import pytest
 
 from memory.audit import snapshot
+from memory.build import Ingestor
+from memory.frames import FrameCache
 from memory.ingest.tracker import IngestProgress
+from memory.store import Library
 from memory.working import Budget, WorkingMemory
 from perception.models import Models
-from tests.memory.test_build import ingestor, settings
+from tests.fakes.openai_server import ScriptedOpenAIServer
+from tests.memory.test_build import _parts, ingestor, scripted, settings, vlm_settings
 from tests.motion_media import COLOURS, Mover, scene, texture, write_video
 
 SECONDS = 70
@@ -107,3 +111,16 @@ def test_working_memory_picks_frames_where_something_happens(home, models, room)
     assert [p.time for p in blind.select_frames(record.id, "who comes in", [(0, SECONDS)], Budget(k=len(moments)))] != [
         p.time for p in picks
     ]
+
+
+def test_a_vlm_captioning_a_segment_is_told_what_moved_in_it(home, room):
+    with ScriptedOpenAIServer(scripted) as server:
+        config = settings(home, models__ocr="none", **vlm_settings(server))
+        Ingestor(Library(home), Models(config), config, FrameCache(1 << 20)).ingest(room)
+    prompts = [
+        " ".join(p["text"] for m in r["messages"] for p in _parts(m) if p.get("type") == "text")
+        for r in server.requests
+        if not r.get("response_format")
+    ]
+    captioning = [p for p in prompts if "You are watching 0:00-0:10" in p]
+    assert captioning and "Activity: a " in captioning[0] and "at 0:08" in captioning[0]
