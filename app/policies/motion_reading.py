@@ -20,6 +20,7 @@ from memory.extract import VISIT_SHARE as PERSON_SHARE  # the share of the frame
 SAME_VISIT = 3.0  # seconds between two runs of one visitor at most
 SAME_MOVE = 1.0  # seconds between two pieces of one camera move at most
 MIN_TRAVEL = 0.05  # frame widths a visitor must cross for a net direction to count
+MIN_LEG = 0.15  # frame widths of a leg of a visitor's path that is a walk across, not a sway
 
 
 class Timed(Protocol):
@@ -45,13 +46,17 @@ class Visit:
 
     @property
     def crossing(self) -> str | None:
-        """ "right" or "left": the way the visitor crossed the frame, from the edges it came in and went out
-        by, else from where it was first and last seen; None when that says neither."""
-        entered, exited = set(self.runs[0].get("entered") or ()), set(self.runs[-1].get("exited") or ())
-        if "right" in exited - entered or "left" in entered - exited:
-            return "right"
-        if "left" in exited - entered or "right" in entered - exited:
-            return "left"
+        """ "right" or "left": the way the visitor crossed the frame. By the side edge it came in at, when
+        it came in at one side only; else by its first walk across (the first leg of its path at least
+        MIN_LEG frame widths long, left or right); else from where it was first and last seen; None when
+        none of these says."""
+        entered = set(self.runs[0].get("entered") or ()) & {"left", "right"}
+        if len(entered) == 1:
+            return "right" if entered == {"left"} else "left"
+        for run in self.runs:
+            for way, length in run.get("legs") or ():
+                if way in ("left", "right") and length >= MIN_LEG:
+                    return str(way)
         first, last = self.runs[0].get("first_at"), self.runs[-1].get("last_at")
         if first and last and abs(last[0] - first[0]) >= MIN_TRAVEL:
             return "right" if last[0] > first[0] else "left"
