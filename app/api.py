@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 from PIL import Image
@@ -20,6 +21,7 @@ from app.policies import OfflinePolicy, VLMPolicy
 from app.policies.offline_sketch import ImagePolicy, OfflineSketching
 from app.sketching import Sketcher, new_question_id
 from app.toolbox import Toolbox, VideoMemories, action_schemas
+from app.videoref import VideoRef, resolve_video, when_added
 from memory.build import Ingestor, IngestProgress, IngestResult
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameCache, FrameStore
@@ -29,9 +31,14 @@ from memory.timeline import Timeline
 from memory.visual import VisualMemory
 from memory.working import WorkingMemory
 from perception.config import Config, load_config
-from perception.errors import SubtitleError
+from perception.errors import SubtitleError, VideoReferenceError
 from perception.models import Models
 from perception.subtitles import Cue
+
+if TYPE_CHECKING:
+    from app.clips import Clip, Clips
+    from app.library_answer import LibraryAnswer, LibraryStep
+    from memory.library_search import LibrarySearch, Moment
 
 
 class Longshot:
@@ -135,28 +142,108 @@ class Longshot:
     def videos(self) -> list[VideoRecord]:
         return self.library.videos()
 
-    def video(self, key: str) -> VideoRecord:
-        """A video by id, unique id prefix, or file name."""
-        return self.library.video(key)
+    def video(self, video: VideoRef) -> VideoRecord:
+        """A video's current record, by id, unique id prefix, file name, path, VideoRecord or IngestResult."""
+        return resolve_video(self.library, video)
 
-    def forget(self, key: str) -> None:
-        self.library.forget(self.video(key).id)
+    def forget(self, video: VideoRef) -> None:
+        """Delete a video's memories, its folder and its clips."""
+        record = self.video(video)
+        self.library.forget(record.id)
+        self.clips.discard(record.id)
 
-    def frames(self, key: str) -> FrameStore:
+    @cached_property
+    def library_search(self) -> LibrarySearch:
+        from memory.library_search import LibrarySearch
+
+        return LibrarySearch(self.library, self.episodic.embedder, threads=self.config.models.cpu_threads)
+
+    def search(
+        self,
+        query: str,
+        videos: Sequence[VideoRef] | None = None,
+        k: int = 10,
+        modalities: Sequence[str] | None = None,
+        added_after: float | datetime | date | None = None,
+        added_before: float | datetime | date | None = None,
+    ) -> list[Moment]:
+        """Ranked moments across the library (or among `videos`): video, start, end, modality, text and
+        keyframe, from one index over every video. `added_after`/`added_before` filter by when a video was
+        added (Unix time, datetime or date); `modalities` keeps moments holding one of them
+        ("speech", "text", "caption", "object"...)."""
+        ids = None if videos is None else {self.video(v).id for v in videos}
+        after, before = when_added(added_after, upper=False), when_added(added_before, upper=True)
+        return self.library_search.search(query, k, ids, modalities, after, before)
+
+    @cached_property
+    def clips(self) -> Clips:
+        from app.clips import Clips
+
+        return Clips(self.config.home)
+
+    def clip(self, video: VideoRef, at: float) -> Clip:
+        """A browser-playable MP4 clip around second `at` of a video, from its file or, when that is gone,
+        from its stored frames; cached under <home>/clips/."""
+        record = self.video(video)
+        return self.clips.around(record, at, lambda: self.frames(record.id))
+
+    def frames(self, video: VideoRef) -> FrameStore:
         """The frame store of a video, served through this instance's shared cache."""
-        record = self.video(key)
+        record = self.video(video)
         frames, store = self._stores.get(record.id, (-1, None))
         if store is None or frames != record.frames:  # reopened once an ingest commits more frames
             store = self._ingestor.frame_store(record)
             self._stores[record.id] = (record.frames, store)
         return store
 
-    def ask(self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer:
-        """Answer a question about an ingested (or still ingesting) video."""
+    @overload
+    def ask(self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None) -> Answer: ...
+
+    @overload
+    def ask(self, video: str, question: None = None, options: Sequence[str] | None = None) -> LibraryAnswer: ...
+
+    @overload
+    def ask(self, video: None = None, *, question: str, options: Sequence[str] | None = None) -> LibraryAnswer: ...
+
+    def ask(
+        self,
+        video: VideoRef | None = None,
+        question: str | None = None,
+        options: Sequence[str] | None = None,
+        until: float | None = None,
+    ) -> Answer | LibraryAnswer:
+        """Answer a question about an ingested (or still ingesting) video: `ask(video, question)`. With no
+        video, `ask(question)` or `ask(question=...)`, answer across the whole library (`ask_library`)."""
+        if question is None:
+            if not isinstance(video, str):
+                raise VideoReferenceError("ask(question) across the library needs the question as text")
+            return self.ask_library(video, options)
+        if video is None:
+            return self.ask_library(question, options)
         return _final(self.ask_stream(video, question, options, until))
 
+    def ask_library(
+        self, question: str, options: Sequence[str] | None = None, videos: Sequence[VideoRef] | None = None
+    ) -> LibraryAnswer:
+        """Answer across the library (or among `videos`): the candidate videos found by search, the agent on
+        the best within agent.library_videos and agent.library_seconds, the answer naming videos and moments."""
+        from app.library_answer import LibraryAnswer
+
+        *_, answer = self.ask_library_stream(question, options, videos)
+        assert isinstance(answer, LibraryAnswer)
+        return answer
+
+    def ask_library_stream(
+        self, question: str, options: Sequence[str] | None = None, videos: Sequence[VideoRef] | None = None
+    ) -> Iterator[LibraryStep | LibraryAnswer]:
+        """Yield each step of the agent on each candidate video, then the LibraryAnswer."""
+        from app.library_answer import ask_library_stream
+
+        ids = None if videos is None else [self.video(v).id for v in videos]
+        return ask_library_stream(self, question, options, ids)
+
     def ask_stream(
-        self, video: str, question: str, options: Sequence[str] | None = None, until: float | None = None
+        self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None
     ) -> Iterator[Step | Answer]:
         """Yield each step of the agent as it happens, then the `Answer`."""
         record = self.video(video)

@@ -13,12 +13,12 @@ import subprocess
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from app.mp4 import write_mp4
 
 SAMPLE_NAME = "harbour_station.mp4"
 SIZE = (640, 360)
@@ -145,30 +145,10 @@ def make_sample(
     path = folder / SAMPLE_NAME
     seconds = scenes[-1].end
     audio = soundtrack(seconds, announcements, folder)
-    with av.open(str(path), "w", options={"fflags": "+bitexact"}) as container:
-        video = container.add_stream("libx264", rate=FPS)
-        video.width, video.height = SIZE
-        video.pix_fmt = "yuv420p"
-        video.options = {"preset": "veryfast", "crf": "26", "g": str(FPS * 10), "threads": "1"}
-        sound = None
-        if audio is not None:
-            sound = container.add_stream("aac", rate=SAMPLE_RATE)
-            sound.layout = "mono"
-        block = 1024
-        written = 0
-        for scene in scenes:
-            backdrop = scene_backdrop(scene)
-            for i in range(round(scene.start * FPS), round(scene.end * FPS)):
-                frame = av.VideoFrame.from_ndarray(render_frame(scene, backdrop, i / FPS), format="rgb24")
-                frame.pts, frame.time_base = i, Fraction(1, FPS)
-                container.mux(video.encode(frame))
-                while sound is not None and audio is not None and written < min(len(audio), (i + 1) * SAMPLE_RATE // FPS):
-                    part = audio[written : written + block]
-                    chunk = av.AudioFrame.from_ndarray(np.pad(part, (0, block - len(part)))[None, :], format="flt", layout="mono")
-                    chunk.sample_rate, chunk.pts, chunk.time_base = SAMPLE_RATE, written, Fraction(1, SAMPLE_RATE)
-                    container.mux(sound.encode(chunk))
-                    written += block
-        container.mux(video.encode())
-        if sound is not None:
-            container.mux(sound.encode())
+    frames = (
+        render_frame(scene, backdrop, i / FPS)
+        for scene, backdrop in ((scene, scene_backdrop(scene)) for scene in scenes)
+        for i in range(round(scene.start * FPS), round(scene.end * FPS))
+    )
+    write_mp4(path, frames, FPS, SIZE, audio, SAMPLE_RATE, bitexact=True)
     return path, audio is not None

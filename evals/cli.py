@@ -97,6 +97,25 @@ def bench_ingest(
     _emit(ingest.run(lengths, motion=motion), as_json, ingest.report)
 
 
+@bench.command("library")
+@guarded
+def bench_library(
+    hours: Annotated[str, typer.Option(help="Library sizes in hours, grown in one home, smallest first.")] = "10,100,1000",
+    searches: Annotated[int, typer.Option(help="Searches timed at each size.")] = 200,
+    asks: Annotated[int, typer.Option(help="Questions across the library (ask --all) timed at each size.")] = 10,
+    root: Annotated[Path | None, typer.Option(help="Where the seed library and the grown library are kept.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Library-wide search and ask --all at each size: latency, RSS, catalogue and index size, index build time."""
+    from evals.bench import library
+
+    try:
+        sizes = [float(h) for h in hours.split(",") if h.strip()]
+    except ValueError:
+        raise ConfigError(f"--hours takes numbers separated by commas, got {hours!r}") from None
+    _emit(library.run(sizes, searches=searches, asks=asks, root=root), as_json, library.report)
+
+
 @bench.command("embed")
 @guarded
 def bench_embed(

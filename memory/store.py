@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from perception.errors import DiskFullError, StorageError, UnreadableVideoError, VideoNotFoundError
+from perception.errors import DiskFullError, StorageError, UnreadableVideoError, VideoNotFoundError, VideoReferenceError
 
 SCHEMA_VERSION = 2  # 2: the event timeline (occurrences)
 BUSY_TIMEOUT_S = 5.0
@@ -382,6 +382,8 @@ class Library:
 
     def video(self, key: str) -> VideoRecord:
         """A video by id, by unique id prefix (at least 6 characters), or by name."""
+        if not isinstance(key, str):
+            raise VideoReferenceError(f"a video is named by its id or file name (a string), not {type(key).__name__}")
         conn = self.connect()
         row = conn.execute("SELECT * FROM videos WHERE id = ?", (key,)).fetchone()
         if row:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import field
@@ -120,6 +121,10 @@ class AgentConfig:
     inspect_frames: Int = Field(default=8, ge=1, le=256)
     search_top_k: Int = Field(default=5, ge=1, le=1000)
     abstain_below: Real = Field(default=0.2, ge=0, le=1)
+    # A question across the library: the agent runs on at most this many candidate videos, and on no
+    # more once this many seconds have gone (the first always runs).
+    library_videos: Int = Field(default=3, ge=1, le=100)
+    library_seconds: Real = Field(default=120.0, ge=0.1, le=86400)
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -129,6 +134,54 @@ class WebConfig:
     max_upload_mb: Int = Field(default=2048, ge=1, le=10**7)
     ingest_concurrency: Int = Field(default=1, ge=1, le=64)
     ask_concurrency: Int = Field(default=4, ge=1, le=1024)
+
+
+_USER = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[0-9a-f]{16,}\$[0-9a-f]{32,}")
+_TOKEN_HASH = re.compile(r"sha256\$[0-9a-f]{64}")
+
+
+def _secrets(key: str, kind: str, pattern: re.Pattern, command: str) -> Any:
+    """`{name: hash}` (a TOML table) or `"name=hash, ..."` (a variable) as sorted pairs, each checked.
+
+    A refusal is a ConfigError raised here, not a ValueError, so that pydantic does not quote the
+    value: a password pasted where its hash belongs must not be printed back."""
+
+    def refuse(reason: str) -> ConfigError:
+        return ConfigError(f"configuration key '{key}': {reason}")
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            value = dict(item.split("=", 1) if "=" in item else (item, "") for item in _comma_list(value))
+        if isinstance(value, Mapping):
+            value = sorted((str(name).strip(), str(stored).strip()) for name, stored in value.items())
+        if not isinstance(value, (list, tuple)) or not all(isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in value):
+            raise refuse(f"must be a table of {kind} names and hashes")
+        for name, stored in value:
+            if not _USER.fullmatch(str(name)):
+                raise refuse(f"{kind} name {str(name)[:64]!r} must be 1-64 letters, digits or _.@-")
+            if not pattern.fullmatch(str(stored)):
+                raise refuse(f"the {kind} {name!r} needs a hash, not a secret in plain text; make one with `{command}`")
+        return value
+
+    return BeforeValidator(parse)
+
+
+Secrets = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, config=_SECTION)
+class AuthConfig:
+    """Who may use a server bound beyond loopback (web app, MCP over HTTP): users with scrypt password
+    hashes (`longshot auth user NAME` prints one) and programs with bearer tokens, kept as sha256 hashes
+    (`longshot auth token NAME`). Failed attempts past `max_failures` per client in `window_s` wait."""
+
+    users: Annotated[Secrets, _secrets("auth.users", "user", _PASSWORD_HASH, "longshot auth user NAME")] = ()
+    tokens: Annotated[Secrets, _secrets("auth.tokens", "token", _TOKEN_HASH, "longshot auth token NAME")] = ()
+    max_failures: Int = Field(default=5, ge=1, le=10**6)
+    max_failures_overall: Int = Field(default=50, ge=1, le=10**9)
+    window_s: Real = Field(default=60.0, ge=1, le=86400)
+    session_hours: Real = Field(default=12.0, ge=0.01, le=24 * 365)
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -141,6 +194,7 @@ class Config:
     frames: FramesConfig = field(default_factory=FramesConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     def replace(self, **dotted: Any) -> Config:
         """A copy with `section__key=value` (or `"section.key"`) overrides applied and checked."""

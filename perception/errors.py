@@ -76,5 +76,13 @@ class VideoNotFoundError(LongshotError):
     """No video with that id or name is in the library."""
 
 
+class VideoReferenceError(LongshotError, TypeError):
+    """A value that cannot name a video: not an id, a file name, a path, a VideoRecord or an IngestResult."""
+
+
+class AuthRequiredError(LongshotError):
+    """A server would be reachable beyond this machine without credentials, or a request lacks them."""
+
+
 class ToolArgumentError(LongshotError):
     """A sketchpad tool was called with arguments that fail its schema or the image bounds."""

@@ -51,9 +51,25 @@ def print_answer(answer) -> None:
     letter = f"({answer.choice}) " if answer.choice else ""
     span = f"  [{format_time(answer.span[0])}-{format_time(answer.span[1])}]" if answer.span else ""
     typer.secho(f"{letter}{answer.text}{span}", bold=True)
+    _print_evidence(answer)
+    typer.secho(f"  {len(answer.trace)} steps, {answer.seconds:.2f} s, policy {answer.policy}", dim=True)
+
+
+def print_library_answer(answer) -> None:
+    """An answer across the library: its text (a line per video it names), each video's evidence, then
+    every video the agent tried with its support."""
+    letter = f"({answer.choice}) " if answer.choice else ""
+    typer.secho(f"{letter}{answer.text}", bold=True)
+    for found in answer.answers:
+        typer.echo(f"  in {found.name} ({found.video}):")
+        _print_evidence(found.answer)
+    tried = ", ".join(f"{t.name} {t.support:.2f}" for t in answer.tried) or "none"
+    typer.secho(f"  videos tried: {tried}; {answer.seconds:.2f} s", dim=True)
+
+
+def _print_evidence(answer) -> None:
     for item in answer.evidence:
         when = f"{format_time(item.start)}-{format_time(item.end)}"
         frames = (" frames " + ",".join(str(f.index) for f in item.frames[:4])) if item.frames else ""
         where = f" sketch {item.image_path}" if item.image_path else ""
         typer.echo(f"  {item.kind:<7} {when:<15} {item.score:5.2f}  {item.text[:160]}{frames}{where}")
-    typer.secho(f"  {len(answer.trace)} steps, {answer.seconds:.2f} s, policy {answer.policy}", dim=True)

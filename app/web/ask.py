@@ -10,8 +10,10 @@ from typing import Any
 import gradio as gr
 
 from app.web.chat import chat_stream
-from app.web.evidence import all_evidence, evidence_frames, frame_at, player_html, sketch_images
-from app.web.page import Page, shown
+from app.web.evidence import all_evidence, evidence_frames, frame_at, player_at, player_html, plays_whole, sketch_images
+from app.web.page import Page, frame_gallery, shown
+
+CUTTING = "cutting a clip to play"
 
 
 class AskTab:
@@ -46,15 +48,7 @@ class AskTab:
                         ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="ls-ask")
                 with gr.Column(scale=4):
                     player = gr.HTML(player_html(page.home, None), elem_id="ls-player")
-                    gallery = gr.Gallery(
-                        label="Evidence frames · click one to play the video from there",
-                        columns=3,
-                        height="auto",
-                        object_fit="contain",
-                        allow_preview=False,
-                        fit_columns=False,
-                        elem_id="ls-evidence",
-                    )
+                    gallery = frame_gallery("Evidence frames · click one to play the video from there", "ls-evidence")
                     sketches = gr.Gallery(
                         label="Sketches the agent drew",
                         columns=3,
@@ -66,7 +60,8 @@ class AskTab:
                     )
 
         video = page.video
-        video.change(self.pick_video, [video, chats], [chatbot, gallery, frame_times, sketches, player], api_name="pick")
+        picked = video.change(self.pick_video, [video, chats], [chatbot, gallery, frame_times, sketches, player], api_name="pick")
+        picked.then(self.first_player, [video], [player], api_visibility="private")  # a clip may take seconds to cut
         outputs = [chatbot, question, gallery, frame_times, sketches, chats]
         options: dict[str, Any] = {
             "concurrency_limit": page.web.ask_concurrency,
@@ -78,16 +73,24 @@ class AskTab:
         gallery.select(self.play_from, [video, frame_times], [player], api_name="play")
 
     def show_player(self, current, start: float, still_at: float | None = None) -> str:
-        """The player at `start`, with the frame at `still_at` (default `start`) as its picture."""
-        record = self.page.record(current)
-        longshot = self.page.longshot
-        still = frame_at(longshot, record.id, start if still_at is None else still_at) if record and record.frames else None
-        return player_html(self.page.home, record, start, still)
+        return player_at(self.page.longshot, self.page.home, self.page.record(current), start, still_at)
 
     def pick_video(self, current, chat_by_video):
+        """The picked video's chat, and its player at once: a still where a clip has yet to be cut."""
         record = self.page.record(current)
-        player = self.show_player(current, 0.0, record.duration / 3 if record else None)
+        home = self.page.home
+        if record is not None and record.frames and not plays_whole(home, record):
+            player = player_html(home, record, 0.0, frame_at(self.page.longshot, record.id, record.duration / 3), CUTTING)
+        else:
+            player = self.show_player(current, 0.0, record.duration / 3 if record else None)
         return chat_by_video.get(current, []), [], [], gr.update(value=[], visible=False), player
+
+    def first_player(self, current):
+        """The player from the start of the picked video, once its clip is cut (only the player changes)."""
+        record = self.page.record(current)
+        if record is None or plays_whole(self.page.home, record):
+            return gr.skip()
+        return self.show_player(current, 0.0, record.duration / 3)
 
     @shown
     def ask(self, current, text, chat_by_video):

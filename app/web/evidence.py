@@ -1,8 +1,10 @@
 """What an answer points at, ready to show: evidence frames with their times drawn on, the sketches
 the agent drew, and a player that starts at a moment.
 
-Frames come from the video's frame store; a file is played only from the library's uploads
-folder (the one folder the app serves), and a still stands in where a browser cannot play it.
+Frames come from the video's frame store. A video uploaded here plays whole from the library's
+uploads folder; any other (ingested from the command line, or in a container browsers do not
+play) plays as a short clip around the moment, cut by video id and time (app.clips); a still
+stands in only where no clip can be made.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from app.answer import Answer, Evidence
+from app.clips import Clip
 from app.web.chat import clip
 from app.web.uploads import in_uploads
 from memory.frames import FrameRef
@@ -136,6 +139,28 @@ def frame_at(longshot: Any, video: str, time: float) -> FrameView | None:
     return FrameView(store.get(index), when, format_time(when))
 
 
+def keyframe_view(longshot: Any, video: str, index: int, label: str) -> FrameView | None:
+    """A stored frame with its time drawn on, captioned "`label` · time" (None for an index not stored)."""
+    store = longshot.frames(video)
+    if not 0 <= index < len(store):
+        return None
+    time = float(store.times[index])
+    return FrameView(_labelled(store.get(index), time), time, f"{label} · {format_time(time)}")
+
+
+def player_at(longshot: Any, home: Path, record: VideoRecord | None, start: float, still_at: float | None = None) -> str:
+    """The player at `start` of a video, the frame at `still_at` (default `start`) as its picture; a video
+    the browser cannot play whole plays as a clip around `start` (app.clips)."""
+    still = frame_at(longshot, record.id, start if still_at is None else still_at) if record and record.frames else None
+    playable: Clip | str | None = None
+    if record is not None and record.frames and not plays_whole(home, record):
+        try:
+            playable = longshot.clip(record.id, start)
+        except LongshotError as err:
+            playable = f"no clip could be made ({err})"
+    return player_html(home, record, start, still, playable)
+
+
 def _data_uri(image: np.ndarray) -> str:
     """A small JPEG inline in the page, so a still needs no file served."""
     buffer = io.BytesIO()
@@ -143,29 +168,35 @@ def _data_uri(image: np.ndarray) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def player_html(home: Path, record: VideoRecord | None, start: float = 0.0, still: FrameView | None = None) -> str:
-    """An HTML5 player on the library's copy of the video from `start` seconds, `still` as its poster.
-
-    Where the browser cannot play the file (not in the library, or a container such as AVI)
-    the still is shown instead, with a line that says why.
-    """
+def player_html(
+    home: Path, record: VideoRecord | None, start: float = 0.0, still: FrameView | None = None, clip: Clip | str | None = None
+) -> str:
+    """An HTML5 player from `start` seconds, `still` as its poster: the library's uploaded copy where the
+    browser plays it, else `clip` (a short MP4 around the moment, see app.clips). Where there is neither
+    (`clip` is then why not) the still is shown, with that reason."""
     if record is None:
         return '<div class="ls-player-empty">Pick a video to play it here. Click an evidence frame to jump to its moment.</div>'
     name = html.escape(record.name)
-    if still is not None:
-        picture = f'<img class="ls-player" src="{_data_uri(still.image)}" alt="{name} at {format_time(still.time)}">'
-        shown = f"{name} at {format_time(still.time)}"
-    else:
-        picture, shown = "", name
-    if not in_uploads(home, record.path):
-        note = "it was ingested from the command line, so the app does not serve its file; upload it here to play it"
-        return picture + f'<div class="ls-player-caption">{shown}: {note}.</div>'
-    suffix = Path(record.path).suffix.lower()
-    if suffix not in BROWSER_PLAYS:
-        return picture + f'<div class="ls-player-caption">{shown} (browsers cannot play {html.escape(suffix)} files).</div>'
-    src = FILE_ROUTE + quote(str(Path(record.path).resolve()))
     poster = f' poster="{_data_uri(still.image)}"' if still is not None else ""
+    if plays_whole(home, record):
+        return _video(Path(record.path), start, poster, f"▶ {name} from {format_time(start)}")
+    if isinstance(clip, Clip):
+        made = " from its stored frames (its file is gone)" if clip.from_frames else ""
+        caption = f"▶ {name} from {format_time(start)} · a clip of {format_span(clip.start, clip.end)}{made}"
+        return _video(clip.path, clip.offset(start), poster, caption)
+    shown = f"{name} at {format_time(still.time)}" if still is not None else name
+    picture = f'<img class="ls-player" src="{_data_uri(still.image)}" alt="{shown}">' if still is not None else ""
+    return picture + f'<div class="ls-player-caption">{shown}: {html.escape(clip or "it cannot be played here")}.</div>'
+
+
+def plays_whole(home: Path, record: VideoRecord) -> bool:
+    """Whether the browser plays the video's own file: uploaded here (so served) in a container browsers play."""
+    return in_uploads(home, record.path) and Path(record.path).suffix.lower() in BROWSER_PLAYS
+
+
+def _video(path: Path, start: float, poster: str, caption: str) -> str:
+    src = FILE_ROUTE + quote(str(path.resolve()))
     return (
         f'<video class="ls-player" src="{src}#t={start:.1f}"{poster} controls autoplay playsinline preload="metadata"></video>'
-        f'<div class="ls-player-caption">▶ {name} from {format_time(start)}</div>'
+        f'<div class="ls-player-caption">{caption}</div>'
     )

@@ -187,7 +187,8 @@ class LibraryTab:
         yield note, picker, rows, gr.Tabs(selected="ask")
 
     @shown
-    def forget_video(self, current):
+    def forget_video(self, current, request: gr.Request):
+        self.page.check_may_delete(request)
         record = self.page.record(current)
         if record is None:
             raise gr.Error("Pick a video to forget first.")

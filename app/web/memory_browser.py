@@ -4,17 +4,19 @@ with the moments they came from; a fact can be deleted.
 The rows and the figure are plain functions of the library.
 """
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # the web app draws off-screen, in worker threads
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from app.web.evidence import FrameView, moment_frames
 from app.web.page import Page, shown, table
@@ -25,6 +27,10 @@ ENTITY_HEADERS = ["Entity", "Kind", "Seen", "Sightings", "Also called"]
 FACT_HEADERS = ["Id", "Subject", "Relation", "Object", "When", "Source", "Conf.", "Moments"]
 LANE_COLOURS = ("#4f46e5", "#0891b2", "#059669", "#d97706", "#db2777")
 ALL_SCALES = "all"
+NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)  # seconds
+MAX_TICKS = 10
+PLOT_WIDTH_PX = 800  # about the plotting area of the 10 in x 100 dpi figure, beside the lane names
+MIN_BAR_PX = 4.0  # narrower segments are drawn as runs
 
 
 def scale_choices(longshot: Any, video: str) -> list[tuple[str, str]]:
@@ -40,35 +46,56 @@ def timeline_rows(longshot: Any, video: str, scale: str | float | None = None) -
     ]
 
 
+def round_ticks(duration: float, max_ticks: int = MAX_TICKS) -> list[float]:
+    """Tick times on a round step (10 s, 5 min, 30 min, 1 h...) from 0 to `duration`, at most `max_ticks` + 1."""
+    duration = max(duration, 1.0)
+    step = next((s for s in NICE_STEPS if duration / s <= max_ticks), None)
+    if step is None:  # beyond the table: whole multiples of its longest step
+        step = NICE_STEPS[-1] * math.ceil(duration / (NICE_STEPS[-1] * max_ticks))
+    return [float(t) for t in np.arange(0.0, duration + 1e-9, step)]
+
+
+def lane_bars(spans: Sequence[tuple[float, float]], seconds_per_px: float) -> tuple[list[tuple[float, float]], bool]:
+    """(start, width) bars for one lane, and whether to outline them. Segments wide enough to tell apart are
+    drawn one by one with a gap between them; narrower ones (10 s segments over 3 h) are joined into runs
+    drawn without outlines, which would otherwise paint the whole lane white; a real gap stays a gap."""
+    bars = sorted((start, max(end - start, 0.0)) for start, end in spans)
+    widths = sorted(width for _, width in bars)
+    if not bars or widths[len(widths) // 2] >= MIN_BAR_PX * seconds_per_px:
+        return [(start, max(width, 0.1)) for start, width in bars], True
+    runs: list[list[float]] = []
+    for start, width in bars:
+        if runs and start <= runs[-1][1] + seconds_per_px:
+            runs[-1][1] = max(runs[-1][1], start + width)
+        else:
+            runs.append([start, start + width])
+    return [(start, max(end - start, seconds_per_px)) for start, end in runs], False
+
+
 def timeline_figure(longshot: Any, video: str) -> Figure:
-    """One lane per scale (finest on top) with a bar per segment, and a lane of facts' moments."""
+    """One lane per scale (finest on top) with its segments, and a lane of facts' moments, over round times."""
     record = longshot.video(video)
     scales = longshot.episodic.scales(video)
     facts = longshot.semantic.facts(video)
     lanes = [f"{format_time(s)} segments" for s in scales] + (["facts"] if facts else [])
     figure, axes = plt.subplots(figsize=(10, 0.6 + 0.55 * max(1, len(lanes))), dpi=100)
-    for row, scale in enumerate(scales):
-        segments = longshot.episodic.segments(video, scale=scale)
-        colour = LANE_COLOURS[row % len(LANE_COLOURS)]
-        spans = [(s.start, max(s.end - s.start, 0.1)) for s in segments]
-        axes.broken_barh(spans, (row - 0.35, 0.7), facecolors=colour, edgecolors="white", linewidth=1.5, alpha=0.85)
+    seconds_per_px = max(record.duration, 1.0) / PLOT_WIDTH_PX
+    lane_spans = [[(s.start, s.end) for s in longshot.episodic.segments(video, scale=scale)] for scale in scales]
+    looks = [(LANE_COLOURS[row % len(LANE_COLOURS)], 0.7, 0.85) for row in range(len(scales))]
     if facts:
-        row = len(scales)
-        axes.broken_barh(
-            [(f.start, max(f.end - f.start, 0.5)) for f in facts],
-            (row - 0.25, 0.5),
-            facecolors="#f43f5e",
-            edgecolors="white",
-            linewidth=1,
-            alpha=0.6,
-        )
+        lane_spans.append([(f.start, max(f.end, f.start + 0.5)) for f in facts])
+        looks.append(("#f43f5e", 0.5, 0.6))
+    for row, (spans, (colour, height, alpha)) in enumerate(zip(lane_spans, looks)):
+        bars, outlined = lane_bars(spans, seconds_per_px)
+        edges = {"edgecolors": "white", "linewidth": 1.5} if outlined else {"linewidth": 0}
+        axes.broken_barh(bars, (row - height / 2, height), facecolors=colour, alpha=alpha, **edges)
     if record.status == "ingesting":
         axes.axvline(record.committed_until, color="#64748b", linestyle="--", linewidth=1)
         axes.text(record.committed_until, -0.6, " ingested so far", color="#64748b", fontsize=8, va="bottom")
     axes.set_xlim(0, max(record.duration, 1.0))
     axes.set_ylim(len(lanes) - 0.5, -0.7)
     axes.set_yticks(range(len(lanes)), lanes)
-    axes.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 6, 10]))
+    axes.xaxis.set_major_locator(FixedLocator(round_ticks(record.duration)))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_time(max(0.0, round(x)))))
     axes.set_xlabel("time in the video")
     for side in ("top", "right", "left"):
@@ -213,7 +240,8 @@ class MemoryTab:
         return text, frames, gr.update(interactive=True, value=f"Delete fact #{fact_id}"), fact_id
 
     @shown
-    def remove_fact(self, current, fact_id):
+    def remove_fact(self, current, fact_id, request: gr.Request):
+        self.page.check_may_delete(request)
         if fact_id is None:
             raise gr.Error("Click a fact first.")
         gr.Info(delete_fact(self.page.longshot, int(fact_id)))

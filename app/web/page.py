@@ -5,12 +5,13 @@ import functools
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from app.auth import Credentials, may_delete
 from app.web.jobs import IngestJobs
 from memory.store import VideoRecord
 from perception.config import WebConfig
@@ -27,6 +28,12 @@ class Page:
     blocks: gr.Blocks
     video: gr.Dropdown
     tabs: gr.Tabs
+    credentials: Credentials = field(default_factory=Credentials)
+
+    def check_may_delete(self, request: gr.Request | None) -> None:
+        """Forget and delete need a signed-in user where the app has credentials (a program's token may not)."""
+        if not may_delete(request.username if request is not None else None, self.credentials):
+            raise gr.Error("Sign in as a user to forget videos or delete facts.", title="Not allowed", print_exception=False)
 
     @property
     def home(self) -> Path:
@@ -50,6 +57,19 @@ def table(headers: list[str], label: str, elem_id: str, widths: list[str | int],
         elem_id=elem_id,
         max_height=max_height,
         column_widths=widths,
+    )
+
+
+def frame_gallery(label: str, elem_id: str, columns: int = 3) -> gr.Gallery:
+    """A gallery of captioned frames a click selects (no preview: a click plays the frame's moment)."""
+    return gr.Gallery(
+        label=label,
+        columns=columns,
+        height="auto",
+        object_fit="contain",
+        allow_preview=False,
+        fit_columns=False,
+        elem_id=elem_id,
     )
 
 

@@ -4,7 +4,7 @@ import gradio as gr
 
 INTRO = """## Longshot
 Ask questions about long videos. Upload a video in **Library**, then ask in **Ask**: the agent searches its
-memories, shows each step, and answers with the frames and moments it relied on."""
+memories, shows each step, and answers with the frames and moments it relied on. **Search** looks across every video."""
 
 CSS = """
 .gradio-container {max-width: 1480px !important; margin: auto;}

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from app.answer import Evidence
-from app.web.evidence import all_evidence, evidence_frames, frame_at, player_html, sketch_images
+from app.clips import Clips
+from app.web.evidence import all_evidence, evidence_frames, frame_at, player_html, plays_whole, sketch_images
 from app.web.uploads import uploads_dir
 from perception.timefmt import format_time
 
@@ -54,11 +56,23 @@ def test_player_plays_the_library_copy_from_a_moment(library, parcel_id):
     assert 'poster="data:image/jpeg;base64,' in html and "from 0:04" in html and still.time == 4.0
 
 
+def test_a_video_ingested_from_the_command_line_plays_as_a_clip_around_the_moment(library, video_id):
+    record = library.video(video_id)
+    assert not plays_whole(library.config.home, record)
+    clip = library.clip(video_id, 21.0)
+    html = player_html(library.config.home, record, 21.0, frame_at(library, video_id, 21.0), clip)
+    src = unquote(html.split('src="', 1)[1].split('"', 1)[0])
+    assert src == f"/gradio_api/file={clip.path}#t=21.0" and clip.path.parent == Clips(library.config.home).folder / video_id
+    assert "notices.mp4 from 0:21 · a clip of 0:00-0:40" in html and "stored frames" not in html
+
+
 @slow
-def test_player_shows_the_frame_where_the_browser_cannot_play(library, parcel_id, video_id):
+def test_a_container_browsers_do_not_play_plays_as_a_clip_too(library, parcel_id):
     record = library.video(parcel_id)
     avi = dataclasses.replace(record, path=str(Path(record.path).with_suffix(".avi")))
-    html = player_html(library.config.home, avi, 4.0, frame_at(library, parcel_id, 4.0))
-    assert "<video" not in html and '<img class="ls-player" src="data:image/jpeg' in html and "cannot play .avi" in html
-    outside = player_html(library.config.home, library.video(video_id), 21.0, frame_at(library, video_id, 21.0))
-    assert "<video" not in outside and "<img" in outside and "does not serve its file" in outside
+    assert not plays_whole(library.config.home, avi)
+
+
+def test_where_no_clip_can_be_made_the_still_is_shown_with_the_reason(library, video_id):
+    html = player_html(library.config.home, library.video(video_id), 21.0, frame_at(library, video_id, 21.0), "no clip (why)")
+    assert "<video" not in html and '<img class="ls-player" src="data:image/jpeg' in html and "no clip (why)" in html

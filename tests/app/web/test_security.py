@@ -1,4 +1,4 @@
-"""The web app against a hostile client on 127.0.0.1: it serves nothing outside the uploads folder
+"""The web app against a hostile client on 127.0.0.1: it serves nothing outside the uploads and clips folders
 however the path is spelled, hostile video ids change nothing, uploads are bounded in size and in
 number, and a flood of questions is queued (or refused with "queue is full"), never run all at once.
 
@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.clips import Clips
 from app.web.limits import UPLOADS_PER_WINDOW
 from app.web.uploads import MAX_NAME, safe_name, uploads_dir
 from memory.store import Library
@@ -57,7 +58,12 @@ def test_nothing_outside_the_uploads_folder_is_served_however_it_is_spelled(app_
     uploads.mkdir(parents=True, exist_ok=True)
     link = uploads / "innocent.mp4"
     link.unlink(missing_ok=True)
-    link.symlink_to(home / "catalogue.sqlite")  # a link planted inside the served folder
+    link.symlink_to(home / "catalogue.sqlite")  # a link planted inside a served folder
+    clips = Clips(home).folder
+    clips.mkdir(parents=True, exist_ok=True)
+    clip_link = clips / "innocent.mp4"
+    clip_link.unlink(missing_ok=True)
+    clip_link.symlink_to(home / "catalogue.sqlite")
     bundle = next((home / "videos" / video_id / "frames").glob("*.bundle"))
     try:
         targets = [
@@ -65,7 +71,9 @@ def test_nothing_outside_the_uploads_folder_is_served_however_it_is_spelled(app_
             "/proc/self/environ",
             "/proc/self/cmdline",
             f"{uploads}/../catalogue.sqlite",
+            f"{clips}/../catalogue.sqlite",
             str(link),
+            str(clip_link),
             str(bundle),
             str(home / "videos" / video_id / "visual.faiss"),
             "..%2F..%2F..%2Fetc%2Fpasswd",
@@ -85,6 +93,7 @@ def test_nothing_outside_the_uploads_folder_is_served_however_it_is_spelled(app_
         assert served == []
     finally:
         link.unlink(missing_ok=True)
+        clip_link.unlink(missing_ok=True)
 
 
 @given(st.text(max_size=300))

@@ -26,8 +26,9 @@ def test_the_tabs_offer_every_endpoint_with_hints_gradio_can_read(home):
     app = build_app(longshot, IngestJobs(longshot))
     hints = {fn.api_name: typing.get_type_hints(fn.fn) for fn in app.fns.values()}
     endpoints = {"pick", "ask", "play", "ingest", "resume", "forget", "library", "memory", "fact", "delete_fact", "ask_image"}
-    assert endpoints | {"status"} <= set(hints)
-    assert "evt" in hints["play"] and "evt" in hints["fact"]
+    assert endpoints | {"status", "search_library", "ask_library", "play_moment"} <= set(hints)
+    assert "evt" in hints["play"] and "evt" in hints["fact"] and "evt" in hints["play_moment"]
+    assert "request" in hints["forget"] and "request" in hints["delete_fact"]
 
 
 @pytest.fixture(scope="module")
