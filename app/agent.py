@@ -179,4 +179,5 @@ def describe(evidence: Evidence, index: int) -> str:
         if evidence.start == evidence.end
         else f"{format_time(evidence.start)}-{format_time(evidence.end)}"
     )
-    return f"[{index}] {evidence.kind} {when} (score {evidence.score:.2f}): {evidence.text}"
+    kind = f"{evidence.kind} ({evidence.modality})" if evidence.modality else evidence.kind
+    return f"[{index}] {kind} {when} (score {evidence.score:.2f}): {evidence.text}"

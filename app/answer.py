@@ -13,9 +13,9 @@ LETTERS = "ABCDEFGHIJ"  # the choices of a multiple-choice question, in the orde
 
 @dataclass(frozen=True)
 class Evidence:
-    """One thing the agent saw: a segment, a fact, a frame or a sketch, with its moment."""
+    """One thing the agent saw: a segment, a fact, a frame, a sketch or a timeline occurrence, with its moment."""
 
-    kind: str  # "segment" | "fact" | "frame" | "sketch"
+    kind: str  # "segment" | "fact" | "frame" | "sketch" | "occurrence"
     start: float
     end: float
     text: str
@@ -24,6 +24,7 @@ class Evidence:
     key: str = ""  # identity, so the same thing is never shown twice
     scale: float | None = None
     image_path: str | None = None  # a rendered sketch
+    modality: str | None = None  # an occurrence's: "speech", "text", ... (memory.timeline.MODALITIES)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""The Python API: one `Longshot` per library home, sharing models and the frame cache."""
+"""The Python API: one `Longshot` per library home, sharing models and the frame cache.
+
+Each part is imported and built on first use, models included: `longshot videos` reads the
+catalogue and nothing else, `ask` never imports the ingest pipeline, and no model loads
+before something needs it.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,29 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, overload
 
-import numpy as np
-from PIL import Image
-
-from app.agent import Agent
-from app.answer import Answer, Step
-from app.images import load_image
-from app.ingest_batch import BatchProgressFn, BatchReport, VideoOutcome, ingest_batch
-from app.ingest_stage import IngestWorker
-from app.media_paths import find_videos
-from app.policies import OfflinePolicy, VLMPolicy
-from app.policies.offline_sketch import ImagePolicy, OfflineSketching
-from app.sketching import Sketcher, new_question_id
-from app.toolbox import Toolbox, VideoMemories, action_schemas
 from app.videoref import VideoRef, resolve_video, when_added
-from memory.build import Ingestor, IngestProgress, IngestResult
-from memory.episodic import EpisodicMemory
-from memory.frames import FrameCache, FrameStore
-from memory.semantic import SemanticMemory
 from memory.store import Library, VideoRecord
-from memory.timeline import Timeline
-from memory.visual import VisualMemory
-from memory.working import WorkingMemory
 from perception.config import Config, load_config
 from perception.errors import SubtitleError, VideoReferenceError
-from perception.models import Models
-from perception.subtitles import Cue
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from app.answer import Answer, Step
+    from app.ingest_batch import BatchProgressFn, BatchReport
+    from app.policies import OfflinePolicy, VLMPolicy
+    from app.policies.offline_sketch import ImagePolicy, OfflineSketching
+    from app.toolbox import Toolbox
+    from memory.build import Ingestor, IngestProgress, IngestResult
+    from memory.episodic import EpisodicMemory
+    from memory.frames import FrameCache, FrameStore
+    from memory.semantic import SemanticMemory
+    from memory.timeline import Timeline
+    from memory.visual import VisualMemory
+    from memory.working import WorkingMemory
+    from perception.models import Models
+    from perception.subtitles import Cue
 
 if TYPE_CHECKING:
     from app.clips import Clip, Clips
@@ -58,31 +60,46 @@ class Longshot:
 
     @cached_property
     def models(self) -> Models:
+        from perception.models import Models
+
         return Models(self.config)
 
     @cached_property
     def cache(self) -> FrameCache:
+        from memory.frames import FrameCache
+
         return FrameCache(self.config.frames.frame_cache_mb * 2**20)
 
-    # The memories are the ingestor's own: one set of indexes and caches for writing and asking.
-    @property
+    @cached_property
     def episodic(self) -> EpisodicMemory:
-        return self._ingestor.episodic
+        """Lexical only when text embedding is off, as the ingest writes it; the embedder loads on first use."""
+        from memory.episodic import EpisodicMemory
 
-    @property
+        embedder = self.models.on_first_use("text_embedding") if self.models.available("text_embedding") else None
+        return EpisodicMemory(self.library, embedder)
+
+    @cached_property
     def semantic(self) -> SemanticMemory:
-        return self._ingestor.semantic
+        from memory.semantic import SemanticMemory
 
-    @property
+        return SemanticMemory(self.library, self.episodic.embedder)
+
+    @cached_property
     def visual(self) -> VisualMemory:
-        return self._ingestor.visual
+        from memory.visual import VisualMemory
 
-    @property
+        return VisualMemory(self.library)
+
+    @cached_property
     def timeline(self) -> Timeline:
-        return self._ingestor.timeline
+        from memory.timeline import Timeline
+
+        return Timeline(self.library, self.episodic.embedder)
 
     @cached_property
     def _ingestor(self) -> Ingestor:
+        from memory.build import Ingestor
+
         return Ingestor(self.library, self.models, self.config, self.cache)
 
     def ingest(
@@ -117,6 +134,10 @@ class Longshot:
         `subtitles` is a subtitle file for the one video `paths` name (others use a file beside
         each video with its name).
         """
+        from app.ingest_batch import BatchReport, VideoOutcome, ingest_batch
+        from app.ingest_stage import IngestWorker
+        from app.media_paths import find_videos
+
         found = find_videos(paths)
         if subtitles is not None and len(found.videos) != 1:
             raise SubtitleError(
@@ -192,7 +213,9 @@ class Longshot:
         record = self.video(video)
         frames, store = self._stores.get(record.id, (-1, None))
         if store is None or frames != record.frames:  # reopened once an ingest commits more frames
-            store = self._ingestor.frame_store(record)
+            from memory.frames import video_frame_store
+
+            store = video_frame_store(self.library.video_dir(record.id), record, self.cache, self.config.ingest)
             self._stores[record.id] = (record.frames, store)
         return store
 
@@ -246,12 +269,16 @@ class Longshot:
         self, video: VideoRef, question: str, options: Sequence[str] | None = None, until: float | None = None
     ) -> Iterator[Step | Answer]:
         """Yield each step of the agent as it happens, then the `Answer`."""
+        from app.agent import Agent
+
         record = self.video(video)
         limit = record.committed_until if until is None else min(until, record.committed_until)
         agent = Agent(self._toolbox(record.id), self.policy(), self.config.agent.max_steps, self.config.agent.max_invalid)
         yield from agent.run(question, tuple(options or ()), until=limit, duration=record.duration)
 
     def policy(self) -> OfflinePolicy | VLMPolicy:
+        from app.policies import OfflinePolicy, VLMPolicy
+
         offline = OfflinePolicy(
             self.models.text_embedder, self.config.agent.abstain_below, self.config.agent.search_top_k, self._offline_sketching()
         )
@@ -260,8 +287,13 @@ class Longshot:
         return offline
 
     def _toolbox(self, video: str) -> Toolbox:
+        from app.sketching import Sketcher
+        from app.toolbox import Toolbox, VideoMemories
+
         store = self.frames(video)
-        memories = VideoMemories(video, self.episodic, self.semantic, self.visual, self.working, store, self._text_to_image())
+        memories = VideoMemories(
+            video, self.episodic, self.semantic, self.visual, self.working, store, self.timeline, self._text_to_image()
+        )
         return Toolbox(memories, Sketcher(self._sketch_folder(), self.models, store=store, video=video))
 
     def ask_image(
@@ -274,6 +306,11 @@ class Longshot:
         self, image: str | Path | np.ndarray | Image.Image, question: str, options: Sequence[str] | None = None
     ) -> Iterator[Step | Answer]:
         """Yield each step, then the `Answer`. The image is checked now: ImageError before any step."""
+        from app.agent import Agent
+        from app.images import load_image
+        from app.sketching import Sketcher
+        from app.toolbox import Toolbox
+
         pixels, _ = load_image(image)
         sketcher = Sketcher(self._sketch_folder(), self.models, image=pixels)
         agent = Agent(
@@ -284,28 +321,42 @@ class Longshot:
         return agent.run(question, tuple(options or ()), images=shown)
 
     def _image_policy(self) -> ImagePolicy | VLMPolicy:
+        from app.policies import VLMPolicy
+        from app.policies.offline_sketch import ImagePolicy
+        from app.toolbox import action_schemas
+
         offline = ImagePolicy(self._offline_sketching())
         if self.models.available("vlm"):
             return VLMPolicy(self.models.vlm, offline, action_schemas(video=False))
         return offline
 
     def _offline_sketching(self) -> OfflineSketching:
+        from app.policies.offline_sketch import OfflineSketching
+
         return OfflineSketching(self.models.available("detector"), self.config.agent.abstain_below)
 
     def _sketch_folder(self) -> Path:
         """A fresh folder name per question; created only when a sketch is saved."""
+        from app.sketching import new_question_id
+
         return self.config.home / "sketches" / new_question_id()
 
     @cached_property
     def working(self) -> WorkingMemory:
+        from memory.working import WorkingMemory
+
         return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image(), timeline=self.timeline)
 
     def _text_to_image(self) -> Callable[[str], np.ndarray] | None:
-        embedder = self.models.image_embedder
-        return (lambda query: embedder.embed_text([query])[0]) if embedder.supports_text else None
+        """An image-text model's text tower where one is configured and its weights are here, loaded by the
+        first query that searches frames by text (a question that never does never imports torch)."""
+        if not self.models.available("image_embedding"):
+            return None
+        models = self.models
+        return lambda query: models.image_embedder.embed_text([query])[0]
 
 
 def _final(run: Iterator[Step | Answer]) -> Answer:
     """The agent's last yield is its Answer (Agent.run's contract)."""
     *_, answer = run
-    return cast(Answer, answer)
+    return cast("Answer", answer)

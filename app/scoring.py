@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -104,9 +103,6 @@ QUESTION_FRAME = STOPWORDS | frozenset(
         "mentioned",
     ]
 )
-_WHEN = re.compile(r"^\s*(when|at what (time|point|moment)|what time)\b", re.I)
-_ORDER_FIRST = re.compile(r"\b(first|earlier|before)\b", re.I)
-_ORDER_LAST = re.compile(r"\b(last|later|after)\b", re.I)
 # A quotation: opened after a space or the start, closed before a non-word character, so
 # an apostrophe inside a word ("giraffe's", "don't") neither opens nor closes one.
 _QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))[\"“'‘](.{2,}?)[\"”'’](?=$|[^\w])")
@@ -116,27 +112,6 @@ EXACT, FUZZY = 1.0, 0.7  # credit for a word found as written, and one edit away
 MIN_SHARE = 0.5  # the least share of a phrase a sentence must say to count as saying it
 SMALL_WEIGHT = 0.3  # a stopword still counts (it may be what differs), but little
 NUMBER_WEIGHT = 2.0  # numbers and codes are what questions about notices hinge on
-
-
-@dataclass(frozen=True)
-class QuestionKind:
-    kind: str  # "when" | "order" | "choice" | "open"
-    latest: bool = False  # for order questions: which comes last rather than first
-
-
-def classify(question: str, options: Sequence[str] | None) -> QuestionKind:
-    if (
-        options
-        and len(options) >= 2
-        and (_ORDER_FIRST.search(question) or _ORDER_LAST.search(question))
-        and re.search(r"\b(which|what)\b.*\b(comes?|happens?|appears?|is said|is shown|occurs?)\b", question, re.I)
-    ):
-        return QuestionKind("order", latest=bool(_ORDER_LAST.search(question)) and not _ORDER_FIRST.search(question))
-    if options:
-        return QuestionKind("choice")
-    if _WHEN.search(question):
-        return QuestionKind("when")
-    return QuestionKind("open")
 
 
 def search_query(text: str) -> str:
@@ -158,10 +133,15 @@ def content_tokens(text: str) -> set[str]:
     return {t for t in tokens(text) if t not in STOPWORDS}
 
 
+_NUMBERS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
+NUMBER_WORDS = {word: str(value) for value, word in enumerate(_NUMBERS.split())}
+
+
 @lru_cache(maxsize=65536)
 def word_credit(word: str, other: str) -> float:
-    """EXACT for the same word, FUZZY for one edit apart (words of 6+ letters, never numbers), else 0."""
-    if word == other:
+    """EXACT for the same word or number ("five" and "5": speech recognition writes either), FUZZY for one
+    edit apart (words of 6+ letters, never numbers), else 0."""
+    if word == other or NUMBER_WORDS.get(word, word) == NUMBER_WORDS.get(other, other):
         return EXACT
     if word.isdigit() or other.isdigit() or min(len(word), len(other)) < 6 or abs(len(word) - len(other)) > 1:
         return 0.0
@@ -233,6 +213,8 @@ def phrase_match(phrase: str, text: str) -> float:
 
 def _could_match(wanted: set[str], found: list[str]) -> bool:
     present = set(found)
+    if {NUMBER_WORDS.get(w, w) for w in wanted} & {NUMBER_WORDS.get(f, f) for f in present}:
+        return True
     return bool(wanted & present) or any(word_credit(w, f) > 0 for w in wanted if len(w) >= 6 for f in present)
 
 

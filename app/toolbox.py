@@ -19,31 +19,88 @@ from app.answer import Evidence
 from memory.episodic import EpisodicMemory
 from memory.frames import FrameRef, FrameStore
 from memory.semantic import SemanticMemory
+from memory.timeline import MODALITIES, Occurrence, Timeline
 from memory.visual import VisualMemory
 from memory.working import Budget, WorkingMemory
 from perception.errors import ModelUnavailableError, ToolArgumentError
-from perception.timefmt import format_time
+from perception.timefmt import format_span, format_time
 from sketchpad import TOOLS, tool_schemas
+
+FILTERED_POOL = 500  # hits ranked before a time filter, so that k of them usually survive it
+MAX_OCCURRENCES = 100  # occurrences returned by one `occurrences` action
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SearchEpisodic(_Args):
+def _seconds(value: float, label: str) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{label} must be a finite number of seconds, not negative")
+    return value
+
+
+class _TimeFiltered(_Args):
+    """Every search may be limited in time: `after` keeps what starts then or later, `before` what ends by then."""
+
+    after: float | None = Field(default=None, description="seconds: only what starts at or after this time")
+    before: float | None = Field(default=None, description="seconds: only what ends by this time")
+
+    @field_validator("after", "before")
+    @classmethod
+    def _finite(cls, value: float | None, info) -> float | None:
+        return None if value is None else _seconds(value, info.field_name)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _TimeFiltered:
+        if self.after is not None and self.before is not None and self.after > self.before:
+            raise ValueError("after must not be later than before")
+        return self
+
+    def keeps(self, start: float, end: float) -> bool:
+        return (self.after is None or start >= self.after) and (self.before is None or end <= self.before)
+
+
+class SearchEpisodic(_TimeFiltered):
     query: str = Field(min_length=1, max_length=500)
     scale: float | None = Field(default=None, description="segment length in seconds; omit to search every scale")
     k: int = Field(default=5, ge=1, le=20)
 
 
-class SearchSemantic(_Args):
+class SearchSemantic(_TimeFiltered):
     query: str = Field(min_length=1, max_length=500)
     k: int = Field(default=5, ge=1, le=20)
 
 
-class SearchVisual(_Args):
+class SearchVisual(_TimeFiltered):
     query: str = Field(min_length=1, max_length=500)
     k: int = Field(default=6, ge=1, le=20)
+
+
+Modality = Literal[MODALITIES]  # type: ignore[valid-type]
+
+
+class TimelineArgs(_Args):
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    modalities: list[Modality] | None = Field(default=None, max_length=len(MODALITIES), description="omit for all")
+    limit: int = Field(default=40, ge=1, le=200, description="at most this many, the earliest first")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _finite(cls, value: float, info) -> float:
+        return _seconds(value, info.field_name)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimelineArgs:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class Occurrences(_TimeFiltered):
+    query: str = Field(min_length=1, max_length=500)
+    modalities: list[Modality] | None = Field(default=None, max_length=len(MODALITIES), description="omit for all")
 
 
 class Inspect(_Args):
@@ -139,6 +196,7 @@ class VideoMemories:
     visual: VisualMemory
     working: WorkingMemory
     store: FrameStore
+    timeline: Timeline
     text_to_image: Callable[[str], np.ndarray] | None = None
 
 
@@ -173,7 +231,8 @@ class Toolbox:
 
     def search_episodic(self, args: SearchEpisodic, turn: Turn) -> Observation:
         memories = self._video()
-        hits = memories.episodic.search(memories.video, args.query, scale=args.scale, k=args.k, until=turn.until)
+        hits = memories.episodic.search(memories.video, args.query, scale=args.scale, k=_pool(args), until=turn.until)
+        hits = [h for h in hits if args.keeps(h.segment.start, h.segment.end)][: args.k]
         evidence = tuple(
             Evidence(
                 "segment",
@@ -188,23 +247,25 @@ class Toolbox:
             for h in hits
         )
         where = f"at scale {format_time(args.scale)}" if args.scale else "across scales"
-        return Observation(f"{len(evidence)} segments {where}", evidence)
+        return Observation(f"{len(evidence)} segments {where}{_filtered(args)}", evidence)
 
     def search_semantic(self, args: SearchSemantic, turn: Turn) -> Observation:
         memories = self._video()
-        found = memories.semantic.search(memories.video, args.query, k=args.k, until=turn.until)
+        found = memories.semantic.search(memories.video, args.query, k=_pool(args), until=turn.until)
         evidence = tuple(
             Evidence("fact", f.start, f.end, f"{f.subject} {f.relation}: {f.object}", score, key=f"fact:{f.id}")
             for f, score in found
-        )
-        return Observation(f"{len(evidence)} facts", evidence)
+            if args.keeps(f.start, f.end)
+        )[: args.k]
+        return Observation(f"{len(evidence)} facts{_filtered(args)}", evidence)
 
     def search_visual(self, args: SearchVisual, turn: Turn) -> Observation:
         memories = self._video()
         if memories.text_to_image is None:
             # No image-text model: text-to-frame search goes through the segments' text.
             finest = min(self.scales(), default=None)
-            hits = memories.episodic.search(memories.video, args.query, scale=finest, k=args.k, until=turn.until)
+            hits = memories.episodic.search(memories.video, args.query, scale=finest, k=_pool(args), until=turn.until)
+            hits = [h for h in hits if args.keeps(h.segment.start, h.segment.end)][: args.k]
             evidence = tuple(
                 Evidence(
                     "frame",
@@ -217,8 +278,9 @@ class Toolbox:
                 )
                 for h in hits
             )
-            return Observation(f"{len(evidence)} frames (through captions: no image-text model)", evidence)
-        found = memories.visual.search(memories.video, memories.text_to_image(args.query), k=args.k, until=turn.until)
+            return Observation(f"{len(evidence)} frames{_filtered(args)} (through captions: no image-text model)", evidence)
+        found = memories.visual.search(memories.video, memories.text_to_image(args.query), k=_pool(args), until=turn.until)
+        found = [h for h in found if args.keeps(h.time, h.time)][: args.k]
         evidence = tuple(
             Evidence(
                 "frame",
@@ -231,7 +293,27 @@ class Toolbox:
             )
             for h in found
         )
-        return Observation(f"{len(evidence)} frames", evidence)
+        return Observation(f"{len(evidence)} frames{_filtered(args)}", evidence)
+
+    def timeline(self, args: TimelineArgs, turn: Turn) -> Observation:
+        memories = self._video()
+        found = memories.timeline.between(memories.video, args.start, args.end, args.modalities, until=turn.until)
+        shown = found[: args.limit]
+        evidence = tuple(_occurrence(memories, o, 1.0) for o in shown)
+        more = f" (the first {len(shown)})" if len(found) > len(shown) else ""
+        return Observation(
+            f"{len(found)} occurrences between {format_time(args.start)} and {format_time(args.end)}{more}", evidence
+        )
+
+    def occurrences(self, args: Occurrences, turn: Turn) -> Observation:
+        memories = self._video()
+        hits = memories.timeline.matching(memories.video, args.query, args.modalities, args.after, args.before, turn.until)
+        evidence = tuple(_occurrence(memories, h.occurrence, h.score) for h in hits[:MAX_OCCURRENCES])
+        summary = f"{len(hits)} occurrences{_filtered(args)}"
+        if hits:
+            first, last = hits[0].occurrence, hits[-1].occurrence
+            summary += f", the first at {format_span(first.start, first.end)}, the last at {format_span(last.start, last.end)}"
+        return Observation(summary + (f" (the first {MAX_OCCURRENCES} listed)" if len(hits) > MAX_OCCURRENCES else ""), evidence)
 
     def inspect(self, args: Inspect, turn: Turn) -> Observation:
         memories = self._video()
@@ -298,6 +380,18 @@ ACTIONS: dict[str, ActionSpec] = {
         SearchSemantic, "Search entities and facts consolidated over the whole video.", Toolbox.search_semantic
     ),
     "search_visual": ActionSpec(SearchVisual, "Find frames that look like the query.", Toolbox.search_visual),
+    "timeline": ActionSpec(
+        TimelineArgs,
+        "Everything perceived between start and end seconds (speech, on-screen text, scenes, objects...), in time order, "
+        "each at its own times.",
+        Toolbox.timeline,
+    ),
+    "occurrences": ActionSpec(
+        Occurrences,
+        "Every occurrence matching the query, in time order with its own start and end: to count, measure how long, "
+        "find the first or last.",
+        Toolbox.occurrences,
+    ),
     "inspect": ActionSpec(Inspect, "Look at n frames chosen by working memory between start and end seconds.", Toolbox.inspect),
     "sketch": ActionSpec(
         Sketch, "Draw on a frame or the image with a sketchpad tool, then look at the drawing.", Toolbox.sketch, needs_video=False
@@ -334,6 +428,37 @@ def _segment_text(segment) -> str:
     if segment.ocr_text and segment.ocr_text not in segment.caption:
         parts.append("On screen: " + segment.ocr_text.replace("\n", "; "))
     return " ".join(parts)
+
+
+def _pool(args: SearchEpisodic | SearchSemantic | SearchVisual) -> int:
+    """How many hits to rank before the time filter keeps `args.k` of them (ranking scores everything anyway)."""
+    return args.k if args.after is None and args.before is None else FILTERED_POOL
+
+
+def _filtered(args: _TimeFiltered) -> str:
+    """How a search was limited in time, for its summary."""
+    parts = [f"after {format_time(args.after)}" if args.after is not None else ""]
+    parts.append(f"before {format_time(args.before)}" if args.before is not None else "")
+    return "".join(f" {p}" for p in parts if p)
+
+
+def _occurrence(memories: VideoMemories, occurrence: Occurrence, score: float) -> Evidence:
+    """An occurrence as evidence: its own times and text, and the stored frame nearest its middle."""
+    times = memories.store.times
+    frames: tuple[FrameRef, ...] = ()
+    if len(times):
+        index = int(np.clip(np.searchsorted(times, (occurrence.start + occurrence.end) / 2), 0, len(times) - 1))
+        frames = (FrameRef(memories.video, index, float(times[index])),)
+    return Evidence(
+        "occurrence",
+        occurrence.start,
+        occurrence.end,
+        occurrence.text,
+        score,
+        frames,
+        key=f"occurrence:{occurrence.id}",
+        modality=occurrence.modality,
+    )
 
 
 def _frame_time(store: FrameStore, index: int) -> float:

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-from memory.build import IngestResult
 from memory.store import Library, VideoRecord, content_hash
 from perception.errors import LongshotError, VideoNotFoundError, VideoReferenceError
 
-VideoRef: TypeAlias = str | Path | VideoRecord | IngestResult
+if TYPE_CHECKING:
+    from memory.build import IngestResult
+
+VideoRef: TypeAlias = "str | Path | VideoRecord | IngestResult"
 
 
 def resolve_video(library: Library, video: VideoRef) -> VideoRecord:
     """The catalogue's current record of the video `video` names (VideoNotFoundError when it has none)."""
-    if isinstance(video, IngestResult):
-        video = video.video
     if isinstance(video, VideoRecord):
         return library.video(video.id)  # fresh: the caller's copy may predate later commits
     if isinstance(video, Path):
@@ -34,6 +34,10 @@ def resolve_video(library: Library, video: VideoRef) -> VideoRecord:
             if found is None:
                 raise
             return found
+    from memory.build import IngestResult  # only an ingest hands one out, so asking by name never imports the pipeline
+
+    if isinstance(video, IngestResult):
+        return library.video(video.video.id)
     raise VideoReferenceError(
         f"a video is named by its id, a file name, a path, a VideoRecord or an IngestResult, not {type(video).__name__}"
     )

@@ -7,7 +7,6 @@ direction of imports.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -81,6 +80,9 @@ def bench_ingest(
     minutes: Annotated[
         str, typer.Option(help="Needle video lengths in minutes, each ingested in a process of its own.")
     ] = "10,60",
+    lecture_minutes: Annotated[
+        float, typer.Option(help="Length of the lecture (continuous speech, word error rate reported); 0 skips it.")
+    ] = 10,
     motion: Annotated[
         bool, typer.Option(help="Also ingest the longest with motion off, and a still video as long (motion's cost).")
     ] = True,
@@ -94,7 +96,21 @@ def bench_ingest(
         lengths = [float(m) for m in minutes.split(",") if m.strip()]
     except ValueError:
         raise ConfigError(f"--minutes takes numbers separated by commas, got {minutes!r}") from None
-    _emit(ingest.run(lengths, motion=motion), as_json, ingest.report)
+    _emit(ingest.run(lengths, lecture_minutes=lecture_minutes, motion=motion), as_json, ingest.report)
+
+
+@bench.command("cold")
+@guarded
+def bench_cold(
+    minutes: Annotated[float, typer.Option(help="Length of the needle library (built and ingested once, then reused).")] = 30,
+    repeats: Annotated[int, typer.Option(help="Fresh runs of each command.")] = 3,
+    root: Annotated[Path | None, typer.Option(help="Where the needle video and its library are kept.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Wall time, peak RSS and heavy imports of each CLI command in fresh processes, against `python -c pass`."""
+    from evals.bench import cold
+
+    _emit(cold.run(minutes=minutes, repeats=repeats, root=root), as_json, cold.report)
 
 
 @bench.command("library")
@@ -279,6 +295,4 @@ def _print_summary(summary: dict, folder: Path) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     cli()

@@ -1,4 +1,4 @@
-"""Scoring: the choice in a model's reply, accuracy per bucket and macro, span IoU, baselines.
+"""Scoring: the choice in a model's reply, accuracy per bucket and macro, span IoU, baselines, word error rate.
 
 A run is a list of `Result`s (one per item: the item, the letter chosen or None, a predicted
 span or None, the reply's text). A multiple-choice item is right when the letter is its
@@ -212,6 +212,26 @@ def span_overlaps(predicted: tuple[float, float], gold: tuple[float, float]) -> 
     """Whether the spans share any moment (touching ends count)."""
     (ps, pe), (gs, ge) = sorted(predicted), sorted(gold)
     return ps <= ge and gs <= pe
+
+
+ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor"}
+
+
+def words(text: str) -> list[str]:
+    """Words as a transcript is scored: lower case, hyphens split, punctuation dropped, common abbreviations spelled out."""
+    tokens = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split()
+    return [ABBREVIATIONS.get(token, token) for token in tokens]
+
+
+def word_error_rate(reference: Sequence[str], hypothesis: Sequence[str]) -> float:
+    """Word-level Levenshtein distance (substitutions, deletions, insertions) over the reference length."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref in enumerate(reference, start=1):
+        current = [i]
+        for j, hyp in enumerate(hypothesis, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
+        previous = current
+    return previous[-1] / max(len(reference), 1)
 
 
 def score(credits: Iterable[tuple[Item, float]], bucket_keys: Sequence[str], macro_over: str | None) -> dict[str, Any]:

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from app.cli.output import progress_bar
 from app.executors import Executor, WorkerDied, WorkerSpec, make_executor
 from evals.datasets.base import Dataset, DatasetError, Item, describe
 from evals.metrics import Result
@@ -166,15 +164,7 @@ class _Schedule:
     ):
         self.log = log
         self.scored = [r["correct"] for r in finished.values() if r.get("correct") is not None]
-        self.bar = tqdm(
-            total=total,
-            initial=total - len(pending),
-            desc=name,
-            unit="item",
-            file=sys.stderr,
-            disable=not progress,
-            dynamic_ncols=True,
-        )
+        self.bar = progress_bar(total, name, "item", initial=total - len(pending), enabled=progress)
         self.ingested = 0
         self.videos: dict[str, list[Item]] = {}
         self.ready: deque[tuple[Item, str | None, float | None]] = deque()

@@ -32,7 +32,7 @@ import numpy as np
 from memory.compose import SegmentEvidence
 from memory.episodic import EpisodicMemory, SegmentDraft
 from memory.extract import segment_candidates
-from memory.frames import FrameCache, FrameStore
+from memory.frames import FrameCache, FrameStore, video_frame_store
 from memory.heap import release_large_allocations
 from memory.ingest.decode import decoded_spans
 from memory.ingest.describe import Describer
@@ -169,16 +169,7 @@ class Ingestor:
         }
 
     def frame_store(self, record: VideoRecord) -> FrameStore:
-        ingest = self.config.ingest
-        return FrameStore(
-            self.library.video_dir(record.id) / "frames",
-            record.id,
-            self.cache,
-            source=Path(record.path),
-            max_side=int(record.settings.get("frame_max_side", ingest.frame_max_side)),
-            jpeg_quality=ingest.jpeg_quality,
-            bundle_frames=ingest.bundle_frames,
-        )
+        return video_frame_store(self.library.video_dir(record.id), record, self.cache, self.config.ingest)
 
     def _resume(
         self,

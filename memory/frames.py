@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -40,6 +41,10 @@ from memory.frame_disk import (
 from memory.lru import LruCache
 from perception.errors import LongshotError, StorageError
 from perception.video import VideoReader
+
+if TYPE_CHECKING:
+    from memory.store import VideoRecord
+    from perception.config import IngestConfig
 
 STATS = ("hits", "misses", "bundle_reads", "bytes_read", "redecoded")
 
@@ -454,6 +459,19 @@ class FrameStore:
         with self._stats_lock:
             for name, delta in deltas.items():
                 self._counts[name] += delta
+
+
+def video_frame_store(folder: Path, record: VideoRecord, cache: FrameCache, ingest: IngestConfig) -> FrameStore:
+    """The frame store of an ingested video in its library folder, at the frame size it was ingested with."""
+    return FrameStore(
+        folder / "frames",
+        record.id,
+        cache,
+        source=Path(record.path),
+        max_side=int(record.settings.get("frame_max_side", ingest.frame_max_side)),
+        jpeg_quality=ingest.jpeg_quality,
+        bundle_frames=ingest.bundle_frames,
+    )
 
 
 def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:

@@ -18,6 +18,7 @@ that prefix only, so the future never leaks into the scores.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import unicodedata
@@ -31,6 +32,8 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from memory.lru import LruCache
 from memory.store import Library
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG when imported: a line per index built
 
 LEXICAL_WEIGHT = 0.4
 _TOKEN = re.compile(r"\w+")

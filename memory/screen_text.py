@@ -5,8 +5,9 @@ show what the frame before showed, so each frame is first compared with what was
 looked at, region by region, on a small grey thumbnail (microseconds). Where no region
 changed, the text already read still stands. Where some did, only the band of rows that
 changed is looked at: first at most GATE_SIDE pixels wide, cheap, just to learn whether it
-holds text at all (moving people and cars mostly do not); only then is the band read at
-working resolution. Text outside the band is kept as read before. While the picture keeps
+holds text at all (moving people and cars mostly do not), by a millisecond test for rows of
+letter strokes (`perception.text_presence`) and, where that passes, the OCR detector; only
+then is the band read at working resolution. Text outside the band is kept as read before. While the picture keeps
 changing (people walking through a fixed view), it is looked at no more than once every
 `min_interval` seconds: changes since the last look add up, so the next look covers them
 all, and text that stays on screen that long is still read. A change in rows that were
@@ -44,6 +45,7 @@ import cv2
 import numpy as np
 
 from memory.timeline import SAME_TEXT, OccurrenceDraft, normalised, numbers, same_text
+from perception.text_presence import may_hold_text
 
 THUMB_SIZE = (64, 36)  # width, height of the grey thumbnail regions are compared on
 GRID = (6, 8)  # rows, columns of regions; each a block of THUMB_SIZE / GRID thumbnail pixels
@@ -149,6 +151,8 @@ class ScreenText:
         height, width = band.shape[:2]
         if width <= self.gate_side:
             return True  # small enough to read outright
+        if not may_hold_text(band, self.gate_side):
+            return False  # no run of letter strokes anywhere: not worth the detector
         scale = self.gate_side / width
         small = cv2.resize(band, (self.gate_side, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
         return any(len(box.text.strip()) >= MIN_CHARS for box in self.ocr.read(small))  # not a lone mark: "■", "|"

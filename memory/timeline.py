@@ -81,6 +81,7 @@ MATCH_RATIO = 0.75  # `matching` keeps occurrences scoring at least this share o
 MATCH_FLOOR = 0.2  # ...and at least this much: nothing matches a query that matches nothing
 _JOIN = 1e-3  # seconds: a draft starting this close to an occurrence's end continues it
 _COLUMNS = 'id, video, modality, start, "end", text, data, segment'
+_CODE = re.compile(r"\w+(?:-\w+)*")
 _WORD = re.compile(r"\w+")
 
 
@@ -131,18 +132,31 @@ class OccurrenceHit:
 
 def same_text(a: str, b: str) -> bool:
     """Whether two readings say the same thing, allowing small recognition differences ("CL0SED"
-    for "CLOSED") but never a different number ("GATE B7" is not "GATE B8")."""
+    for "CLOSED") but never a different number or code ("GATE B7" is not "GATE B8", "N3-AE3" is
+    not "T3-AE3", however alike the words around them)."""
+    if _code_characters(a) != _code_characters(b):
+        return False
     a, b = normalised(a), normalised(b)
     if a == b:
         return True
-    if numbers(a) != numbers(b):
-        return False
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SAME_TEXT
 
 
 def normalised(text: str) -> str:
     """Text as compared: NFKC, casefolded, its words only."""
     return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def codes(text: str) -> list[str]:
+    """The codes of a text, whole and casefolded: its hyphen-joined words that carry a number ("b7",
+    "4172", "n3-ae3"); a misread letter ("CL0SED") is not a number."""
+    words = _CODE.findall(unicodedata.normalize("NFKC", text).casefold())
+    return [word for word in words if numbers(word)]
+
+
+def _code_characters(text: str) -> str:
+    """What codes must agree on: their characters, however OCR spaced or hyphenated them ("N3 AE3" is "N3-AE3")."""
+    return "".join(codes(text)).replace("-", "")
 
 
 def numbers(text: str) -> list[str]:

@@ -1,14 +1,17 @@
 """Object detection with ultralytics YOLO, from a weights file already on disk.
 
 Given a bare name such as `yolo11n.pt`, ultralytics downloads it when it is missing; we
-look for the file first (as a path, then in ultralytics' weights folder) and only hand it
-an existing file. ultralytics is imported with YOLO_OFFLINE=1 so that importing it does
-not probe the network.
+look for the file first (as a path, then in ultralytics' weights folder, read from its
+settings file) and only hand it an existing file. ultralytics (and torch) is imported only
+to load a file that is there, with YOLO_OFFLINE=1 so that importing it does not probe the
+network and YOLO_VERBOSE=False so that it prints nothing of its own.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import ModelUnavailableError, ToolArgumentError
-from perception.requires import require
+from perception.requires import installed, require
 from perception.rgb import as_rgb
 
 ROLE = "detector"
@@ -39,20 +42,39 @@ class YoloWeights:
 
 
 def locate_yolo_weights(model: str) -> YoloWeights:
-    """The weights file `model` names (a path, or a bare name in ultralytics' weights folder)."""
-    require_ultralytics()
+    """The weights file `model` names (a path, or a bare name in ultralytics' weights folder), without importing ultralytics."""
+    installed("ultralytics", ROLE, INSTALL_HINT)
     path = Path(model).expanduser()
     if path.is_file():
         return YoloWeights(model, path.resolve(), source=str(path.resolve()))
     looked = [str(path)]
     if path.name == model:
-        from ultralytics.utils import WEIGHTS_DIR
-
-        candidate = Path(WEIGHTS_DIR) / model
+        candidate = ultralytics_weights_folder() / model
         if candidate.is_file():
             return YoloWeights(model, candidate, source=f"ultralytics weights folder ({candidate})")
         looked.append(str(candidate))
     raise ModelUnavailableError(ROLE, f"{model} is not on this machine (looked at {', '.join(looked)})", INSTALL_HINT)
+
+
+def ultralytics_weights_folder() -> Path:
+    """ultralytics' weights folder as its settings file names it; where it has none yet, its default:
+    `weights` in the git checkout that holds the package, or else in the working directory. Read,
+    not imported: importing ultralytics writes that settings file and prints a banner."""
+    if os.environ.get("YOLO_CONFIG_DIR"):
+        config = Path(os.environ["YOLO_CONFIG_DIR"]).expanduser()
+    elif sys.platform == "darwin":
+        config = Path.home() / "Library" / "Application Support"
+    elif sys.platform == "win32":
+        config = Path.home() / "AppData" / "Roaming"
+    else:
+        config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    try:
+        settings = json.loads((config / "Ultralytics" / "settings.json").read_text(encoding="utf-8"))
+        return Path(settings["weights_dir"]).expanduser()
+    except (OSError, ValueError, KeyError, TypeError):
+        package = installed("ultralytics", ROLE, INSTALL_HINT)
+        checkout = next((folder for folder in (package, *package.parents) if (folder / ".git").exists()), Path())
+        return (checkout / "weights").resolve()
 
 
 class YoloDetector:
@@ -105,9 +127,11 @@ class YoloDetector:
 
 
 def require_ultralytics():
-    """Import ultralytics without its side effects: no network checks, and PIL left as it was
-    (its import patches `Image.open` to pip-install HEIF support when a file is not an image)."""
+    """Import ultralytics without its side effects: no network checks, no banners (its settings file
+    announces itself when first written), and PIL left as it was (its import patches `Image.open` to
+    pip-install HEIF support when a file is not an image)."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_VERBOSE", "False")
     from PIL import Image
 
     original = Image.open

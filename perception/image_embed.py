@@ -2,7 +2,8 @@
 
 `ClipEmbedder` (open_clip) puts images and texts in one space, so text can search frames.
 Its weights are looked up in the Hugging Face cache, open_clip's URL cache or a named
-checkpoint file, without downloading (`locate_clip_weights`). `PixelEmbedder` needs no
+checkpoint file, without downloading, and without importing open_clip or torch when no
+checkpoint is there (`locate_clip_weights`). `PixelEmbedder` needs no
 weights: a grey thumbnail plus a colour histogram is enough for image-to-image
 similarity, scene changes and novelty, and cheap enough for every sampled frame.
 """
@@ -18,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from perception.errors import ConfigError, ModelUnavailableError
-from perception.requires import require
+from perception.requires import installed, require
 from perception.rgb import as_rgb
 
 ROLE = "image_embedding"
@@ -59,15 +60,26 @@ def parse_clip_model(model: str) -> tuple[str, str | None, Path | None]:
 
 
 def locate_clip_weights(model: str) -> ClipWeights:
-    """The checkpoint file for `model` if it is already on disk; ModelUnavailableError if not."""
+    """The checkpoint file for `model` if it is already on disk; ModelUnavailableError if not.
+
+    open_clip (and so torch) is imported only when a checkpoint might be here: its table of
+    pretrained tags is needed to tell which file is the one, but not to see that there is none.
+    """
     name, tag, checkpoint = parse_clip_model(model)
-    open_clip = require("open_clip", ROLE, INSTALL_HINT)
-    if name not in open_clip.list_models():
+    package = installed("open_clip", ROLE, INSTALL_HINT)
+    if not (package / "model_configs" / f"{name}.json").is_file():
         raise ModelUnavailableError(ROLE, f"open_clip has no model architecture {name!r}", INSTALL_HINT)
     if checkpoint is not None:
         if not checkpoint.is_file():
             raise ModelUnavailableError(ROLE, f"checkpoint {checkpoint} does not exist", INSTALL_HINT)
         return ClipWeights(name, None, checkpoint, source=str(checkpoint))
+    if not _may_hold_checkpoint(name):
+        raise ModelUnavailableError(
+            ROLE,
+            f"the weights of {name}/{tag} are not on this machine (no open_clip checkpoint in {_hub_cache()} or {_url_cache()})",
+            INSTALL_HINT,
+        )
+    open_clip = require("open_clip", ROLE, INSTALL_HINT)
     config = open_clip.get_pretrained_cfg(name, tag)
     if not config:
         raise ModelUnavailableError(ROLE, f"open_clip has no pretrained tag {tag!r} for {name}", INSTALL_HINT)
@@ -187,6 +199,27 @@ def _unit_rows(rows: np.ndarray) -> np.ndarray:
     return (rows / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def _may_hold_checkpoint(architecture: str) -> bool:
+    """Whether an open_clip checkpoint could be cached here: a file named the way open_clip names
+    them on the hub, a hub folder named after the architecture, or anything in the URL cache."""
+    hub = _hub_cache()
+    if any(hub.glob("models--*/snapshots/*/open_clip_*")):
+        return True
+    if any(architecture.lower() in folder.name.lower() for folder in hub.glob("models--*")):
+        return True
+    return _url_cache().is_dir() and any(_url_cache().iterdir())
+
+
+def _hub_cache() -> Path:
+    from huggingface_hub import constants  # the constants module alone: the hub client stays unimported
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def _url_cache() -> Path:
+    return Path("~/.cache/clip").expanduser()
+
+
 def _cached_checkpoint(config: dict) -> Path | None:
     """Where open_clip would find this pretrained checkpoint without downloading, or None."""
     from huggingface_hub import try_to_load_from_cache
@@ -202,7 +235,7 @@ def _cached_checkpoint(config: dict) -> Path | None:
                 return Path(found)
     url = config.get("url", "")
     if url:
-        path = Path("~/.cache/clip").expanduser() / os.path.basename(url)
+        path = _url_cache() / os.path.basename(url)
         if path.is_file():
             return path
     return None

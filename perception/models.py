@@ -1,14 +1,16 @@
 """The model roles of one process: parsed from configuration once, loaded on first use, once.
 
 Each role (`models.<role>` = `"<backend>:<model>"` or `"none"`) is parsed when `Models` is
-built, so a typo fails at start-up with the key named. Weights are located cheaply (is
-the file there?) for `available` and `doctor`; the heavy load happens on first use of the
-property, under a per-role lock, and its outcome, a model or the reason there is none, is
-kept for the life of the process.
+built, so a typo fails at start-up with the key named. Weights are located cheaply (is the
+package installed, is the file there? nothing heavy is imported) for `available` and
+`doctor`; the heavy load happens on first use of the property, under a per-role lock, and
+its outcome, a model or the reason there is none, is kept for the life of the process.
+`doctor(load=True)` loads every role, to prove that each one really runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import re
@@ -162,9 +164,21 @@ class Models:
         """Whether the role's model is loaded or its weights are present; no heavy load happens here."""
         return self._status(role).available
 
-    def doctor(self) -> list[RoleStatus]:
-        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable."""
+    def doctor(self, load: bool = False) -> list[RoleStatus]:
+        """Every role and video decoder: backend, model, where its weights come from, or why it is unavailable.
+
+        Without `load` a role is available when its package is installed and its weights are on
+        disk; with it, when its model has also loaded.
+        """
+        if load:
+            for role in ROLES:
+                with contextlib.suppress(ModelUnavailableError):
+                    self._get(role)
         return [self._status(role) for role in ROLES] + [_decoder_status(backend, module) for backend, module in DECODERS]
+
+    def on_first_use(self, role: str) -> OnFirstUse:
+        """The role's model, loaded when something first reads one of its attributes (for holders that may never use it)."""
+        return OnFirstUse(self, role)
 
     def _status(self, role: str) -> RoleStatus:
         if role not in ROLES:
@@ -193,8 +207,8 @@ class Models:
                     self._loaded[role] = self._load(role)
                 except ModelUnavailableError as err:
                     self._loaded[role] = _fresh(err)
-                    if role == "image_embedding":
-                        log.warning("image embedding falls back to pixel features: %s", self._loaded[role])
+                    if role == "image_embedding":  # doctor shows it; a normal run says nothing
+                        log.info("image embedding falls back to pixel features: %s", self._loaded[role])
             outcome = self._loaded[role]
         if isinstance(outcome, ModelUnavailableError):
             raise _fresh(outcome)
@@ -224,6 +238,18 @@ class Models:
         if isinstance(found, ModelUnavailableError):
             raise _fresh(found)
         return found
+
+
+class OnFirstUse:
+    """Stands in for a role's model and loads it when one of its attributes is first read: the
+    memories hold a text embedder, but `longshot memory` lists segments without ever using it."""
+
+    def __init__(self, models: Models, role: str):
+        self._models = models
+        self._role = role
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._models._get(self._role), name)
 
 
 def _torch(device: str, threads: int) -> str:

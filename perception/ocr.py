@@ -9,6 +9,7 @@ classifier flips whole lines of upright text into nonsense.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import threading
 from dataclasses import dataclass
@@ -17,13 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from perception.errors import ModelUnavailableError
-from perception.requires import require
+from perception.requires import installed, require
 from perception.rgb import as_rgb
 
 log = logging.getLogger(__name__)
 
 ROLE = "ocr"
 INSTALL_HINT = "install rapidocr>=3 (its wheel carries the PP-OCR models) or set models.ocr"
+# Engines that may read at once, each with its own ONNX sessions and `threads`: ingest has two
+# spans in perception at most, and on footage that keeps changing OCR falls behind, so the two
+# spans' OCR take both cores. The second is made only when two reads meet.
+SESSIONS = 2
 _VERSION = re.compile(r"PP-OCRv(\d+)", re.IGNORECASE)
 
 
@@ -69,17 +74,17 @@ def locate_ocr_models(model: str) -> OcrModels:
         raise ModelUnavailableError(ROLE, f"rapidocr has no ONNX models in {bundled}", INSTALL_HINT)
     version = max(pairs, key=_version_number)
     detector, recogniser = pairs[version]
-    installed = ", ".join(sorted(pairs))
+    present = ", ".join(sorted(pairs))
     return OcrModels(
         version,
         detector,
         recogniser,
-        source=f"rapidocr package ({bundled}); {model} is not installed, using {version} (installed: {installed})",
+        source=f"rapidocr package ({bundled}); {model} is not installed, using {version} (installed: {present})",
     )
 
 
 class RapidOCR:
-    """Reads text lines from RGB frames; thread-safe (calls are serialised on one engine)."""
+    """Reads text lines from RGB frames; thread-safe (each call takes a free engine of at most SESSIONS)."""
 
     def __init__(self, models: OcrModels, min_score: float = 0.5, threads: int = 1):
         Engine = require("rapidocr", ROLE, INSTALL_HINT).RapidOCR
@@ -99,16 +104,23 @@ class RapidOCR:
             "Rec.model_path": str(models.recogniser),
         }
         try:
-            self._engine = Engine(params=params)
+            first = Engine(params=params)
         except Exception as err:  # rapidocr raises bare Exceptions for broken model files
             raise ModelUnavailableError(ROLE, f"rapidocr could not load {models.detector.parent}: {err}", INSTALL_HINT) from err
+        self._new_engine = lambda: Engine(params=params)
+        self._engines: queue.SimpleQueue = queue.SimpleQueue()
+        self._engines.put(first)
+        self._made = 1
         self._lock = threading.Lock()
 
     def read(self, image: np.ndarray) -> list[TextBox]:
         """Text lines in reading order as rapidocr returns them, with their pixel boxes."""
         bgr = as_rgb(image)[:, :, ::-1]
-        with self._lock:
-            result = self._engine(np.ascontiguousarray(bgr))
+        engine = self._take()
+        try:
+            result = engine(np.ascontiguousarray(bgr))
+        finally:
+            self._engines.put(engine)
         if result.boxes is None or result.txts is None:
             return []
         lines = []
@@ -120,12 +132,23 @@ class RapidOCR:
             lines.append(TextBox(text, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())), float(score)))
         return lines
 
+    def engines(self) -> int:
+        """How many engines have been made so far (at most SESSIONS)."""
+        return self._made
+
+    def _take(self):
+        """A free engine; a new one while fewer than SESSIONS exist, else the next to come free."""
+        try:
+            return self._engines.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                more = self._made < SESSIONS
+                self._made += more
+            return self._new_engine() if more else self._engines.get()
+
 
 def _rapidocr_model_folder() -> Path:
-    module = require("rapidocr", ROLE, INSTALL_HINT)
-    if module.__file__ is None:  # a namespace package: a broken install left only empty folders
-        raise ModelUnavailableError(ROLE, "rapidocr is installed without its files", INSTALL_HINT)
-    return Path(module.__file__).resolve().parent / "models"
+    return installed("rapidocr", ROLE, INSTALL_HINT) / "models"
 
 
 def _model_pairs(folder: Path) -> dict[str, tuple[Path, Path]]:

@@ -34,7 +34,7 @@ import numpy as np
 from perception.bert_onnx import OUTPUT, BertShape, UnsupportedEncoderError, build_bert_encoder, source_key
 from perception.errors import ModelUnavailableError
 from perception.model_cache import cached_build
-from perception.requires import require
+from perception.requires import installed, require
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,8 @@ class SentenceWeights:
 
 
 def locate_sentence_model(model: str) -> SentenceWeights:
-    """The local folder of `model` for sentence-transformers, without loading it."""
-    require("sentence_transformers", ROLE, INSTALL_HINT)
+    """The local folder of `model` for sentence-transformers, without loading it (or importing torch)."""
+    installed("sentence_transformers", ROLE, INSTALL_HINT)
     return _model_folder(model)
 
 

@@ -9,16 +9,29 @@ mounts `eval` and `bench` on this app, so imports keep flowing one way.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from app.cli.auth import auth
-from app.cli.common import ConfigOption, HomeOption, guarded, open_longshot
+from app.cli.common import ConfigOption, HomeOption, configure_logging, guarded, open_longshot
 from app.cli.doctor import doctor
 from app.cli.library import forget, ingest, memory, videos
 from app.cli.questions import ask, ask_image, search
 from app.cli.serving import demo, serve
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Answer questions about long videos and images.")
+
+
+@cli.callback()
+def options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also log what happens inside, such as a model role falling back.")
+    ] = False,
+) -> None:
+    configure_logging(verbose)
+
+
 for command in (doctor, ingest, videos, forget, memory, ask, search):
     cli.command()(command)
 cli.command("ask-image")(ask_image)

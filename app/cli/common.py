@@ -1,9 +1,10 @@
-"""What every command shares: the --home and --config options, opening the library from them, and one
-rule for errors (ours print one line on stderr and exit 1)."""
+"""What every command shares: the --home and --config options, opening the library from them, one
+rule for errors (ours print one line on stderr and exit 1), and how much the log says."""
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,13 @@ def open_longshot(home: Path | None = None, config: Path | None = None, **flags:
 
     overrides = {"home": home, **{k.replace("__", "."): v for k, v in flags.items()}}
     return Longshot(config=load_config(config, overrides=overrides))
+
+
+def configure_logging(verbose: bool) -> None:
+    """Warnings and errors only, unless `verbose`: a normal run prints its results, and what falls back
+    (a role without weights) is said once by `doctor`; --verbose also says it as it happens."""
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def fail(err: Exception) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from app.cli.output import print_answer, tqdm_progress
+from app.cli.output import ingest_progress, print_answer
 from app.sample_video import FOOTAGE_QUESTIONS, SAMPLE_QUESTIONS, SILENT_QUESTION, SPOKEN_QUESTION, make_sample
 from app.web.uploads import accept_upload
 from perception.errors import MediaError
@@ -41,7 +41,7 @@ def run_demo(longshot: Any, video: Path | None = None, serve: bool = False) -> N
                 raise MediaError(f"{source} does not exist or is not a file")
         path = accept_upload(home, source, source.name, float("inf"))
     typer.echo(f"Ingesting {path.name} into the library at {home} ...")
-    result = longshot.ingest(path, progress=tqdm_progress(path.name))
+    result = longshot.ingest(path, progress=ingest_progress(path.name))
     record = result.video
     done = "already in the library" if result.already_done else f"ingested in {result.seconds:.0f} s"
     typer.echo(f"{record.name}: {record.duration:.0f} s of video, {done}")

@@ -16,20 +16,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
 from app.agent import AgentState
 from app.answer import ABSTAIN_TEXT, LETTERS, Evidence
+from app.policies.temporal import KINDS, Context
+from app.policies.timeline_reading import key
+from app.questions import TemporalQuestion, parse_question
 from app.scoring import (
     QUESTION_FRAME,
     best_sentence,
     best_support,
-    classify,
+    content_tokens,
+    coverage,
     is_specific,
     option_matches,
     phrase_match,
     search_query,
+    sentences,
     tokens,
 )
 from app.toolbox import Action
@@ -38,6 +45,8 @@ from perception.timefmt import format_time
 INSPECT_FRAMES = 6
 SAME_MOMENT = 0.8  # an order option's moments: those matching at least this share of its best match
 TIE = 1e-6
+RELEVANT = 0.75  # the least share of a question's words a sentence must name to say an option about it
+ABSENT_BELOW = 0.75  # with a "not mentioned" option, another option must be said at least this well to be chosen
 
 
 class OfflinePolicy:
@@ -55,9 +64,18 @@ class OfflinePolicy:
     # -- searching ------------------------------------------------------------------------
 
     def next_action(self, state: AgentState) -> Action:
-        done = {(s.action, _key(s.args)) for s in state.steps if s.error is None}
+        done = {key(Action(s.action, s.args)) for s in state.steps}  # a failed action is not tried again
+        temporal = self.temporal(state)
+        if temporal is not None:
+            kind, context = temporal
+            pending = [a for a in kind.plan(context) if key(a) not in done]
+            if pending and len(state.steps) < state.max_steps - 1:
+                return pending[0]
+            answer = kind.answer(context)
+            if answer is not None:
+                return answer
         for action in self.plan(state):
-            if (action.name, _key(action.args)) not in done:
+            if key(action) not in done:
                 return action
         moment = self.best_moment(state)
         if moment is not None and not state.actions("inspect") and len(state.steps) < state.max_steps:
@@ -73,16 +91,22 @@ class OfflinePolicy:
         best = np.sort(option_matches(state.options, state.evidence).max(axis=1))[::-1]
         return best[0] >= 1.0 - TIE and (len(best) < 2 or best[1] < best[0] - TIE)
 
+    def temporal(self, state: AgentState):
+        """The temporal answerer of this question's kind and its context, or None for a question the general path answers."""
+        question = read(state.question, state.options)
+        kind = KINDS.get(question.kind)
+        return None if kind is None else (kind, Context(question, state))
+
     def plan(self, state: AgentState) -> list[Action]:
         """The searches worth making for this question, fitted to the step budget (one step kept for inspect).
 
         A step budget smaller than the options leaves some unsearched: the loop then forces an answer.
         """
-        kind = classify(state.question, state.options)
+        question = read(state.question, state.options)
         query = search_query(state.question)
         lookups = []
-        if kind.kind in ("choice", "order") and state.scales:
-            k = self.top_k if kind.kind == "order" else 3  # order needs an option's first moment, not just one
+        if state.options and state.scales:
+            k = self.top_k if question.kind == "order" else 3  # order needs an option's first moment, not just one
             finest = min(state.scales)
             lookups = [Action("search_episodic", {"query": search_query(o), "scale": finest, "k": k}) for o in state.options]
         if lookups and not is_specific(query):  # the options carry what there is to look for
@@ -120,21 +144,33 @@ class OfflinePolicy:
         sketched = self.sketching.answer(state) if self.sketching else None
         if sketched is not None:
             return sketched
-        kind = classify(state.question, state.options)
-        if kind.kind == "order":
-            return self._order(state, kind.latest)
-        if kind.kind == "choice":
-            return self._choice(state)
-        return self._extract(state, when=kind.kind == "when")
+        temporal = self.temporal(state)
+        answer = temporal[0].answer(temporal[1]) if temporal is not None else None
+        if answer is not None:
+            return answer
+        question = read(state.question, state.options)
+        if question.kind == "order" and state.options:
+            return self._order(state, question.nth is not None and question.nth < 0)
+        if state.options:
+            return self._choice(state, question)
+        return self._extract(state, when=question.kind == "when")
 
-    def _choice(self, state: AgentState) -> Action:
+    def _choice(self, state: AgentState, question: TemporalQuestion) -> Action:
+        """The option the evidence says best; the option saying the thing is absent when nothing says any other well."""
         evidence = state.evidence
+        absent = question.absent_option
         if not evidence:
-            return Action("answer", {"text": ABSTAIN_TEXT})
+            return self._absent(state, absent)
         matrix = option_matches(state.options, evidence)
+        if absent is not None:
+            matrix[absent] = 0.0  # "none of the above" is chosen for what the evidence lacks, not for its words
+            terms = question.target or answer_terms(state.question)  # the parser knows more of a question's frame
+            if content_tokens(terms):  # an option counts only where said about what was asked ("exit", not any "3")
+                matrix = option_matches(state.options, [_about(terms, e) for e in evidence])
+                matrix[absent] = 0.0
         scores = best_support(matrix, evidence)
-        if scores.max() < self.abstain_below:
-            return Action("answer", {"text": ABSTAIN_TEXT})
+        if scores.max() < (ABSENT_BELOW if absent is not None else self.abstain_below):
+            return self._absent(state, absent)
         tied = np.flatnonzero(scores >= scores.max() - TIE)
         best = int(tied[0]) if len(tied) == 1 else self._break_tie(state, tied, matrix)
         support = [int(i) for i in np.argsort(-matrix[best], kind="stable")[:3] if matrix[best, i] > 0]
@@ -143,6 +179,13 @@ class OfflinePolicy:
             main = evidence[support[0]]
             args["span"] = [main.start, main.end]
         return Action("answer", args)
+
+    def _absent(self, state: AgentState, absent: int | None) -> Action:
+        if absent is None:
+            return Action("answer", {"text": ABSTAIN_TEXT})
+        return Action(
+            "answer", {"text": f"{state.options[absent]}: nothing in the video says any of the others", "choice": LETTERS[absent]}
+        )
 
     def _break_tie(self, state: AgentState, tied: np.ndarray, matrix: np.ndarray) -> int:
         """The tied option closest in meaning to the evidence that says it best (the first, without an embedder)."""
@@ -168,7 +211,7 @@ class OfflinePolicy:
             times.append(max(moments) if latest else min(moments))
         known = [i for i, t in enumerate(times) if not math.isnan(t)]
         if not known:
-            return self._choice(state)
+            return self._choice(state, read(state.question, state.options))
         pick = (max if latest else min)(known, key=lambda i: times[i])
         when = ", ".join(f"{LETTERS[i]} at {format_time(times[i])}" for i in known)
         support = [int(matrix[pick].argmax())]
@@ -209,6 +252,12 @@ def answer_terms(question: str) -> str:
     return " ".join(t for t in tokens(question) if t not in QUESTION_FRAME and (len(t) > 1 or t.isdigit()))
 
 
+def _about(terms: str, evidence: Evidence) -> Evidence:
+    """The evidence with only its sentences (lines, on-screen texts) that name at least RELEVANT of `terms`."""
+    kept = [s for s in sentences(evidence.text) if coverage(terms, s) >= RELEVANT]
+    return replace(evidence, text="\n".join(kept))
+
+
 def _finest(state: AgentState) -> list[Evidence]:
     """Evidence that places a moment: frames, facts, sketches and segments of the finest scale."""
     finest = min(state.scales, default=None)
@@ -223,8 +272,10 @@ def _spread(scales: Sequence[float], count: int) -> list[float]:
     return [scales[i] for i in sorted(set(positions.tolist()))]
 
 
-def _key(args: dict) -> tuple:
-    return tuple(sorted((k, str(v)) for k, v in args.items()))
+@lru_cache(maxsize=256)
+def read(question: str, options: tuple[str, ...]) -> TemporalQuestion:
+    """The parsed question, once per question (every round asks again)."""
+    return parse_question(question, options)
 
 
 def normalised_entropy(scores: Sequence[float]) -> float:

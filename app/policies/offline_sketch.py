@@ -19,7 +19,8 @@ from typing import Any
 
 from app.agent import AgentState
 from app.answer import ABSTAIN_TEXT, LETTERS, Evidence
-from app.scoring import classify, content_tokens, coverage, score_options, search_query, tokens
+from app.questions import parse_question
+from app.scoring import content_tokens, coverage, score_options, search_query, tokens
 from app.sketching import IMAGE
 from app.toolbox import Action
 from perception.timefmt import format_time
@@ -53,6 +54,7 @@ GENERIC_READING = frozenset(
 READING_TRIGGERS = GENERIC_READING | frozenset(
     ["screen", "code", "number", "title", "caption", "plate", "poster", "notice", "words", "word"]
 )
+LOOK_CLOSER = frozenset({"open", "choice", "said", "shown", "yes_no"})  # kinds a closer look at a frame can answer
 LEGIBLE_PX = 24  # text lines this tall read well already: no zoom
 MIN_ZOOM = 1.5  # a crop enlarging less than this is not worth a second read
 ZOOM_TARGET_PX = 512  # the crop tool enlarges small regions to about this, at most 4x
@@ -140,7 +142,7 @@ class OfflineSketching:
         return self._read_answer(state, done, moment)
 
     def _goal(self, state: AgentState, frame: int | str) -> str | None:
-        if frame != IMAGE and classify(state.question, state.options).kind not in ("open", "choice"):
+        if frame != IMAGE and parse_question(state.question, state.options).kind not in LOOK_CLOSER:
             return None
         if self.can_detect and counted_thing(state.question):
             return "count"

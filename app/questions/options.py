@@ -33,6 +33,7 @@ ABSENT_PATTERNS: tuple[str, ...] = (
     r"\b(?:not|in)\s*(?:enough|sufficient)\s+information\b|\binsufficient\s+(?:information|evidence)\b",
     r"\b(?:unknown|unanswerable|undetermined|not\s+(?:known|clear|determinable))\b",
     r"\b(?:zero|0)\s+times\b|\bnot\s+at\s+all\b|^\W*never\b",
+    r"\bonly\s+one\s+of\s+(?:them|these|those|the\s+two)\b",  # an order question's "only one of them is in the video"
 )
 _ABSENT = re.compile("|".join(f"(?:{p})" for p in ABSENT_PATTERNS), re.I)
 _ABOUT = r"(?:(?P<about>about|around|approximately|approx\.?|roughly|nearly|almost|some|circa|~)\s*|exactly\s+)?"

@@ -40,11 +40,11 @@ _VIDEO = r"(?:video|clip|film|movie|recording|footage)"
 _SEPARATE = r"(?:(?:separate|different|distinct)\s+)?"
 # Kinds recognised by their words alone, in precedence order (the first kind whose pattern matches wins).
 KIND_CUES: tuple[tuple[str, str], ...] = (
-    ("count", r"\bhow\s+many\s+times\b"),
+    ("count", rf"\bhow\s+many\s+{_SEPARATE}times\b"),
     ("count", r"\bhow\s+often\b"),
     ("count", r"\bhow\s+frequently\b"),
     ("count", r"\b(?:the\s+)?number\s+of\s+(?:times|occasions|occurrences|appearances|mentions)\b"),
-    ("count", r"\b(?:on|in)\s+how\s+many\s+(?:occasions|instances|moments)\b"),
+    ("count", rf"\b(?:on|in|at)\s+how\s+many\s+{_SEPARATE}(?:occasions|instances|moments|times|points)\b"),
     ("count", rf"\bhow\s+many\s+{_SEPARATE}(?:occasions|occurrences|appearances|showings|mentions)\b"),
     ("count", rf"\bhow\s+many\s+{_SEPARATE}(?:notices|signs|captions|announcements|messages)\b"),
     ("count", r"\bcount\s+(?:the\s+)?(?:times|occurrences|appearances|mentions)\b"),
@@ -145,7 +145,7 @@ SPEECH_STRONG = (
 )
 SPEECH_WEAK = r"\b(?:say|says|saying|tell|tells|told)\b"
 TEXT_STRONG = (
-    r"\b(?:shown|show(?!\s+me\b)|shows|showing|written|writes|writing|displayed|display|displays|on[\s-]?screen|on\s+the\s+screen"
+    r"\b(?:shown|show(?!\s+me\b)|shows|showing|written|writes|writing|displayed|display|displays|on[\s-]?screen|screens?"
     r"|notices?|signs?|signage|captions?|banners?|labels?|titles?|text|printed)\b"
 )
 TEXT_WEAK = r"\b(?:read|reads|reading)\b"
@@ -169,7 +169,7 @@ FRAME_WORDS = QUESTION_FRAME | frozenset(
     straight shortly soon while whilst during whenever throughout same following follows precede precedes preceding
     earliest latest final finally initially order sequence second third fourth fifth there's what's it's happening
     happen happens happened going on yes no true exactly approximately roughly about around near later earlier other
-    others previous but yet also too only even
+    others previous but yet also too only even up
     """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 POSSESSIVE = re.compile(r"['’]s$", re.I)

@@ -9,17 +9,21 @@ to the last commit. Right after each run, in the same parent process, `bench dec
 the decode floor of the same file (PyAV decoding only what 1 fps sampling needs), so the ratio
 of ingest time to floor is taken on the same machine under the same load.
 
+Beside them, a lecture (evals/bench/lecture.py: the same kind of footage under continuous
+LibriVox reading, default 10 minutes), where speech recognition sets the pace; its run adds
+the word error rate of the transcript the ingest kept against the words said.
+
 Figures per run: video seconds per wall second (with and without loading the models), each
 stage's busy seconds (stages overlap: OCR and speech run beside decoding and commits), OCR
-looks and reads, seconds of audio transcribed, peak RSS; then the ratio of the longest run's
-peak to the shortest's (the goal is at most 1.15) and the load average, since the CPU may be
-shared.
+looks and reads, seconds of audio transcribed, peak RSS; then the ratio of the longest needle
+run's peak to the shortest's (the goal is at most 1.15) and the load average, since the CPU
+may be shared.
 
 Motion's cost, in the same run: the longest needle video is ingested again with motion off
 (`ingest.motion = false`), and the overhead is the extra CPU and wall time of the run with it
-(the aim is at most 15%). Then a still hour (the motion set's empty room, looped to the longest
-length) against that busy needle video: motion's busy time per video second on each, since a
-still scene should cost less than a busy one.
+(the aim is at most 15%). Then a still video as long (the motion set's empty room, looped)
+against that busy needle video: motion's busy time per video second on each, since a still
+scene should cost less than a busy one.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from typing import Any, TextIO
 
 from evals.bench.common import CACHE_DIR, make_long_video, measure_in_child, print_figures
 from evals.bench.decode import run as decode_run
+from evals.bench.lecture import build_lecture
+from evals.metrics import word_error_rate, words
 from evals.needle import build_needle
 from evals.needles.media import resolve_media
 from evals.needles.motion_media import still_room
@@ -45,33 +51,30 @@ AIM_MOTION_OVERHEAD = 0.15
 STILL_CLIP_S = 60.0  # the still room is encoded this long once, then looped by copying packets
 
 
-def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None, motion: bool = True) -> dict[str, Any]:
-    """Ingest a needle video of each length in its own process; figures per run and across runs; with
-    `motion`, motion's overhead on the longest and a still video of that length against it."""
+def run(
+    minutes: Sequence[float] = (10, 60), media: str | Path | None = None, lecture_minutes: float = 10, motion: bool = True
+) -> dict[str, Any]:
+    """Ingest a needle video of each length, then the lecture (unless `lecture_minutes` is 0), each in
+    its own process; figures per run and across the needle runs; with `motion`, motion's overhead on
+    the longest needle video and a still video as long against it."""
     load_before = os.getloadavg()
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="longshot-bench-ingest-") as scratch:
         for length in sorted(minutes):
             needle = build_needle(CACHE_DIR / f"needle-{length:g}min", minutes=length, media=media)
             home = Path(scratch) / f"home-{length:g}"
-            figures = measure_in_child(ingest_once, needle.video, home)
-            floor = decode_run(needle.video)
-            floor_s = floor["video_s"] / floor["floor_video_s_per_wall_s"]
-            figures.update(decode_floor_s=floor_s, ingest_vs_floor=figures["ingest_s"] / floor_s)
-            runs[f"{length:g}min"] = figures
+            runs[f"{length:g}min"] = _against_floor(measure_in_child(ingest_once, needle.video, home), needle.video)
             shutil.rmtree(home, ignore_errors=True)
-        cost = (
-            motion_cost(
-                build_needle(CACHE_DIR / f"needle-{max(minutes):g}min", minutes=max(minutes), media=media).video,
-                runs[f"{max(minutes):g}min"],
-                max(minutes),
-                media,
-                Path(scratch),
-            )
-            if motion
-            else None
-        )
-    peaks = [r["rss_peak_mb"] for r in runs.values()]
+        if lecture_minutes > 0:
+            lecture = build_lecture(lecture_minutes, resolve_media(media))
+            home = Path(scratch) / "home-lecture"
+            figures = measure_in_child(ingest_lecture, lecture.video, home, lecture.reference)
+            runs[f"lecture {lecture_minutes:g}min"] = _against_floor(figures, lecture.video)
+        cost = None
+        if motion:
+            needle = build_needle(CACHE_DIR / f"needle-{max(minutes):g}min", minutes=max(minutes), media=media)
+            cost = motion_cost(needle.video, runs[f"{max(minutes):g}min"], max(minutes), media, Path(scratch))
+    peaks = [r["rss_peak_mb"] for name, r in runs.items() if not name.startswith("lecture")]
     longest = runs[f"{max(minutes):g}min"]
     return {
         "runs": runs,
@@ -90,16 +93,36 @@ def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None, mo
     }
 
 
+def _against_floor(figures: dict[str, Any], video: Path) -> dict[str, Any]:
+    """The run's figures with the decode floor of its video, measured now, and the ratio of ingest to it."""
+    floor = decode_run(video)
+    floor_s = floor["video_s"] / floor["floor_video_s_per_wall_s"]
+    return {**figures, "decode_floor_s": floor_s, "ingest_vs_floor": figures["ingest_s"] / floor_s}
+
+
+def ingest_lecture(video: str, home: str, reference: str) -> dict[str, Any]:
+    """`ingest_once`, then the word error rate of the speech its base segments keep, in time order (in the child)."""
+    from app import Longshot
+
+    figures = ingest_once(video, home)
+    longshot = Longshot(home=home, models__vlm="none")
+    record = longshot.video(Path(video).name)
+    base = min(longshot.episodic.scales(record.id))
+    heard = words(" ".join(segment.speech_text for segment in longshot.episodic.segments(record.id, scale=base)))
+    said = words(reference)
+    return {**figures, "words_said": len(said), "words_heard": len(heard), "word_error_rate": word_error_rate(said, heard)}
+
+
 def motion_cost(needle: Path, busy: dict[str, Any], minutes: float, media: str | Path | None, scratch: Path) -> dict[str, Any]:
     """Motion's overhead on the needle video (`busy`: its run with motion), and a still video as long against it."""
     home = scratch / "home-no-motion"
     without = measure_in_child(ingest_once, needle, home, False)
     shutil.rmtree(home, ignore_errors=True)
     clip = still_room(CACHE_DIR / f"still-room-{STILL_CLIP_S:g}s.mp4", resolve_media(media), STILL_CLIP_S)
-    still_video = make_long_video(clip, minutes * 60)
     home = scratch / "home-still"
-    still = measure_in_child(ingest_once, still_video, home)
+    still = measure_in_child(ingest_once, make_long_video(clip, minutes * 60), home)
     shutil.rmtree(home, ignore_errors=True)
+    motion = busy["stage_busy_s"].get("motion", 0.0)
     return {
         "video": busy["video"],
         "cpu_s_with": busy["cpu_s"],
@@ -108,12 +131,12 @@ def motion_cost(needle: Path, busy: dict[str, Any], minutes: float, media: str |
         "ingest_s_without": without["ingest_s"],
         "overhead_cpu": busy["cpu_s"] / without["cpu_s"] - 1,
         "overhead_wall": busy["ingest_s"] / without["ingest_s"] - 1,
-        "motion_busy_s": busy["stage_busy_s"].get("motion", 0.0),
+        "motion_busy_s": motion,
         "still_video_s": still["video_s"],
         "still_motion_busy_s": still["stage_busy_s"].get("motion", 0.0),
         "still_ingest_s": still["ingest_s"],
         "still_cpu_s": still["cpu_s"],
-        "busy_motion_ms_per_video_s": 1000 * busy["stage_busy_s"].get("motion", 0.0) / busy["video_s"],
+        "busy_motion_ms_per_video_s": 1000 * motion / busy["video_s"],
         "still_motion_ms_per_video_s": 1000 * still["stage_busy_s"].get("motion", 0.0) / still["video_s"],
     }
 
@@ -148,7 +171,7 @@ def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
         flat = {k: v for k, v in run_figures.items() if not isinstance(v, (dict, list))}
         flat.update({f"busy {stage} s": seconds for stage, seconds in run_figures["stage_busy_s"].items()})
         flat.update(run_figures["counters"])
-        print_figures(f"bench ingest: {name} needle video, offline stack", flat, file)
+        print_figures(f"bench ingest: {name} ({run_figures['video']}), offline stack", flat, file)
     summary = {
         "peak_rss_ratio": figures["peak_rss_ratio"],
         "hour_projected_s": figures["hour_projected_s"],

@@ -32,8 +32,10 @@ from perception.video import FrameBatch, read_audio
 
 T = TypeVar("T")
 
-WORKERS = 4  # one per job: OCR, speech, detection and motion of one span at once
 ROLES = ("ocr", "speech", "detector")
+# One per job of the two spans in perception at once (the one being committed, the one just
+# decoded): the OCR engines and speech replicas then serve both spans side by side; and motion's.
+WORKERS = 2 * (len(ROLES) + 1)
 
 Job = Callable[[Span, FrameBatch, Previous], Any]  # a span, its frames, and the previous span's last frame
 

@@ -82,7 +82,8 @@ def test_the_orders_are_in_memory_as_evidence(ordered):
 
 
 def test_the_schema_offers_only_read_only_actions():
-    assert set(ACTIONS) == {"search_episodic", "search_semantic", "search_visual", "inspect", "sketch", "answer"}
+    read_only = {"search_episodic", "search_semantic", "search_visual", "timeline", "occurrences", "inspect", "sketch"}
+    assert set(ACTIONS) == read_only | {"answer"}
     assert {schema["name"] for schema in action_schemas()} == set(ACTIONS)
 
 

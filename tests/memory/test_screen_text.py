@@ -71,6 +71,28 @@ def test_a_picture_that_keeps_changing_is_looked_at_every_min_interval(ocr):
     assert reader.looks == 6  # seconds 0, 1 (the first change, where all was still), then 3, 5, 7, 9
 
 
+class Counted:
+    """The real OCR model, counting the calls made to it."""
+
+    def __init__(self, ocr):
+        self.ocr = ocr
+        self.calls = 0
+
+    def read(self, image: np.ndarray):
+        self.calls += 1
+        return self.ocr.read(image)
+
+
+def test_a_band_with_no_letter_strokes_never_reaches_the_ocr_model(ocr):
+    counted = Counted(ocr)
+    reader = ScreenText(counted, 0.08)
+    frames = [with_block(background(), x, y=100) for x in range(0, 400, 40)]
+    assert reader.read(frames, np.arange(0.0, 20.0, 2.0)) == [()] * len(frames)
+    assert reader.looks == len(frames) and counted.calls == 0  # every change looked at, none by the model
+    reader.read([draw_text(background(), NOTICE)], [0.0])
+    assert counted.calls == 2  # a notice passes: the gate's look, then the read
+
+
 def test_each_call_starts_afresh(ocr):
     reader = ScreenText(ocr, 0.08)
     frames = [draw_text(background(), NOTICE)] * 3

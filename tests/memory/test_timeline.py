@@ -186,6 +186,10 @@ def test_same_text_forgives_a_misread_letter_but_not_another_number() -> None:
     assert same_text("GATE B7 CLOSED", "GATE B7 CL0SED") and same_text("MEETING ROOM 12 AT NOON", "MEETING R00M 12 AT NOON")
     assert not same_text("GATE B7 CLOSED", "GATE B8 CLOSED") and not same_text("VAULT CODE 4172", "VAULT CODE 4173")
     assert not same_text("GATE B7 CLOSED", "GATE B7 OPEN") and not same_text("EXIT", "EXIT 2")
+    # The same digits in another code are another text, however alike the words around them.
+    assert not same_text("BOILER ROOM CODE N3-AE3", "MAIL ROOM CODE T3-AE3")
+    assert not same_text("PLATFORM 4 CODE KX-7", "PLATFORM 4 CODE KY-7")
+    assert same_text("MAIL ROOM CODE T3-AE3", "MAIL ROOM CODE T3 AE3")  # OCR lost the hyphen, not the code
 
 
 def test_drafts_refuse_unknown_modalities_and_backward_times() -> None:

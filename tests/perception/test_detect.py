@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from perception.detect import Detection, YoloDetector, locate_yolo_weights
+from perception.detect import Detection, YoloDetector, locate_yolo_weights, ultralytics_weights_folder
 from perception.errors import ModelUnavailableError, ToolArgumentError
 from tests import random_models
 from tests.synth import index_frame
@@ -16,14 +20,13 @@ pytestmark = pytest.mark.slow  # importing ultralytics and torch takes several s
 
 
 @pytest.fixture
-def no_weights_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory and an empty ultralytics weights folder."""
-    import ultralytics.utils
-
-    weights = tmp_path / "weights"
+def weights_folder(no_model_weights: Path) -> Path:
+    """An empty weights folder that ultralytics' settings file names (it is read, not imported)."""
+    weights = no_model_weights / "yolo-weights"
     weights.mkdir()
-    monkeypatch.setattr(ultralytics.utils, "WEIGHTS_DIR", weights)
-    monkeypatch.chdir(tmp_path)
+    settings = no_model_weights / "config" / "Ultralytics" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"weights_dir": str(weights)}))
     return weights
 
 
@@ -32,18 +35,29 @@ def random_yolo() -> YoloDetector:
     return random_models.random_yolo()
 
 
-def test_a_bare_name_that_is_nowhere_is_unavailable_and_not_downloaded(no_weights_anywhere: Path):
+def test_a_bare_name_that_is_nowhere_is_unavailable_and_not_downloaded(weights_folder: Path):
     with pytest.raises(ModelUnavailableError, match="yolo11n.pt is not on this machine") as caught:
         locate_yolo_weights("yolo11n.pt")
     assert caught.value.role == "detector" and "models.detector" in caught.value.hint
-    assert list(no_weights_anywhere.iterdir()) == [] and not Path("yolo11n.pt").exists()
+    assert str(weights_folder / "yolo11n.pt") in caught.value.reason
+    assert list(weights_folder.iterdir()) == [] and not Path("yolo11n.pt").exists()
 
 
-def test_a_bare_name_is_found_in_the_ultralytics_weights_folder(no_weights_anywhere: Path, random_yolo: YoloDetector):
-    random_yolo._model.save(no_weights_anywhere / "mini.pt")
+def test_a_bare_name_is_found_in_the_ultralytics_weights_folder(weights_folder: Path, random_yolo: YoloDetector):
+    random_yolo._model.save(weights_folder / "mini.pt")
     found = locate_yolo_weights("mini.pt")
-    assert found.path == no_weights_anywhere / "mini.pt"
+    assert found.path == weights_folder / "mini.pt"
     assert "ultralytics weights folder" in found.source
+
+
+def test_the_weights_folder_read_from_settings_is_the_one_ultralytics_uses(no_model_weights: Path):
+    """ultralytics writes its settings file on first import; read back, it names the folder ultralytics itself uses."""
+    ask = "from ultralytics.utils import WEIGHTS_DIR; print(WEIGHTS_DIR)"
+    env = {**os.environ, "YOLO_CONFIG_DIR": str(no_model_weights / "config"), "YOLO_OFFLINE": "1", "YOLO_VERBOSE": "False"}
+    theirs = subprocess.run([sys.executable, "-c", ask], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert ultralytics_weights_folder() == Path(theirs)
+    (no_model_weights / "config" / "Ultralytics" / "settings.json").unlink()
+    assert ultralytics_weights_folder() == Path(theirs)  # no settings yet: the default it wrote into them
 
 
 def test_random_weights_give_detections_inside_the_image(random_yolo: YoloDetector):

@@ -8,22 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from perception import image_embed
 from perception.errors import ConfigError, ModelUnavailableError
 from perception.image_embed import ClipEmbedder, PixelEmbedder, locate_clip_weights, parse_clip_model
 from tests import random_models
 from tests.synth import draw_text, index_frame
 
 SMALL_CLIP = random_models.SMALLEST_CLIP
-
-
-@pytest.fixture
-def empty_weight_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the Hugging Face cache and open_clip's URL cache (under $HOME) at empty folders."""
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    return tmp_path
 
 
 def noisy(frame: np.ndarray, amount: int = 12) -> np.ndarray:
@@ -83,28 +74,43 @@ def test_clip_specs_name_a_tag_or_a_checkpoint():
             parse_clip_model(bad)
 
 
-@pytest.mark.slow  # imports open_clip (torch)
-def test_absent_weights_are_unavailable_without_downloading(empty_weight_caches: Path):
+def test_absent_weights_are_unavailable_without_importing_open_clip(no_model_weights: Path, monkeypatch: pytest.MonkeyPatch):
+    imported: list[str] = []
+    monkeypatch.setattr(image_embed, "require", lambda module, *_: imported.append(module))
     with pytest.raises(ModelUnavailableError, match="not on this machine") as caught:
         locate_clip_weights("ViT-B-32/laion2b_s34b_b79k")
-    assert "models.image_embedding" in caught.value.hint
+    assert "models.image_embedding" in caught.value.hint and str(no_model_weights / "hf") in caught.value.reason
     with pytest.raises(ModelUnavailableError, match="does not exist"):
-        locate_clip_weights(f"ViT-B-32@{empty_weight_caches / 'clip.pt'}")
-    with pytest.raises(ModelUnavailableError, match="no pretrained tag"):
-        locate_clip_weights("ViT-B-32/no_such_tag")
+        locate_clip_weights(f"ViT-B-32@{no_model_weights / 'clip.pt'}")
     with pytest.raises(ModelUnavailableError, match="no model architecture"):
         locate_clip_weights("ViT-Nope/laion2b_s34b_b79k")
+    assert imported == []
+
+
+def cached_hub_file(hf: Path, repo: str, filename: str) -> Path:
+    """A file in the Hugging Face cache layout, as a download leaves it."""
+    snapshot = hf / f"models--{repo.replace('/', '--')}" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / filename).write_bytes(b"x")
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs/main").write_text("abc123")
+    return snapshot / filename
+
+
+@pytest.mark.slow  # a checkpoint that might be the one: open_clip (torch) is imported to tell
+def test_another_models_checkpoint_is_not_taken_for_this_one(no_model_weights: Path):
+    cached_hub_file(no_model_weights / "hf", "laion/CLIP-ViT-L-14-laion2B-s32B-b82K", "open_clip_model.safetensors")
+    with pytest.raises(ModelUnavailableError, match=r"\(laion/CLIP-ViT-B-32-laion2B-s34B-b79K/\) are not on this machine"):
+        locate_clip_weights("ViT-B-32/laion2b_s34b_b79k")
+    with pytest.raises(ModelUnavailableError, match="no pretrained tag"):
+        locate_clip_weights("ViT-B-32/no_such_tag")
 
 
 @pytest.mark.slow
-def test_a_cached_hub_checkpoint_is_found(empty_weight_caches: Path):
-    snapshot = empty_weight_caches / "hf/models--laion--CLIP-ViT-B-32-laion2B-s34B-b79K/snapshots/abc123"
-    snapshot.mkdir(parents=True)
-    (snapshot / "open_clip_model.safetensors").write_bytes(b"x")
-    (snapshot.parents[1] / "refs").mkdir()
-    (snapshot.parents[1] / "refs/main").write_text("abc123")
+def test_a_cached_hub_checkpoint_is_found(no_model_weights: Path):
+    checkpoint = cached_hub_file(no_model_weights / "hf", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "open_clip_model.safetensors")
     found = locate_clip_weights("ViT-B-32/laion2b_s34b_b79k")
-    assert found.checkpoint == snapshot / "open_clip_model.safetensors"
+    assert found.checkpoint == checkpoint
     assert found.name == "open_clip:ViT-B-32/laion2b_s34b_b79k"
 
 

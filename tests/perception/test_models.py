@@ -17,18 +17,6 @@ def with_models(**roles: str) -> Config:
     return Config().replace(**{f"models.{role}": spec for role, spec in roles.items()})
 
 
-@pytest.fixture
-def no_downloaded_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Empty Hugging Face, open_clip and ultralytics caches, so 'absent' does not depend on this machine."""
-    import huggingface_hub.constants
-    import ultralytics.utils
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(ultralytics.utils, "WEIGHTS_DIR", tmp_path / "weights")
-    monkeypatch.chdir(tmp_path)
-
-
 def by_role(rows: list[RoleStatus]) -> dict[str, RoleStatus]:
     return {row.role: row for row in rows if row.role != "decoder"}
 
@@ -61,8 +49,7 @@ def test_a_bad_device_is_a_config_error():
         Models(with_models(device="gpu0"))
 
 
-@pytest.mark.slow  # locating imports each backend's package
-def test_default_config_reports_the_offline_roles_available_and_the_rest_with_a_hint(no_downloaded_weights):
+def test_default_config_reports_the_offline_roles_available_and_the_rest_with_a_hint(no_model_weights):
     rows = Models(Config()).doctor()
     roles = by_role(rows)
     assert list(roles) == list(ROLES)
@@ -80,8 +67,7 @@ def test_default_config_reports_the_offline_roles_available_and_the_rest_with_a_
     assert decoders["decord"].available and decoders["pyav"].available and decoders["pyav"].model
 
 
-@pytest.mark.slow
-def test_without_clip_weights_the_image_embedder_is_pixel_features_once(no_downloaded_weights):
+def test_without_clip_weights_the_image_embedder_is_pixel_features_once(no_model_weights):
     models = Models(Config())
     assert not models.available("image_embedding")
     embedder = models.image_embedder

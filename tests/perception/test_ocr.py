@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from perception.errors import ImageError, ModelUnavailableError
-from perception.ocr import RapidOCR, TextBox, locate_ocr_models
+from perception.ocr import SESSIONS, RapidOCR, TextBox, locate_ocr_models
 from tests.synth import draw_text, index_frame
 
 
@@ -82,3 +83,15 @@ def test_reads_a_real_page_scan_line_by_line(ocr: RapidOCR, media: Path):
     tops = [line.box[1] for line in lines]
     assert tops == sorted(tops)  # reading order, top to bottom
     assert all(0 <= x0 < x1 <= page.shape[1] and 0 <= y0 < y1 <= page.shape[0] for x0, y0, x1, y1 in (line.box for line in lines))
+
+
+def test_reads_at_once_find_what_reads_one_after_another_find():
+    reader = RapidOCR(locate_ocr_models("PP-OCRv6"))
+    images = [
+        draw_text(np.full((120, 448, 3), 235, np.uint8), text) for text in ("GATE B7 CLOSED", "PLATFORM 4", "EXIT", "VAULT 4172")
+    ]
+    one_by_one = [reader.read(image) for image in images]
+    with ThreadPoolExecutor(4) as pool:
+        at_once = list(pool.map(reader.read, images * 3))
+    assert at_once == one_by_one * 3
+    assert reader.engines() == SESSIONS  # two reads met, and no more engines were made than that

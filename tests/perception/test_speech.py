@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from evals.metrics import word_error_rate, words
+from evals.needles.media import LIBRIVOX, librivox
 from perception.errors import MediaError, ModelUnavailableError
-from perception.speech import Utterance, WhisperSpeech, WhisperWeights, locate_whisper
+from perception.speech import PARALLEL_CALLS, Utterance, WhisperSpeech, WhisperWeights, locate_whisper
 from tests.synth import tone
-
-ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor"}
-
-
-def words(text: str) -> list[str]:
-    """Lower case, hyphens split, punctuation dropped, common abbreviations spelled out."""
-    tokens = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split()
-    return [ABBREVIATIONS.get(token, token) for token in tokens]
-
-
-def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
-    """Word-level Levenshtein distance over the reference length."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp in enumerate(hypothesis, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp)))
-        previous = current
-    return previous[-1] / max(len(reference), 1)
 
 
 def test_word_error_rate_counts_edits():
     assert word_error_rate(["a", "b", "c"], ["a", "b", "c"]) == 0
     assert word_error_rate(["a", "b", "c", "d"], ["a", "x", "c"]) == 0.5  # one substitution, one deletion
     assert words("Mr. John's cold-hearted!") == ["mister", "john's", "cold", "hearted"]
-
-
-def librivox(media: Path) -> list[tuple[Path, str]]:
-    folder = media / "audio/librivox"
-    clips = []
-    for line in (folder / "transcription.txt").read_text().splitlines():
-        match = re.match(r"<s>(.*)</s>\s*\((.+)\)", line.strip())
-        if match:
-            clips.append((folder / f"{match[2]}.wav", match[1].strip()))
-    return clips
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +64,9 @@ def test_librivox_clips_are_transcribed_below_a_quarter_word_error_rate(speech: 
     clips = librivox(media)
     assert len(clips) == 3
     references, hypotheses = [], []
-    for path, reference in clips:
-        samples = decode_audio(str(path), sampling_rate=16000)
+    for clip in clips:
+        reference = clip.transcript
+        samples = decode_audio(str(media / LIBRIVOX / f"{clip.clip}.wav"), sampling_rate=16000)
         utterances = speech.transcribe(samples)
         assert utterances
         assert all(isinstance(u, Utterance) and 0 <= u.start <= u.end <= len(samples) / 16000 for u in utterances)
@@ -103,11 +77,21 @@ def test_librivox_clips_are_transcribed_below_a_quarter_word_error_rate(speech: 
 
 @pytest.mark.slow
 @pytest.mark.integration
+def test_clips_heard_at_once_give_what_they_give_one_after_another(speech: WhisperSpeech, media: Path):
+    clips = [reading.samples / 32768.0 for reading in librivox(media)] * 2
+    one_by_one = [speech.transcribe(clip) for clip in clips]
+    with ThreadPoolExecutor(PARALLEL_CALLS + 1) as pool:
+        assert list(pool.map(speech.transcribe, clips)) == one_by_one
+
+
+@pytest.mark.slow
+@pytest.mark.integration
 def test_times_are_offset_and_other_sample_rates_are_resampled(speech: WhisperSpeech, media: Path):
     from faster_whisper import decode_audio
 
-    path, reference = librivox(media)[0]
-    samples = decode_audio(str(path), sampling_rate=8000)
+    clip = librivox(media)[0]
+    reference = clip.transcript
+    samples = decode_audio(str(media / LIBRIVOX / f"{clip.clip}.wav"), sampling_rate=8000)
     utterances = speech.transcribe(samples, sample_rate=8000, offset=3600.0)
     assert utterances
     assert all(3600.0 <= u.start <= u.end <= 3600.0 + len(samples) / 8000 for u in utterances)

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from app.sample_video import speak
+from evals.metrics import word_error_rate, words
+from evals.needles.media import librivox
 from perception.speech import WhisperSpeech, locate_whisper
 from perception.utterances import (
     CONTEXT_AFTER_S,
@@ -31,7 +33,6 @@ from perception.utterances import (
     utterances,
     utterances_in_span,
 )
-from tests.perception.test_speech import librivox, word_error_rate, words
 
 SPAN = 30.0  # ingest's default span: 32 frames at 1 fps, rounded to 10 s segments
 
@@ -230,10 +231,8 @@ def test_spliced_sentences_start_within_a_second_of_the_truth(speech, spoken, me
 @pytest.mark.slow
 @pytest.mark.integration
 def test_librivox_readings_spliced_at_random_seconds_start_within_a_second(speech, media):
-    from faster_whisper import decode_audio
-
     rng = np.random.default_rng(7)
-    clips = [(decode_audio(str(path), sampling_rate=SAMPLE_RATE), text) for path, text in librivox(media)]
+    clips = [(reading.samples / 32768.0, reading.transcript) for reading in librivox(media)]
     track = np.zeros(int(75 * SAMPLE_RATE), np.float32)
     truth = splice(track, [clip for clip, _ in clips], rng, slot=25.0)
     found = heard(speech, track)
@@ -249,10 +248,8 @@ def test_librivox_readings_spliced_at_random_seconds_start_within_a_second(speec
 @pytest.mark.slow
 @pytest.mark.integration
 def test_a_sentence_across_a_span_boundary_comes_back_whole_from_the_span_it_starts_in(speech, media):
-    from faster_whisper import decode_audio
-
-    path, reference = next((p, t) for p, t in librivox(media) if p.stem.endswith("0870"))  # about 7 s of one sentence
-    clip = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    reading = next(r for r in librivox(media) if r.clip.endswith("0870"))  # about 7 s of one sentence
+    clip, reference = reading.samples / 32768.0, reading.transcript
     track = np.zeros(int(2 * SPAN * SAMPLE_RATE), np.float32)
     at = SPAN - 3.3  # begins 3.3 s before the boundary, ends about 4 s after it
     track[int(at * SAMPLE_RATE) : int(at * SAMPLE_RATE) + clip.size] += clip
