@@ -24,9 +24,14 @@ MIN_LEG = 0.15  # frame widths of a leg of a visitor's path that is a walk acros
 
 
 class Timed(Protocol):
-    modality: str | None
-    start: float
-    end: float
+    @property
+    def modality(self) -> str | None: ...
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def end(self) -> float: ...
 
     @property
     def data(self) -> Mapping[str, Any] | None: ...
