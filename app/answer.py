@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class Evidence:
     scale: float | None = None
     image_path: str | None = None  # a rendered sketch
     modality: str | None = None  # an occurrence's: "speech", "text", ... (memory.timeline.MODALITIES)
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False)  # an occurrence's own (a motion run's figures)
 
 
 @dataclass(frozen=True)

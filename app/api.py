@@ -362,7 +362,7 @@ class Longshot:
     def working(self) -> WorkingMemory:
         from memory.working import WorkingMemory
 
-        return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image())
+        return WorkingMemory(self.episodic, self.visual, self.frames, self._text_to_image(), timeline=self.timeline)
 
     def _text_to_image(self) -> Callable[[str], np.ndarray] | None:
         """An image-text model's text tower where one is configured and its weights are here, loaded by the

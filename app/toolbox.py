@@ -460,6 +460,7 @@ def _occurrence(memories: VideoMemories, occurrence: Occurrence, score: float) -
         frames,
         key=f"occurrence:{occurrence.id}",
         modality=occurrence.modality,
+        data=occurrence.data,
     )
 
 

@@ -83,16 +83,20 @@ def bench_ingest(
     lecture_minutes: Annotated[
         float, typer.Option(help="Length of the lecture (continuous speech, word error rate reported); 0 skips it.")
     ] = 10,
+    motion: Annotated[
+        bool, typer.Option(help="Also ingest the longest with motion off, and a still video as long (motion's cost).")
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor."""
+    """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor;
+    motion's overhead, and a still video against a busy one."""
     from evals.bench import ingest
 
     try:
         lengths = [float(m) for m in minutes.split(",") if m.strip()]
     except ValueError:
         raise ConfigError(f"--minutes takes numbers separated by commas, got {minutes!r}") from None
-    _emit(ingest.run(lengths, lecture_minutes=lecture_minutes), as_json, ingest.report)
+    _emit(ingest.run(lengths, lecture_minutes=lecture_minutes, motion=motion), as_json, ingest.report)
 
 
 @bench.command("cold")
@@ -189,7 +193,8 @@ def eval_run(
     dataset: Annotated[
         str | None,
         typer.Option(
-            help="Benchmark: needle (= needle:full; also needle:heldout, needle:ci, needle:classic), videomme, "
+            help="Benchmark: needle (= needle:full; also needle:heldout, needle:ci, needle:classic, needle:motion, "
+            "needle:motion_heldout, needle:motion_ci), videomme, "
             "egoschema, mlvu, lvbench, longvideobench, nextqa, jsonl, sketchpad, blink_depth, ..."
         ),
     ] = None,

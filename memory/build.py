@@ -19,6 +19,7 @@ leaves nothing behind, and readers only ever see videos with committed memory.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ from memory.ingest.describe import Describer
 from memory.ingest.events import cues_in, exact_spans, span_occurrences
 from memory.ingest.evidence import base_draft, keyframes, segment_evidence
 from memory.ingest.failure import clean_up_after
+from memory.ingest.motion import FramesAt, Previous, frame_before, last_frame
 from memory.ingest.perceive import ROLES as PERCEPTION_ROLES
 from memory.ingest.perceive import WORKERS, Findings, Perceiver
 from memory.ingest.rollup import Child, roll_up
@@ -52,6 +54,7 @@ from perception.config import Config
 from perception.errors import UnreadableVideoError
 from perception.image_embed import PixelEmbedder
 from perception.models import Models
+from perception.motion import MotionAnalyser
 from perception.subtitles import Cue, read_subtitles, sidecar
 from perception.video import FrameBatch, VideoInfo, VideoReader, probe
 
@@ -161,6 +164,8 @@ class Ingestor:
             "ocr_change_threshold": ingest.ocr_change_threshold,
             "image_embedder": self.models.image_embedder.name,
             "vlm": self.config.models.vlm,
+            "motion": ingest.motion,
+            "motion_refine": ingest.motion and ingest.motion_refine,
         }
 
     def frame_store(self, record: VideoRecord) -> FrameStore:
@@ -176,7 +181,7 @@ class Ingestor:
         tracker: IngestTracker,
     ) -> IngestResult:
         """Open the video and run it from its last commit to its end; on failure, clean up and raise."""
-        reader, store = None, None
+        reader, extra, store = None, None, None
         try:
             max_side = self.config.ingest.frame_max_side
             reader = VideoReader(path, max_side=int(existing.settings.get("frame_max_side", max_side) if existing else max_side))
@@ -189,14 +194,17 @@ class Ingestor:
             record = existing or self.new_record(video_id, path, reader.info)
             store = self.frame_store(record)
             store.truncate(record.frames)  # bundles written after the last commit belong to no batch
-            run = _Run(self, record, existing is not None, path, reader, store, cues, tracker)
+            if record.settings.get("motion_refine", False):  # motion's extra frames: a second reader, as the first moves on
+                extra = VideoReader(path, max_side=int(record.settings["frame_max_side"]))
+            run = _Run(self, record, existing is not None, path, reader, store, cues, tracker, extra)
             run.run()
         except Exception as err:
             clean_up_after(self.library, video_id, err, store)
             raise
         finally:
-            if reader is not None:
-                reader.close()
+            for opened in (reader, extra):
+                if opened is not None:
+                    opened.close()
         return run.result(resumed_from=existing.committed_until if existing else 0.0)
 
 
@@ -238,9 +246,10 @@ class _Run:
         store: FrameStore,
         cues: Sequence[Cue],
         tracker: IngestTracker,
+        extra: VideoReader | None = None,
     ):
         """Loads the models the run uses; `path` is where the video is now, which may not be where it
-        was when its ingest began; `cues` are its subtitles."""
+        was when its ingest began; `cues` are its subtitles; `extra` decodes motion's extra frames."""
         self.owner = owner
         self.record = record
         self.registered = registered  # the catalogue has its row
@@ -258,7 +267,8 @@ class _Run:
         if not self.info.has_audio:
             roles.discard("speech")
         threshold = float(settings.get("ocr_change_threshold", owner.config.ingest.ocr_change_threshold))
-        self.perceiver = Perceiver(models, roles, threshold, path, tracker)
+        motion = MotionAnalyser() if settings.get("motion", False) else None
+        self.perceiver = Perceiver(models, roles, threshold, path, tracker, motion, _locked_frames_at(extra))
         with tracker.timed("load"):
             if owner.episodic.embedder is not None:
                 owner.episodic.embedder.embed(["warm up"])
@@ -270,14 +280,19 @@ class _Run:
 
     def run(self) -> None:
         self.tracker.begin(self.info.duration, ["decode", *self.perceiver.stages], self.record.committed_until)
-        spans = plan_spans(self.record.committed_until, self.info.duration, self.segment_seconds, self.span_seconds)
+        spans = list(plan_spans(self.record.committed_until, self.info.duration, self.segment_seconds, self.span_seconds))
+        before: Previous = None  # the last frame of the span before, which motion analysis starts from
+        if spans and self.perceiver.motion is not None:
+            with self.tracker.timed("decode"):
+                before = frame_before(self.reader, spans[0], self.span_seconds, self.fps)
         with (
             prefetch(decoded_spans(self.reader, spans, self.fps, self.tracker), depth=1, name="longshot-decode") as batches,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="longshot-perceive") as pool,
         ):
             previous = None
             for span, batch in batches:
-                perceived = self.perceiver.submit(pool, span, batch)
+                perceived = self.perceiver.submit(pool, span, batch, before)
+                before = last_frame(batch)
                 stored = self._store(batch)
                 if previous is not None:
                     self._commit(self._prepare(*previous))
@@ -366,6 +381,19 @@ class _Run:
             conn, self.record.id, committed_until=committed_until, frames=frames, status=status, error=None
         )
         self.record = replace(self.record, committed_until=committed_until, frames=frames, status=status, error=None)
+
+
+def _locked_frames_at(reader: VideoReader | None) -> FramesAt | None:
+    """`reader.frames_at` for the spans in flight, one at a time; None without a reader."""
+    if reader is None:
+        return None
+    lock = threading.Lock()
+
+    def frames_at(times: Sequence[float]) -> FrameBatch:
+        with lock:
+            return reader.frames_at(times)
+
+    return frames_at
 
 
 def _cues(path: Path, subtitles: str | Path | Sequence[Cue] | None, duration: float) -> list[Cue]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from perception.motion import Activity, CameraMotion, Observation, Stillness
 from perception.timefmt import format_span, format_time
 from perception.vlm.messages import ImagePart, Message
 
@@ -39,10 +40,11 @@ class SegmentEvidence:
     speech: tuple[str, ...]
     objects: tuple[str, ...]
     scene_changes: tuple[float, ...]
+    motion: tuple[Observation, ...] = ()  # activity and camera runs that start in it, or the stillness over it
 
 
 def offline_caption(evidence: SegmentEvidence) -> str:
-    """A caption composed from on-screen text, speech, detections and scene changes."""
+    """A caption composed from on-screen text, speech, detections, motion and scene changes."""
     parts = []
     if evidence.ocr_lines:
         parts.append("On screen: " + "; ".join(f'"{line}"' for line in evidence.ocr_lines) + ".")
@@ -50,11 +52,44 @@ def offline_caption(evidence: SegmentEvidence) -> str:
         parts.append("Speech: " + " ".join(evidence.speech))
     if evidence.objects:
         parts.append("Seen: " + ", ".join(evidence.objects) + ".")
+    parts += [motion_sentence(o) for o in evidence.motion]
     if evidence.scene_changes:
         shown = ", ".join(format_time(t) for t in evidence.scene_changes[:3])
         more = len(evidence.scene_changes) - 3
         parts.append(f"{SCENE_CHANGES} at {shown}" + (f" and {more} more." if more > 0 else "."))
     return clip(" ".join(parts)) if parts else f"{NOTHING} or known objects at {format_span(evidence.start, evidence.end)}."
+
+
+def motion_sentence(observation: Observation) -> str:
+    """One caption sentence about motion, such as "Activity: a red region (12% of the frame) comes in
+    from the left at 5:00 and stays 14 s, moving right." A run cut by the span's end "stays at least"."""
+    if isinstance(observation, Stillness):
+        return f"No activity from {format_time(observation.start)} to {format_time(observation.end)}."
+    at_least = "at least " if observation.open_end else ""
+    stays = f"stays {at_least}{max(1, round(observation.duration))} s"
+    if observation.open_start:  # it was going on before its span began
+        stays = f"going on, until {format_time(observation.end)}"
+    else:
+        stays = f"at {format_time(observation.start)} and {stays}"
+    if isinstance(observation, CameraMotion):
+        return f"Camera: {observation.text.split(' (')[0]} {stays}."
+    assert isinstance(observation, Activity)
+    colour = f"a {observation.colour} region" if observation.colour else "a region"
+    share = f"{round(100 * observation.share)}% of the frame" if observation.share >= 0.005 else "under 1% of the frame"
+    how, *rest = motion_phrase(observation).split(", ", 1)
+    return f"Activity: {colour} ({share}) {how} {stays}" + "".join(f", {part}" for part in rest) + "."
+
+
+def motion_phrase(activity: Activity) -> str:
+    """How a region moved, in words without figures or times: "comes in from the left, moving right"."""
+    if activity.entered and not activity.open_start:
+        parts = [f"comes in from the {' and '.join(activity.entered)}"]
+    else:
+        parts = [f"moves in the {activity.where}"]
+    parts += [f"moving {activity.direction}"] if activity.direction else []
+    parts += [f"{activity.depth} the camera"] if activity.depth else []
+    parts += [f"leaving at the {' and '.join(activity.exited)}"] if activity.exited and not activity.open_end else []
+    return ", ".join(parts)
 
 
 def merge_captions(captions: Sequence[str]) -> str:

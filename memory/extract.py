@@ -2,7 +2,9 @@
 
 On-screen text is a fact as it stands ("shown: VAULT CODE 4172"); speech gives its
 keyphrases (YAKE, statistical, no weights) as entities, each with the sentence that said
-it; detections give "appears" facts. A VLM, when configured, adds its own triples.
+it; detections give "appears" facts; motion gives visits and movements ("red region enters:
+from the left, moving right") and camera moves, at their own moments. A VLM, when
+configured, adds its own triples.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from functools import partial
 
 import yake
 
-from memory.compose import SegmentEvidence
+from memory.compose import SegmentEvidence, motion_phrase
 from memory.semantic import Candidate
 from perception.errors import ModelOutputError
+from perception.motion import Activity, CameraMotion, Observation, Stillness
 from perception.vlm.json_reply import parse_json_reply
 from perception.vlm.messages import Message
 
 MAX_KEYPHRASES = 4
+VISIT_SHARE = 0.03  # share of the frame a region covers at least to be worth a fact (people here cover 10-35%)
 VLM_FACTS_PROMPT = (
     "From this description of a video segment, list the entities and the facts it states plainly, as JSON: "
     '{{"facts": [{{"subject": str, "kind": str, "relation": str, "object": str}}]}}. At most 8 facts.\n{caption}'
@@ -41,7 +45,25 @@ def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candi
             found.append(stated(phrase, "topic", "said", sentence, confidence=0.6, source="speech"))
     for label in evidence.objects:
         found.append(stated(label, "object", "appears", label, confidence=0.5, source="detector"))
+    found += [motion_candidate(o, segment_id) for o in evidence.motion if not isinstance(o, Stillness) and _visit_or_move(o)]
     return found
+
+
+def _visit_or_move(observation: Observation) -> bool:
+    """Motion worth a fact: the camera moving, or a region at least VISIT_SHARE of the frame (someone, something
+    carried), not a flicker of light."""
+    return isinstance(observation, CameraMotion) or (isinstance(observation, Activity) and observation.share >= VISIT_SHARE)
+
+
+def motion_candidate(observation: Activity | CameraMotion, segment_id: int) -> Candidate:
+    """A visit or movement (who: the region by its colour; what: how it moved) or a camera move, at its own times."""
+    if isinstance(observation, CameraMotion):
+        subject, kind, relation, what = "camera", "camera", observation.motion, observation.motion
+    else:
+        what = motion_phrase(observation)  # no figures or times, so the pieces of one run make one fact
+        subject = f"{observation.colour} region" if observation.colour else "moving region"
+        kind, relation = "activity", "enters" if observation.entered and not observation.open_start else "moves"
+    return Candidate(subject, kind, relation, what, observation.start, observation.end, 0.6, "motion", segment_id)
 
 
 def segment_candidates(

@@ -47,7 +47,7 @@ from memory.store import Library
 from perception.errors import LongshotError
 
 MEMORY = "semantic"
-SOURCES = ("ocr", "speech", "detector", "vlm", "user")
+SOURCES = ("ocr", "speech", "detector", "motion", "vlm", "user")
 # all-MiniLM-L6-v2 cosines: "Barack Obama"/"President Obama" 0.93, "New York"/"New York City" 0.95,
 # but "left door"/"right door" 0.89 and "Chapter One"/"Chapter Two" 0.88. A missed merge leaves
 # two entities; a false one corrupts both, so the bar is high.
@@ -85,7 +85,7 @@ class Fact:
     start: float
     end: float
     confidence: float
-    source: str  # "ocr" | "speech" | "detector" | "vlm" | "user"
+    source: str  # "ocr" | "speech" | "detector" | "motion" | "vlm" | "user"
     segments: tuple[int, ...]  # segment ids, in time order
 
     @property

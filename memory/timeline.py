@@ -18,9 +18,16 @@ every memory. What ingest writes (memory/ingest/events.py):
     scene     a scene change, an instant           {}                     text: "scene change"
     object    a detection run, whole segments      {"segments": n}        text: the label
     caption   a VLM's caption of a base segment    {"scale": seconds}     (offline ones restate the rest)
+    activity  a moving region (perception.motion)  the record's data: where, share, direction, speed, colour...
+    camera    the camera pans, tilts, zooms, shakes  {"motion": "pan left", "rate": ...}
+    stillness nothing moved                        {"bounds": ...}        text: "no activity, 0:00-0:13"
 
 Runs continue across batches: a draft that starts exactly where an occurrence of the same
 modality and the same text ends (`same_text`) extends that occurrence instead of adding one.
+A motion run continues by its records instead (perception.motion's `continues`: the same kind
+of run, open at the earlier one's end and the later one's start, at the same sampled time), and
+the two become one (`joined`), with the joined record's text and data (and the first piece's
+vector: re-embedding a long run at every batch cost more than the rest of motion's memory work).
 Producers end a run that is still going at their span's end exactly there, and start one that
 was already going at their span's start exactly there, so the next batch's commit joins them,
 and a crash and resume writes the same rows as an uninterrupted run.
@@ -52,16 +59,23 @@ import sqlite3
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from memory.hybrid import HybridIndex, QueryVectors, committed_view, stack_vectors
 from memory.lru import LruCache
 from memory.store import Library
+from perception.motion import Activity, CameraMotion, Stillness, continues, joined
 
 MEMORY = "timeline"
-MODALITIES = ("speech", "subtitle", "text", "scene", "object", "caption")
-UNEMBEDDED = frozenset({"scene"})  # always the same words: no vector, found by words and by time
+MODALITIES = ("speech", "subtitle", "text", "scene", "object", "caption", "activity", "camera", "stillness")
+MOTION_RUNS: dict[str, type[Activity | CameraMotion | Stillness]] = {  # modality -> its record
+    "activity": Activity,
+    "camera": CameraMotion,
+    "stillness": Stillness,
+}
+UNEMBEDDED = frozenset({"scene", "stillness"})  # always the same words: no vector, found by words and by time
 SAME_TEXT = 0.8  # character similarity at which two readings of one text are the same text
 MATCH_RATIO = 0.75  # `matching` keeps occurrences scoring at least this share of the best one's score
 MATCH_FLOOR = 0.2  # ...and at least this much: nothing matches a query that matches nothing
@@ -236,7 +250,16 @@ class Timeline:
         ids: list[int] = []
         fresh: dict[int, str] = {}  # id -> text, embedded together at the end
         for draft in drafts:
-            row = self._continued(conn, video, draft)
+            run = self._continued_run(conn, video, draft) if draft.modality in MOTION_RUNS else None
+            if run is not None:
+                occurrence_id, whole = run
+                conn.execute(
+                    'UPDATE occurrences SET "end" = ?, text = ?, data = ? WHERE id = ?',
+                    (_seconds(whole.end), whole.text, _json(whole.data), occurrence_id),
+                )
+                ids.append(occurrence_id)  # its vector stays its first piece's: what moved, where and how rarely change
+                continue
+            row = None if draft.modality in MOTION_RUNS else self._continued(conn, video, draft)
             if row is not None:
                 conn.execute('UPDATE occurrences SET "end" = ? WHERE id = ?', (max(row["end"], _seconds(draft.end)), row["id"]))
                 ids.append(row["id"])
@@ -274,6 +297,21 @@ class Timeline:
             (video, draft.modality, _seconds(draft.start) - _JOIN, _seconds(draft.start) + _JOIN),
         ).fetchall()
         return next((row for row in rows if same_text(row["text"], draft.text)), None)
+
+    def _continued_run(self, conn: sqlite3.Connection, video: str, draft: OccurrenceDraft) -> tuple[int, Any] | None:
+        """The motion run a draft continues (its id), and the two joined, or None."""
+        kind = MOTION_RUNS[draft.modality]
+        later = kind.from_data(dict(draft.data))
+        rows = conn.execute(
+            "SELECT id, data FROM occurrences WHERE video = ? AND modality = ? AND json_extract(data, '$.open_end') "
+            "AND abs(json_extract(data, '$.bounds[1]') - ?) <= ? ORDER BY id",
+            (video, draft.modality, later.bounds[0], _JOIN),
+        ).fetchall()
+        for row in rows:
+            earlier = kind.from_data(json.loads(row["data"]))
+            if continues(earlier, later):
+                return row["id"], joined(earlier, later)
+        return None
 
     def _segment_at(self, conn: sqlite3.Connection, video: str, base: float | None, time: float) -> int | None:
         if base is None:

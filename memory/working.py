@@ -10,6 +10,10 @@ its children), plus the image-text similarity of its best frame when an image-te
 is present. The middle frame of every cell and every frame of the final windows are scored
 on their own (finest-scale text plus pixels); that pool is cut to K by maximal marginal
 relevance, so the picks are relevant and unlike each other, and returned in time order.
+
+Among frames that memory scores alike (one segment's frames share its text), those where
+something happens are worth more than the still ones between: with a timeline, the frame at
+each activity's onset and the one in its middle (a visit in full view) get a small bonus.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import numpy as np
 from memory.episodic import EpisodicMemory, Segment
 from memory.frames import FrameRef, FrameStore
 from memory.lru import LruCache
+from memory.timeline import Timeline
 from memory.visual import VisualMemory
 
 Span = tuple[float, float]
 IMAGE_WEIGHT = 0.5  # share of the image-text score in a frame's relevance when a model gives one
+MOMENT_BONUS = 0.1  # added to the relevance of a frame at an activity's onset or middle: a tie-breaker, not a topic
+ONSET_DELAY = 0.5  # seconds after a run's start: the first frame that shows what came, rather than the frame before
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,10 @@ class WorkingMemory:
         beam: int = 2,
         diversity: float = 0.3,
         max_cached_videos: int = 4,
+        timeline: Timeline | None = None,
     ):
-        """`text_to_image` embeds a query into the visual space (CLIP's text tower) when a model has one.
+        """`text_to_image` embeds a query into the visual space (CLIP's text tower) when a model has one;
+        `timeline` gives the activity whose onsets and middles frames are preferred at.
 
         `rounds` bounds the refinement; `samples` cells per window and round; `beam` windows kept
         per round; `diversity` is MMR's weight on unlikeness (0: relevance only). The frame embeddings of
@@ -84,6 +93,7 @@ class WorkingMemory:
         self.samples = max(2, samples)
         self.beam = max(1, beam)
         self.diversity = diversity
+        self.timeline = timeline
         self._vectors: LruCache[str, tuple[float, np.ndarray, np.ndarray]] = LruCache(max_cached_videos)
 
     def frame_vectors(self, video: str, latest: float, until: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -109,6 +119,7 @@ class WorkingMemory:
         pool: set[int] = set()
         for start, end in _clip_spans(spans, float(times[0]), float(times[-1])):
             pool |= self._refine(times, relevance, start, end)
+            pool |= {int(i) for i in relevance.moments if start <= times[i] <= end}
         if not pool:
             return []
         indices = np.array(sorted(pool))
@@ -222,6 +233,9 @@ class _Relevance:
             spread = float(raw.max() - raw.min())
             self.image = (raw - raw.min()) / spread if spread > 0 else np.zeros_like(raw)
         self.frame_scores = self.text if self.image is None else (1 - IMAGE_WEIGHT) * self.text + IMAGE_WEIGHT * self.image
+        moments = activity_moments(owner.timeline, video, until) if owner.timeline is not None else np.zeros(0)
+        self.moments = np.unique(_nearest(times, moments)) if len(moments) and len(times) else np.zeros(0, int)
+        self.frame_scores = self.frame_scores + MOMENT_BONUS * np.isin(np.arange(len(times)), self.moments)
 
     def cells(self, times: np.ndarray, edges: np.ndarray) -> np.ndarray:
         """A score per cell [edges[c], edges[c+1]): its best segment text, plus its best frame's image-text score."""
@@ -250,6 +264,13 @@ class _Relevance:
 
     def frame_vectors(self, indices: np.ndarray) -> np.ndarray:
         return self.vectors[indices]
+
+
+def activity_moments(timeline: Timeline, video: str, until: float | None) -> np.ndarray:
+    """The times worth a look: each activity's onset and middle, in time order."""
+    runs = timeline.between(video, 0.0, float("inf") if until is None else until, modalities=("activity",), until=until)
+    onsets = [min(run.start + ONSET_DELAY, run.end) for run in runs]
+    return np.sort(np.array(onsets + [(run.start + run.end) / 2 for run in runs], np.float64))
 
 
 def _nearest(known: np.ndarray, times: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 
 from app.agent import AgentState
 from app.answer import ABSTAIN_TEXT, LETTERS, Evidence
+from app.policies.motion_kind import motion_kind
 from app.policies.temporal import KINDS, Context
 from app.policies.timeline_reading import key
 from app.questions import TemporalQuestion, parse_question
@@ -94,7 +95,7 @@ class OfflinePolicy:
     def temporal(self, state: AgentState):
         """The temporal answerer of this question's kind and its context, or None for a question the general path answers."""
         question = read(state.question, state.options)
-        kind = KINDS.get(question.kind)
+        kind = motion_kind(state) or KINDS.get(question.kind)
         return None if kind is None else (kind, Context(question, state))
 
     def plan(self, state: AgentState) -> list[Action]:

@@ -19,7 +19,7 @@ from app.toolbox import Action
 from memory.timeline import MODALITIES, same_text
 
 SPEECH = ("speech", "subtitle")
-BACKGROUND = ("caption", "scene")  # restate or punctuate the rest: never what a question is about
+BACKGROUND = ("caption", "scene", "activity", "camera", "stillness")  # never what a question is about (motion: its own kind)
 QUOTED_MATCH = 0.8  # the least share of a quotation an occurrence must say, in order, to say it
 TOPIC_MATCH = 0.6  # the least share of a topic's words an occurrence must name to be about it
 # seconds: readings of one text this close are one showing (OCR at 1 fps behind a change gate loses frames of a steady notice)

@@ -18,6 +18,12 @@ stage's busy seconds (stages overlap: OCR and speech run beside decoding and com
 looks and reads, seconds of audio transcribed, peak RSS; then the ratio of the longest needle
 run's peak to the shortest's (the goal is at most 1.15) and the load average, since the CPU
 may be shared.
+
+Motion's cost, in the same run: the longest needle video is ingested again with motion off
+(`ingest.motion = false`), and the overhead is the extra CPU and wall time of the run with it
+(the aim is at most 15%). Then a still video as long (the motion set's empty room, looped)
+against that busy needle video: motion's busy time per video second on each, since a still
+scene should cost less than a busy one.
 """
 
 from __future__ import annotations
@@ -30,21 +36,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from evals.bench.common import CACHE_DIR, measure_in_child, print_figures
+from evals.bench.common import CACHE_DIR, make_long_video, measure_in_child, print_figures
 from evals.bench.decode import run as decode_run
 from evals.bench.lecture import build_lecture
 from evals.metrics import word_error_rate, words
 from evals.needle import build_needle
 from evals.needles.media import resolve_media
+from evals.needles.motion_media import still_room
 
 AIM_SPEED = 30.0  # video seconds per wall second: an hour in two minutes
 AIM_FLOOR_RATIO = 3.0
 AIM_PEAK_RATIO = 1.15
+AIM_MOTION_OVERHEAD = 0.15
+STILL_CLIP_S = 60.0  # the still room is encoded this long once, then looped by copying packets
 
 
-def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None, lecture_minutes: float = 10) -> dict[str, Any]:
+def run(
+    minutes: Sequence[float] = (10, 60), media: str | Path | None = None, lecture_minutes: float = 10, motion: bool = True
+) -> dict[str, Any]:
     """Ingest a needle video of each length, then the lecture (unless `lecture_minutes` is 0), each in
-    its own process; figures per run and across the needle runs."""
+    its own process; figures per run and across the needle runs; with `motion`, motion's overhead on
+    the longest needle video and a still video as long against it."""
     load_before = os.getloadavg()
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="longshot-bench-ingest-") as scratch:
@@ -58,13 +70,23 @@ def run(minutes: Sequence[float] = (10, 60), media: str | Path | None = None, le
             home = Path(scratch) / "home-lecture"
             figures = measure_in_child(ingest_lecture, lecture.video, home, lecture.reference)
             runs[f"lecture {lecture_minutes:g}min"] = _against_floor(figures, lecture.video)
+        cost = None
+        if motion:
+            needle = build_needle(CACHE_DIR / f"needle-{max(minutes):g}min", minutes=max(minutes), media=media)
+            cost = motion_cost(needle.video, runs[f"{max(minutes):g}min"], max(minutes), media, Path(scratch))
     peaks = [r["rss_peak_mb"] for name, r in runs.items() if not name.startswith("lecture")]
     longest = runs[f"{max(minutes):g}min"]
     return {
         "runs": runs,
         "peak_rss_ratio": max(peaks) / min(peaks),
         "hour_projected_s": 3600 / longest["video_s_per_wall_s"],
-        "aims": {"video_s_per_wall_s": AIM_SPEED, "ingest_vs_floor": AIM_FLOOR_RATIO, "peak_rss_ratio": AIM_PEAK_RATIO},
+        "motion": cost,
+        "aims": {
+            "video_s_per_wall_s": AIM_SPEED,
+            "ingest_vs_floor": AIM_FLOOR_RATIO,
+            "peak_rss_ratio": AIM_PEAK_RATIO,
+            "motion_overhead": AIM_MOTION_OVERHEAD,
+        },
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
@@ -91,13 +113,41 @@ def ingest_lecture(video: str, home: str, reference: str) -> dict[str, Any]:
     return {**figures, "words_said": len(said), "words_heard": len(heard), "word_error_rate": word_error_rate(said, heard)}
 
 
-def ingest_once(video: str, home: str) -> dict[str, Any]:
-    """One ingest into an empty home with the offline stack (runs in a child process)."""
+def motion_cost(needle: Path, busy: dict[str, Any], minutes: float, media: str | Path | None, scratch: Path) -> dict[str, Any]:
+    """Motion's overhead on the needle video (`busy`: its run with motion), and a still video as long against it."""
+    home = scratch / "home-no-motion"
+    without = measure_in_child(ingest_once, needle, home, False)
+    shutil.rmtree(home, ignore_errors=True)
+    clip = still_room(CACHE_DIR / f"still-room-{STILL_CLIP_S:g}s.mp4", resolve_media(media), STILL_CLIP_S)
+    home = scratch / "home-still"
+    still = measure_in_child(ingest_once, make_long_video(clip, minutes * 60), home)
+    shutil.rmtree(home, ignore_errors=True)
+    motion = busy["stage_busy_s"].get("motion", 0.0)
+    return {
+        "video": busy["video"],
+        "cpu_s_with": busy["cpu_s"],
+        "cpu_s_without": without["cpu_s"],
+        "ingest_s_with": busy["ingest_s"],
+        "ingest_s_without": without["ingest_s"],
+        "overhead_cpu": busy["cpu_s"] / without["cpu_s"] - 1,
+        "overhead_wall": busy["ingest_s"] / without["ingest_s"] - 1,
+        "motion_busy_s": motion,
+        "still_video_s": still["video_s"],
+        "still_motion_busy_s": still["stage_busy_s"].get("motion", 0.0),
+        "still_ingest_s": still["ingest_s"],
+        "still_cpu_s": still["cpu_s"],
+        "busy_motion_ms_per_video_s": 1000 * motion / busy["video_s"],
+        "still_motion_ms_per_video_s": 1000 * still["stage_busy_s"].get("motion", 0.0) / still["video_s"],
+    }
+
+
+def ingest_once(video: str, home: str, motion: bool = True) -> dict[str, Any]:
+    """One ingest into an empty home with the offline stack (runs in a child process); `motion` off to measure its cost."""
     from app import Longshot
 
     started = time.perf_counter()
     cpu = time.process_time()
-    result = Longshot(home=home, models__vlm="none").ingest(video)
+    result = Longshot(home=home, models__vlm="none", ingest__motion=motion).ingest(video)
     wall = time.perf_counter() - started
     stages = dict(sorted(result.stage_seconds.items(), key=lambda kv: -kv[1]))
     load = stages.get("load", 0.0)
@@ -131,3 +181,5 @@ def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
     }
     summary.update({f"aim {k}": v for k, v in figures["aims"].items()})
     print_figures("bench ingest: across runs", summary, file)
+    if figures.get("motion"):
+        print_figures("bench ingest: motion, with and without, and a still video against the busy one", figures["motion"], file)

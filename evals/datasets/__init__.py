@@ -28,10 +28,15 @@ from evals.datasets.videomme import VideoMME
 
 
 def _needle(root: str | Path, variant: str = "full", **options: Any) -> Dataset:
-    """A needle set built from real media: full, heldout or ci (evals/needles), or classic (evals/needle.py).
+    """A needle set built from real media: full, heldout or ci (evals/needles), the motion sets motion,
+    motion_heldout and motion_ci (evals/needles/motion_suite.py), or classic (evals/needle.py).
 
     Imported on use: those modules import this package.
     """
+    if variant.startswith("motion"):
+        from evals.needles.motion_suite import MotionSuite
+
+        return _build(f"needle:{variant}", partial(MotionSuite, variant=variant), root, options)
     if variant == "classic":
         from evals.needle import NeedleDataset
 

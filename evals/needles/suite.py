@@ -148,7 +148,7 @@ def build_video(folder: Path, recipe: Recipe, seed: int, minutes: float, media: 
             "per_type": recipe.per_type,
             "fps": FPS,
             "footage": [{"path": str(p), "bytes": p.stat().st_size} for p in footage],
-            "content": _fingerprint(),
+            "content": fingerprint(GENERATOR),
         }
     )
     video, manifest = folder / VIDEO_NAME, folder / MANIFEST_NAME
@@ -161,9 +161,9 @@ def build_video(folder: Path, recipe: Recipe, seed: int, minutes: float, media: 
         said = [Said(e.start, audio[e.subject]) for e in scenario.events if e.kind == "speech"]
         render(video, footage, scenario.duration, FPS, drawn, said)
         record = {"params": params, "video": VIDEO_NAME, "video_bytes": video.stat().st_size, "scenario": scenario.to_dict()}
-        _write(manifest, json.dumps(record, indent=1))
+        write_whole(manifest, json.dumps(record, indent=1))
     items = tuple(questions(scenario, video, recipe.per_type, f"needle-{recipe.split}-s{seed}"))
-    _write(folder / QUESTIONS_NAME, "".join(json.dumps(item_fields(i)) + "\n" for i in items))
+    write_whole(folder / QUESTIONS_NAME, "".join(json.dumps(item_fields(i)) + "\n" for i in items))
     return NeedleVideo(video, manifest, scenario, items)
 
 
@@ -190,10 +190,11 @@ def _footage(recipe: Recipe, seed: int, media: Path) -> list[Path]:
     return paths
 
 
-def _fingerprint() -> str:
-    """A hash of the generator's source (pools, planner, looks, rendering), so a set built by other code is not reused."""
+def fingerprint(modules: Sequence[str]) -> str:
+    """A hash of the generator's source (pools, planner, looks, rendering: `modules` of this package), so a
+    set built by other code is not reused."""
     digest = hashlib.sha256()
-    for module in GENERATOR:
+    for module in modules:
         digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
     return digest.hexdigest()[:16]
 
@@ -213,7 +214,7 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _write(path: Path, text: str) -> None:
+def write_whole(path: Path, text: str) -> None:
     """Write through a temporary name, so a reader never sees half a file."""
     partial = path.with_name(f".{path.name}.tmp")
     partial.write_text(text, encoding="utf-8")

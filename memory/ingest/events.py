@@ -1,7 +1,7 @@
 """What a span adds to the event timeline (memory/timeline.py), and the exact spans facts take from it.
 
-Each utterance, run of on-screen text, scene change, detection run, VLM caption and subtitle
-cue of a span becomes an occurrence at its own times. Pure functions of the span's results:
+Each utterance, run of on-screen text, scene change, detection run, activity, camera motion,
+stillness, VLM caption and subtitle cue of a span becomes an occurrence at its own times. Pure functions of the span's results:
 a resumed run writes exactly the occurrences an uninterrupted one did, and a run of text or
 detections still going at the span's end is continued by the next span's commit.
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from memory.compose import SegmentEvidence, offline_caption
 from memory.episodic import SegmentDraft
+from memory.ingest.motion import motion_occurrences
 from memory.ingest.perceive import Findings
 from memory.ingest.spans import EPSILON, Span
 from memory.screen_text import text_runs
@@ -28,6 +29,7 @@ from perception.utterances import Utterance
 
 SCENE_CHANGE = "scene change"
 _MODALITY_OF_SOURCE = {"ocr": ("text",), "speech": ("speech", "subtitle"), "detector": ("object",)}
+EPSILON_MS = 1e-3  # seconds: the timeline stores times to the millisecond
 
 
 def cues_in(span: Span, cues: Sequence[Cue], duration: float) -> list[Cue]:
@@ -52,6 +54,7 @@ def span_occurrences(
     occurrences += text_runs(found.lines, times, span.start, span.end, size) if found.lines else []
     occurrences += [OccurrenceDraft("scene", t, t, SCENE_CHANGE) for item in evidence for t in item.scene_changes]
     occurrences += detection_runs(span, found.detections)
+    occurrences += motion_occurrences(found.motion)
     occurrences += [
         OccurrenceDraft("caption", d.start, d.end, d.caption, {"scale": d.scale})
         for d, item in zip(drafts, evidence)
@@ -87,9 +90,15 @@ def detection_runs(span: Span, detections: Sequence[tuple[float, tuple[str, ...]
 
 def exact_spans(candidates: Sequence[Candidate], occurrences: Sequence[Occurrence]) -> list[Candidate]:
     """Facts read, heard or detected carry the times of the occurrence that states them (the text run,
-    the utterance, the detection run) rather than their segment's; others keep their segment's."""
+    the utterance, the detection run) rather than their segment's; motion facts, the times of the whole
+    run their piece of it joined; others keep their segment's."""
     timed = []
     for candidate in candidates:
+        if candidate.source == "motion":
+            runs = (o for o in occurrences if o.modality == candidate.kind and o.start - EPSILON_MS <= candidate.start <= o.end)
+            run = next(runs, None)
+            timed.append(candidate if run is None else replace(candidate, start=run.start, end=run.end))
+            continue
         said = normalised(candidate.object)
         source = next(
             (

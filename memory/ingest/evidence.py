@@ -12,6 +12,7 @@ import numpy as np
 
 from memory.compose import SegmentEvidence
 from memory.episodic import SegmentDraft
+from memory.ingest.motion import segment_motion
 from memory.ingest.perceive import Findings
 from memory.ingest.spans import Span
 from perception.subtitles import Cue
@@ -29,12 +30,13 @@ def segment_evidence(
     order; a frame whose features differ enough from the frame before it is a scene change.
     A segment holds the text read on its frames, the speech that starts in it (utterances
     and subtitle `cues`, each whole, in time order: a sentence stays with the segment it
-    starts in, however far it runs on), and the labels of its keyframe's detections, each
-    once, in order.
+    starts in, however far it runs on), the labels of its keyframe's detections, each
+    once, in order, and what moved in it.
     """
     segment = span.segment_of(times)
     similarity = np.einsum("ij,ij->i", pixels[1:], pixels[:-1])
     changes = np.flatnonzero(similarity < SCENE_CHANGE_BELOW) + 1
+    moved = segment_motion(span, found.motion)
     spoken = sorted([(u.start, u.text.strip()) for u in found.utterances] + [(c.start, c.text) for c in cues])
     said = span.segment_of(np.array([start for start, _ in spoken], np.float64))
     seen = span.segment_of(np.array([t for t, _ in found.detections], np.float64))
@@ -49,6 +51,7 @@ def segment_evidence(
                 speech=tuple(text for (_, text), k in zip(spoken, said) if k == j and text),
                 objects=unique(label for (_, labels), k in zip(found.detections, seen) if k == j for label in labels),
                 scene_changes=tuple(float(times[i]) for i in changes if segment[i] == j),
+                motion=moved[j],
             )
         )
     return evidence

@@ -1,9 +1,9 @@
-"""Perception of one span: on-screen text, speech and detections, run side by side in a
+"""Perception of one span: on-screen text, speech, detections and motion, run side by side in a
 thread pool (their native code releases the GIL) while the main thread stores the frames.
 
-Each job is a function of its span's frames and audio alone, so the pool's timing never
-changes what is found. A model that turns out unusable is warned about once and left out
-for the rest of the run. One more kind of finding is one more field of `Findings`, one
+Each job is a function of its span's frames and audio alone (motion also sees the previous
+span's last frame), so the pool's timing never changes what is found. A model that turns out
+unusable is warned about once and left out for the rest of the run. One more kind of finding is one more field of `Findings`, one
 more job method, and one more entry in the table of jobs in `Perceiver.__init__`.
 """
 
@@ -17,13 +17,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 
+from memory.ingest.motion import FramesAt, Previous, span_motion
 from memory.ingest.spans import Span
 from memory.ingest.tracker import IngestTracker
 from memory.screen_text import Line, ScreenText
 from perception.errors import LongshotError, ModelUnavailableError
 from perception.models import Models
+from perception.motion import MotionAnalyser, Observation
 from perception.utterances import SAMPLE_RATE, Utterance, audio_window, loud_stretch, utterances_in_span
 from perception.video import FrameBatch, read_audio
 
@@ -31,10 +34,10 @@ T = TypeVar("T")
 
 ROLES = ("ocr", "speech", "detector")
 # One per job of the two spans in perception at once (the one being committed, the one just
-# decoded): the OCR engines and speech replicas then serve both spans side by side.
-WORKERS = 2 * len(ROLES)
+# decoded): the OCR engines and speech replicas then serve both spans side by side; and motion's.
+WORKERS = 2 * (len(ROLES) + 1)
 
-Job = Callable[[Span, FrameBatch], Any]
+Job = Callable[[Span, FrameBatch, Previous], Any]  # a span, its frames, and the previous span's last frame
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,24 @@ class Findings:
     lines: tuple[tuple[Line, ...], ...] = ()  # the text lines on each frame of the batch, in frame order
     utterances: tuple[Utterance, ...] = ()  # those that start in the span, whole
     detections: tuple[tuple[float, tuple[str, ...]], ...] = ()  # (time, labels) of one keyframe per segment
+    motion: tuple[Observation, ...] = ()  # activity, camera motion and stillness, in time order
 
 
 class Perceiver:
     """Runs the perception jobs of each span with the models of `roles` that load."""
 
-    def __init__(self, models: Models, roles: set[str], ocr_threshold: float, path: Path, tracker: IngestTracker):
-        """Loads its models up front, so stage times are the work alone."""
+    def __init__(
+        self,
+        models: Models,
+        roles: set[str],
+        ocr_threshold: float,
+        path: Path,
+        tracker: IngestTracker,
+        motion: MotionAnalyser | None = None,
+        extra_frames: FramesAt | None = None,
+    ):
+        """Loads its models up front, so stage times are the work alone. `motion` analyses each span's
+        motion (None: no motion); `extra_frames` decodes the extra frames it asks for (None: none)."""
         self.models = models
         self.path = path
         self.tracker = tracker
@@ -58,6 +72,10 @@ class Perceiver:
         self.audio_decoded = 0.0
         self._disabled: set[str] = set()
         self._lock = threading.Lock()
+        self.motion = motion
+        self.extra_frames = extra_frames
+        if motion is not None:
+            cv2.setNumThreads(models.config.models.cpu_threads)  # one model's share, like every model's
         with tracker.timed("load"):
             self.roles = {role for role in ROLES if role in roles and self._loads(role)}
         self.screen_text = ScreenText(models.ocr, ocr_threshold) if "ocr" in self.roles else None
@@ -65,17 +83,22 @@ class Perceiver:
             "lines": ("ocr", "ocr", self._read),
             "utterances": ("speech", "speech", self._hear),
             "detections": ("detector", "detect", self._detect),
+            "motion": ("motion", "motion", self._move),
         }
-        self.jobs = {name: (stage, job) for name, (role, stage, job) in jobs.items() if role in self.roles}
+        roles = self.roles | ({"motion"} if motion is not None else set())
+        self.jobs = {name: (stage, job) for name, (role, stage, job) in jobs.items() if role in roles}
 
     @property
     def stages(self) -> list[str]:
         """The pipeline stages of the jobs that run, in pipeline order."""
         return [stage for stage, _ in self.jobs.values()]
 
-    def submit(self, pool: ThreadPoolExecutor, span: Span, batch: FrameBatch) -> Callable[[], Findings]:
-        """Start every job of a span in `pool`; the call returned waits for them and raises what they raised."""
-        futures = {name: pool.submit(self._run, stage, job, span, batch) for name, (stage, job) in self.jobs.items()}
+    def submit(
+        self, pool: ThreadPoolExecutor, span: Span, batch: FrameBatch, previous: Previous = None
+    ) -> Callable[[], Findings]:
+        """Start every job of a span in `pool`; the call returned waits for them and raises what they raised.
+        `previous` is the previous span's last frame and its time (None for the first span)."""
+        futures = {name: pool.submit(self._run, stage, job, span, batch, previous) for name, (stage, job) in self.jobs.items()}
         return lambda: Findings(**{name: tuple(future.result()) for name, future in futures.items()})
 
     def guarded(self, role: str, call: Callable[[], T], fallback: T) -> T:
@@ -96,9 +119,9 @@ class Perceiver:
         """The OCR gate's looks and full reads so far."""
         return {} if self.screen_text is None else {"ocr_looks": self.screen_text.looks, "ocr_reads": self.screen_text.reads}
 
-    def _run(self, stage: str, job: Job, span: Span, batch: FrameBatch) -> Any:
+    def _run(self, stage: str, job: Job, span: Span, batch: FrameBatch, previous: Previous) -> Any:
         with self.tracker.timed(stage):
-            found = job(span, batch)
+            found = job(span, batch, previous)
         self.tracker.advance(stage, span.end)
         return found
 
@@ -108,12 +131,12 @@ class Perceiver:
     def _model(self, role: str) -> Any:
         return getattr(self.models, role)
 
-    def _read(self, span: Span, batch: FrameBatch) -> list[tuple[Line, ...]]:
+    def _read(self, span: Span, batch: FrameBatch, previous: Previous) -> list[tuple[Line, ...]]:
         screen_text = self.screen_text
         assert screen_text is not None  # the job runs only with an OCR model
         return self.guarded("ocr", lambda: screen_text.lines(batch.frames, batch.times), [()] * len(batch))
 
-    def _hear(self, span: Span, batch: FrameBatch) -> list[Utterance]:
+    def _hear(self, span: Span, batch: FrameBatch, previous: Previous) -> list[Utterance]:
         """The utterances that start in the span, heard whole in the span's audio window (see
         perception.utterances); Whisper hears only its loud stretch, and a silent span costs nothing."""
         self.tracker.count("speech_spans")
@@ -134,7 +157,7 @@ class Perceiver:
         speech = self._model("speech")
         return self.guarded("speech", lambda: utterances_in_span(speech, samples, first, span.start, span.end), [])
 
-    def _detect(self, span: Span, batch: FrameBatch) -> list[tuple[float, tuple[str, ...]]]:
+    def _detect(self, span: Span, batch: FrameBatch, previous: Previous) -> list[tuple[float, tuple[str, ...]]]:
         """Detections on one keyframe per segment: enough to say what appears, cheap enough to run always."""
         found: list[tuple[float, tuple[str, ...]]] = []
         none: tuple[str, ...] = ()
@@ -146,6 +169,11 @@ class Perceiver:
                 labels = self.guarded("detector", partial(self._labels, batch.frames[frame]), none)
                 found.append((float(batch.times[frame]), labels))
         return found
+
+    def _move(self, span: Span, batch: FrameBatch, previous: Previous) -> tuple[Observation, ...]:
+        """Activity, camera motion and stillness in the span's frames, seen from the previous span's last frame."""
+        assert self.motion is not None  # the job runs only with motion on
+        return span_motion(self.motion, batch, previous, self.extra_frames)
 
     def _labels(self, image: np.ndarray) -> tuple[str, ...]:
         return tuple(detection.label for detection in self._model("detector").detect(image))

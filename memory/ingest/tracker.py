@@ -13,7 +13,7 @@ from time import perf_counter as clock
 
 log = logging.getLogger(__name__)
 
-STAGES = ("load", "decode", "store", "embed", "ocr", "speech", "detect", "caption", "rollup", "semantic", "commit")
+STAGES = ("load", "decode", "store", "embed", "ocr", "speech", "detect", "motion", "caption", "rollup", "semantic", "commit")
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,7 @@ def test_vlm_captions_summaries_and_facts(home, notice_video):
     assert {s.caption for s in coarse} == {"A summary of the notices."}
     images = [p for r in server.requests for m in r["messages"] for p in _parts(m) if p.get("type") == "image_url"]
     assert len(images) == 3 * len(base)  # three keyframes per base segment
-    facts = ingest.semantic.facts(video)
+    facts = [f for f in ingest.semantic.facts(video) if f.source != "motion"]  # the notice's coming and going moves
     assert {(f.subject, f.relation, f.object, f.source) for f in facts} == {("vault", "has code", "4172", "vlm")}
     assert facts[0].start == 0.0 and facts[0].end == 45.0 and len(facts[0].segments) == len(base)
 
@@ -306,7 +306,7 @@ def test_vlm_facts_that_are_not_json_are_skipped_with_a_warning(home, notice_vid
     assert result.video.status == "ready"
     assert any("VLM facts at 0 s failed" in w and "no JSON object" in w for w in result.warnings)
     assert "the VLM facts failed 3 times in a row" in result.warnings[-1]
-    assert ingest.semantic.facts(result.video.id) == []
+    assert {f.source for f in ingest.semantic.facts(result.video.id)} == {"motion"}  # none from the VLM
     assert {s.caption for s in ingest.episodic.segments(result.video.id, scale=10)} == {scripted({"messages": []})}
 
 
