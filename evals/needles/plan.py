@@ -31,6 +31,7 @@ DURING_MARGIN = (1.5, 6.0)  # notice up this long before and after the utterance
 CROSS_SHARE = 0.5  # of utterances made to cross a segment edge
 NUDGE = 0.35
 MAX_NUDGES = 8
+CROSSING_TRIES = 20  # draws of a crossing utterance's edge point before the planner gives up (a bug)
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,7 @@ def plan(
     placed: list[Placed] = []
     cursor = gap + extras[0]
     for block, extra in zip(blocks, extras[1:]):
-        start = _snap(cursor)
-        if block.crosses:
-            start = _snap(start + _crossing_delay(block, start, rng))
-        while _aligned(block, start):
-            start = _snap(start + NUDGE)
+        start = _start(block, _snap(cursor), rng)
         placed += [
             Placed(i, subject, kind, _snap(start + offset), _snap(start + offset + length))
             for i, subject, kind, offset, length in block.events
@@ -195,6 +192,24 @@ def _blocks(spoken: Sequence[Spoken], shown: Sequence[Shown], pairings: Sequence
                 events = [(*showing, 0.0, _snap(before + said + after)), (*utterance, before, said)]
             blocks.append(_Block(events, crosses=pairing.speech in crossing))
     return blocks
+
+
+def _start(block: _Block, earliest: float, rng: random.Random) -> float:
+    """Where a block starts, from `earliest`: every edge clear of the segment edges, and a crossing
+    block's utterance still across one (nudging a short utterance clear can carry it off its edge,
+    so the crossing point is drawn again). Each try stays within the reserve plan() keeps."""
+    for _ in range(CROSSING_TRIES):
+        start = _snap(earliest + _crossing_delay(block, earliest, rng)) if block.crosses else earliest
+        while _aligned(block, start):
+            start = _snap(start + NUDGE)
+        if not block.crosses or _utterance_crosses(block, start):
+            return start
+    raise AssertionError(f"no start from {earliest:.2f} puts the utterance of {block.events[0][1]} across a segment edge")
+
+
+def _utterance_crosses(block: _Block, start: float) -> bool:
+    _, _, _, offset, said = next(e for e in block.events if e[2] == "speech")
+    return int(_snap(start + offset) // SEGMENT) != int(_snap(start + offset + said) // SEGMENT)
 
 
 def _crossing_delay(block: _Block, start: float, rng: random.Random) -> float:

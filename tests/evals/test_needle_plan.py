@@ -6,7 +6,7 @@ import itertools
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from evals.needles.plan import AFTER_GAP, ALIGN_GUARD, DURING_MARGIN, SEGMENT, Pairing, Placed, Shown, Spoken, plan
@@ -68,6 +68,7 @@ def _check(events: tuple[Placed, ...], related, spoken, shown, duration: float) 
     notices=st.integers(1, 8),
     longest=st.floats(3.0, 90.0),
 )
+@example(seed=7, speakers=7, notices=7, longest=11.5)  # nudged clear of an edge, a short utterance once lost its crossing
 def test_plans_keep_every_promise(seed: int, speakers: int, notices: int, longest: float) -> None:
     spoken, shown, pairings = _inputs(seed, speakers, notices, longest)
     duration = 3600.0
