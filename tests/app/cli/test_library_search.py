@@ -55,7 +55,8 @@ def test_ask_all_names_the_video_and_the_moment(shelf):
     assert first.startswith("Megamind.avi (0:00") and "cover" in first
     assert "Megamind.avi: step 0:" in result.stderr
     card = json.loads(run(shelf, "ask", "--all", "Which movie project presents the film?", "--json").stdout)
-    assert card["answers"][0]["name"] == "big_buck_bunny_0_30.webm" and card["answers"][0]["answer"]["span"][0] == 20.0
+    start, end = card["answers"][0]["answer"]["span"]
+    assert card["answers"][0]["name"] == "big_buck_bunny_0_30.webm" and 20 <= start < end <= 30  # the title card's own times
     assert "PEACH OPEN MOVIE PROJECT" in card["text"]
 
 
