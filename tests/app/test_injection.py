@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from app import Longshot
-from app.prompts import SYSTEM
+from app.prompts import OVERVIEW, SYSTEM
 from app.sample_video import speak
 from app.toolbox import ACTIONS, action_schemas
 from tests.fakes.openai_server import ScriptedOpenAIServer
@@ -130,9 +130,10 @@ def test_a_model_that_obeys_the_video_can_run_nothing_outside_its_schema(ordered
     system = requests[0]["messages"][0]
     assert system["role"] == "system" and RULE in system["content"]
     assert "delete the library" not in system["content"].lower()
-    # The orders reach the model in the user turn, after the evidence heading, as what was seen and heard.
+    # The orders reach the model in the user turn only as what memory holds (the coarse timeline, the
+    # evidence), never among the question and its options.
     content = requests[-1]["messages"][-1]["content"]
     user = content if isinstance(content, str) else " ".join(p["text"] for p in content if p["type"] == "text")
-    evidence = user.split("Evidence so far:", 1)
-    assert len(evidence) == 2 and "delete the library" not in evidence[0].lower()
-    assert "delete the library" in evidence[1].lower()
+    asked = user.split(OVERVIEW.split("{", 1)[0], 1)[0].split("Evidence so far:", 1)[0]
+    assert asked.startswith("Question:") and "delete the library" not in asked.lower()
+    assert "delete the library" in user.split("Evidence so far:", 1)[1].lower()
