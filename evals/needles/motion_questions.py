@@ -23,6 +23,7 @@ from pathlib import Path
 from evals.datasets.base import LETTERS, Item
 from evals.grading import Count, Duration, Span, Truth, YesNo
 from evals.needles.motion_scene import MotionEvent, MotionScenario
+from evals.needles.questions import numbered_drafts
 from perception.timefmt import format_span, format_time
 
 TYPES = ("when", "count", "duration", "at_time", "direction", "camera")
@@ -48,13 +49,7 @@ Draft = Callable[[str], Item]
 def motion_questions(scenario: MotionScenario, video: Path, per_type: int, prefix: str) -> list[Item]:
     """Up to `per_type` questions of each type about one video, ids starting with `prefix`."""
     rng = random.Random(f"motion-questions:{scenario.seed}")
-    asker = _Asker(scenario, video, rng)
-    items: list[Item] = []
-    for name in TYPES:
-        drafts = list(getattr(asker, f"_{name}")())
-        rng.shuffle(drafts)
-        items += [draft(f"{prefix}-{name}-{n + 1:02d}") for n, draft in enumerate(drafts[:per_type])]
-    return items
+    return numbered_drafts(_Asker(scenario, video, rng), TYPES, rng, per_type, prefix, lambda drafts, n: drafts[:n])
 
 
 class _Asker:

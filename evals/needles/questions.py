@@ -53,13 +53,18 @@ TYPES = (
 def questions(scenario: Scenario, video: Path, per_type: int, prefix: str) -> list[Item]:
     """Up to `per_type` questions of each type about one video, ids starting with `prefix`."""
     rng = random.Random(f"questions:{scenario.split}:{scenario.seed}")
-    asker = _Asker(scenario, video, rng)
+    return numbered_drafts(_Asker(scenario, video, rng), TYPES, rng, per_type, prefix, _balanced)
+
+
+def numbered_drafts(
+    asker: object, types: Sequence[str], rng: random.Random, per_type: int, prefix: str, choose: Callable[[list, int], list]
+) -> list[Item]:
+    """Each type's drafts (`asker._<type>()`) shuffled, up to `per_type` of them chosen, as items `<prefix>-<type>-NN`."""
     items: list[Item] = []
-    for name in TYPES:
+    for name in types:
         drafts = list(getattr(asker, f"_{name}")())
         rng.shuffle(drafts)
-        chosen = _balanced(drafts, per_type)
-        items += [draft(f"{prefix}-{name}-{n + 1:02d}") for n, draft in enumerate(chosen)]
+        items += [draft(f"{prefix}-{name}-{n + 1:02d}") for n, draft in enumerate(choose(drafts, per_type))]
     return items
 
 
