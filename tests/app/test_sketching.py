@@ -252,12 +252,15 @@ def test_hostile_sketch_arguments_from_the_model_become_error_steps(library, vid
         '{"action": "sketch", "args": {"frame": 3, "tool": "box", "args": {"box": [NaN, 0, 10, 10]}}}',
         _act("sketch", frame=3, tool="box", args={"box": [0, 0, 10, 10], "label": "x" * 10_000}),
     ]
-    with ScriptedOpenAIServer([*hostile, _act("answer", text="4172")]) as server:
+    # An answer needs evidence first (a policy rule), so the model searches once after the hostile sketches.
+    script = [*hostile, _act("search_episodic", query="vault code"), _act("answer", text="4172")]
+    with ScriptedOpenAIServer(script) as server:
         longshot = _vlm_library(library, server, agent__max_steps=20, agent__max_invalid=20)
         answer = longshot.ask(video_id, "What code is shown on screen?")
         assert server.errors == []
-    errors = [s.error for s in answer.trace[:-1]]
-    assert len(errors) == len(hostile) and all(errors), errors
+    errors = [s.error for s in answer.trace[: len(hostile)]]
+    assert len(answer.trace) == len(hostile) + 2 and answer.trace[-2].error is None
+    assert all(errors), errors
     assert "99999" in errors[0] and "exec" in errors[2] and "detector" in errors[7]
     assert answer.text == "4172" and not [e for e in answer.evidence if e.kind == "sketch"]
 
@@ -279,11 +282,11 @@ def test_sketches_never_see_past_until(library, video_id):
 
 
 @pytest.mark.slow
-def test_offline_policy_reads_the_frame_to_answer_a_question_about_text(library, video_id):
+def test_offline_policy_answers_a_question_about_text_from_its_text_run_at_its_own_times(library, video_id):
+    """What ingest read on screen is a timeline occurrence: the answer quotes it with its own span, with no
+    closer look (the sketchpad's OCR at zoom is for what memory holds too little of)."""
     answer = library.ask(video_id, "What code is shown on screen?")
-    assert "4172" in answer.text and not answer.abstained
-    read = [s for s in answer.trace if s.action == "sketch" and s.args["tool"] == "ocr"]
-    assert read and read[0].error is None
-    sketch = next(e for e in answer.evidence if e.kind == "sketch")
-    assert 21.0 <= sketch.frames[0].time <= 27.0 and "4172" in sketch.text
-    assert Path(sketch.image_path).is_file()
+    assert answer.text.startswith("VAULT CODE 4172") and not answer.abstained
+    [shown] = [e for e in answer.evidence if e.kind == "occurrence"]
+    assert shown.modality == "text" and 20.0 <= shown.start < shown.end <= 27.0 and "4172" in shown.text
+    assert answer.span == (shown.start, shown.end)
