@@ -11,9 +11,11 @@ is present. The middle frame of every cell and every frame of the final windows 
 on their own (finest-scale text plus pixels); that pool is cut to K by maximal marginal
 relevance, so the picks are relevant and unlike each other, and returned in time order.
 
-Among frames that memory scores alike (one segment's frames share its text), those where
-something happens are worth more than the still ones between: with a timeline, the frame at
-each activity's onset and the one in its middle (a visit in full view) get a small bonus.
+For a question about movement ("when does someone walk in?"), among frames that memory scores
+alike (one segment's frames share its text), those where something happens are worth more than
+the still ones between: with a timeline, the frame at each activity's onset and the one in its
+middle (a visit in full view) get a small bonus. Other questions get none: a marker moving
+through the scene must not pull the frames away from the notice a question names.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from memory.frames import FrameRef, FrameStore
 from memory.lru import LruCache
 from memory.timeline import Timeline
 from memory.visual import VisualMemory
+from perception.motion import motion_words
 
 Span = tuple[float, float]
 IMAGE_WEIGHT = 0.5  # share of the image-text score in a frame's relevance when a model gives one
@@ -233,7 +236,8 @@ class _Relevance:
             spread = float(raw.max() - raw.min())
             self.image = (raw - raw.min()) / spread if spread > 0 else np.zeros_like(raw)
         self.frame_scores = self.text if self.image is None else (1 - IMAGE_WEIGHT) * self.text + IMAGE_WEIGHT * self.image
-        moments = activity_moments(owner.timeline, video, until) if owner.timeline is not None else np.zeros(0)
+        timeline = owner.timeline if motion_words(query) else None  # activity counts for questions about movement
+        moments = activity_moments(timeline, video, until) if timeline is not None else np.zeros(0)
         self.moments = np.unique(_nearest(times, moments)) if len(moments) and len(times) else np.zeros(0, int)
         self.frame_scores = self.frame_scores + MOMENT_BONUS * np.isin(np.arange(len(times)), self.moments)
 

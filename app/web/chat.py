@@ -18,7 +18,9 @@ from perception.timefmt import format_span, format_time
 
 # Plain symbols only: a browser without a colour-emoji font draws emoji as empty boxes.
 ACTION_LABELS = {
-    "search_episodic": "Searched the timeline",
+    "occurrences": "Searched the timeline",
+    "timeline": "Read the timeline",
+    "search_episodic": "Searched the segments",
     "search_semantic": "Searched facts",
     "search_visual": "Searched frames",
     "inspect": "Looked closer",
@@ -49,14 +51,15 @@ def step_title(step: Step) -> str:
     label = ACTION_LABELS.get(step.action, step.action)
     if step.error:
         label = f"⚠ {step.action or 'step'} failed"
-    if step.action in ("search_episodic", "search_semantic", "search_visual") and args.get("query"):
+    if step.action in ("occurrences", "search_episodic", "search_semantic", "search_visual") and args.get("query"):
         detail = f"“{clip(str(args['query']), 60)}”"
         if step.action == "search_episodic":
             scale = args.get("scale")
             detail += f" at {format_time(float(scale))} scale" if scale else " at every scale"
         return f"{label} · {detail}"
-    if step.action == "inspect" and "start" in args and "end" in args:
-        return f"{label} · {format_span(float(args['start']), float(args['end']))}, {args.get('n', 6)} frames"
+    if step.action in ("inspect", "timeline") and "start" in args and "end" in args:
+        frames = f", {args.get('n', 6)} frames" if step.action == "inspect" else ""
+        return f"{label} · {format_span(float(args['start']), float(args['end']))}{frames}"
     if step.action == "sketch":
         return f"{label} · {args.get('tool', '?')} on frame {args.get('frame', '?')}"
     return label

@@ -17,7 +17,7 @@ from memory.episodic import EpisodicMemory, SegmentDraft
 from memory.frames import FrameCache, FrameStore
 from memory.store import Library
 from memory.visual import VisualMemory
-from memory.working import Budget, WorkingMemory
+from memory.working import Budget, WorkingMemory, activity_moments
 from tests.memory.catalogue import add_video
 
 SECONDS = 1800  # a 30-minute video sampled at 1 fps
@@ -189,3 +189,26 @@ def test_frames_committed_later_are_seen(home: Path) -> None:
     assert seen_times[-1] == times[-1] and np.allclose(vectors[-20:], new_vectors, atol=1e-6)
     early_times, _ = working.frame_vectors(video.id, float(times[-1]), until=100.0)
     assert early_times[-1] == 100.0
+
+
+def test_activity_onsets_are_preferred_only_for_questions_about_movement(home: Path) -> None:
+    """One segment's frames share its text; with a visit's onset among them, a question about someone coming
+    in gets a frame at the onset or the middle, and a question about the notice gets no pull towards movement."""
+    from memory.ingest.motion import motion_occurrences
+    from memory.timeline import Timeline
+    from perception.motion.records import Activity
+
+    video = make_video(home, {600.0: "VISITORS SIGN IN AT THE DESK"}, vectors=np.ones((SECONDS, DIM), np.float32))
+    timeline = Timeline(video.library, None)
+    visit = Activity(start=603.0, end=609.0, bounds=(603.0, 609.0), open_start=False, open_end=False, pairs=6)
+    with video.library.transaction() as conn:
+        timeline.add(conn, video.id, motion_occurrences([visit]))
+    moments = {round(t) for t in activity_moments(timeline, video.id, None)}
+
+    def pick(query: str, timeline: Timeline | None) -> list[float]:
+        working = WorkingMemory(video.episodic, video.visual, lambda _: video.store, timeline=timeline)
+        return [p.time for p in working.select_frames(video.id, query, [(600, 610)], Budget(k=1))]
+
+    assert set(pick("when does someone walk in at the desk", timeline)) <= moments
+    assert not set(pick("when does someone walk in at the desk", None)) <= moments  # the pull is the onset's
+    assert pick("visitors sign in at the desk", timeline) == pick("visitors sign in at the desk", None)
