@@ -347,7 +347,9 @@ class SemanticMemory:
         if until is None or not hits:
             return hits
         views = {fact.id: fact for fact in self._facts_by_id(self.library.connect(), [f.id for f, _ in hits], until)}
-        return [(views[fact.id], score) for fact, score in hits]
+        # A fact merged away or forgotten since the index was read (an ingest or a forget in another thread)
+        # is left out; the next revision's index has what replaced it.
+        return [(views[fact.id], score) for fact, score in hits if fact.id in views]
 
     def trace(self, fact_id: int) -> tuple[Fact, list[Segment]]:
         """A fact and the base segments it was seen in, in time order."""
