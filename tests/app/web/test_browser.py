@@ -102,7 +102,7 @@ def test_upload_ingest_ask_and_see_the_evidence(page, app_url, media, tmp_path):
     evidence.first.wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert chat.get_by_text("Searched the timeline").count() >= 1  # the agent's steps, as tool messages
     caption = page.locator("#ls-evidence").inner_text()
-    assert re.search(r"\b\d:\d\d · (frame|segment|fact)", caption), caption
+    assert re.search(r"\b\d:\d\d · (frame|segment|fact|occurrence)", caption), caption
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "web-answer.png"), full_page=True)
 
