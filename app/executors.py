@@ -92,6 +92,7 @@ class LocalExecutor:
         self._pool = self._new_pool()
         self._pending: set[cf.Future] = set()
         self._ready: list[tuple[cf.Future, Any]] = []  # finished calls not yet handed out
+        self._pool_of: dict[cf.Future, cf.ProcessPoolExecutor] = {}  # which pool runs each pending call
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
@@ -103,8 +104,15 @@ class LocalExecutor:
         )
 
     def submit(self, stage: str, *args: Any) -> cf.Future:
-        future = self._pool.submit(_run_stage, stage, *args)
+        try:
+            future = self._pool.submit(_run_stage, stage, *args)
+        except cf.BrokenExecutor:
+            # The pool broke before `wait` saw it (a call finished as a sibling died): a new pool takes
+            # this call, and the dead pool's calls fail with BrokenExecutor, which `wait` reports.
+            self._replace_pool()
+            future = self._pool.submit(_run_stage, stage, *args)
         self._pending.add(future)
+        self._pool_of[future] = self._pool
         return future
 
     def wait(self, timeout: float | None = None) -> list[tuple[cf.Future, Any]]:
@@ -116,15 +124,24 @@ class LocalExecutor:
                     self._ready.append((future, future.result()))
                 except cf.BrokenExecutor as err:
                     broken.append((future, err))
+            dead = {self._pool_of[future] for future, _ in broken}
+            for future in done:
+                del self._pool_of[future]
             if broken:
-                # A dead process breaks the whole pool: every call still in it is lost, and a new pool takes over.
-                lost = (*(future for future, _ in broken), *self._pending)
-                self._pending = set()
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
+                # A dead process breaks its whole pool: every call still in it is lost, and a new pool takes over.
+                lost = (*(future for future, _ in broken), *(f for f in self._pending if self._pool_of[f] in dead))
+                self._pending -= set(lost)
+                for future in lost[len(broken) :]:
+                    del self._pool_of[future]
+                if self._pool in dead:
+                    self._replace_pool()
                 raise WorkerDied(f"a worker process died ({broken[0][1]}); perhaps out of memory: try fewer --workers", lost)
         finished, self._ready = self._ready, []
         return finished
+
+    def _replace_pool(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def close(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)

