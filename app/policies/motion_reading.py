@@ -2,7 +2,8 @@
 
 The motion analyser (perception.motion) reports runs of change; people ask about visitors.
 One visitor can leave more than one run (a pause while they stand still, a turn at the edge
-of the frame), and small changes (a shadow, a reflection, a camera's drift) leave runs too.
+of the frame; a stand-still across the end of an ingest span, after which the next motion starts where they
+stood), and small changes (a shadow, a reflection, a camera's drift) leave runs too.
 So a visit here is the activity of at least PERSON_SHARE of the frame (the share that makes a fact), its runs less than
 SAME_VISIT seconds apart taken as one; a camera move is a camera run, its pieces of the same
 move joined. Items are timeline occurrences (or evidence made of them): anything with
@@ -11,16 +12,17 @@ move joined. Items are timeline occurrences (or evidence made of them): anything
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from memory.extract import VISIT_SHARE as PERSON_SHARE  # the share of the frame a visitor's activity covers at least
+from perception.motion.records import MIN_CROSS
 
-SAME_VISIT = 3.0  # seconds between two runs of one visitor at most
+SAME_VISIT = 3.0  # seconds between two runs of one visitor at most, unless the visitor stayed (below)
+SAME_PLACE = 0.25  # frame shares from where a visitor stood still to where the next motion begins, for it to be theirs
 SAME_MOVE = 1.0  # seconds between two pieces of one camera move at most
-MIN_TRAVEL = 0.05  # frame widths a visitor must cross for a net direction to count
-MIN_LEG = 0.15  # frame widths of a leg of a visitor's path that is a walk across, not a sway
 
 
 class Timed(Protocol):
@@ -50,22 +52,23 @@ class Visit:
         return self.end - self.start
 
     @property
+    def entry(self) -> tuple[float, float, float] | None:
+        """(time, x, y) where the visitor is first seen whole (perception.motion's Activity.entry)."""
+        return next((tuple(e) for r in self.runs if (e := r.get("entry"))), None)
+
+    @property
+    def exit(self) -> tuple[float, float, float] | None:
+        """(time, x, y) where the visitor is last seen whole."""
+        return next((tuple(e) for r in reversed(self.runs) if (e := r.get("exit"))), None)
+
+    @property
     def crossing(self) -> str | None:
-        """ "right" or "left": the way the visitor crossed the frame. By the side edge it came in at, when
-        it came in at one side only; else by its first walk across (the first leg of its path at least
-        MIN_LEG frame widths long, left or right); else from where it was first and last seen; None when
-        none of these says."""
-        entered = set(self.runs[0].get("entered") or ()) & {"left", "right"}
-        if len(entered) == 1:
-            return "right" if entered == {"left"} else "left"
-        for run in self.runs:
-            for way, length in run.get("legs") or ():
-                if way in ("left", "right") and length >= MIN_LEG:
-                    return str(way)
-        first, last = self.runs[0].get("first_at"), self.runs[-1].get("last_at")
-        if first and last and abs(last[0] - first[0]) >= MIN_TRAVEL:
-            return "right" if last[0] > first[0] else "left"
-        return None
+        """ "right" or "left": the way from where the visitor came in to where they went out, at least
+        MIN_CROSS frame widths; None for one who leaves on the side they came in at, or stays."""
+        entry, exit_ = self.entry, self.exit
+        if entry is None or exit_ is None or abs(exit_[1] - entry[1]) < MIN_CROSS:
+            return None
+        return "right" if exit_[1] > entry[1] else "left"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def visits(items: Iterable[Timed]) -> list[Visit]:
     runs = sorted((i for i in items if i.modality == "activity" and _share(i.data) >= PERSON_SHARE), key=lambda i: i.start)
     found: list[list[Timed]] = []
     for run in runs:
-        if found and run.start - max(r.end for r in found[-1]) <= SAME_VISIT:
+        if found and _same_visitor(found[-1], run):
             found[-1].append(run)
         else:
             found.append([run])
@@ -119,6 +122,18 @@ def nearest(spans: Sequence[Visit | CameraMove], time: float, within: float) -> 
     if best is None or not (best.start - within <= time <= best.end + within):
         return None
     return best
+
+
+def _same_visitor(visit: Sequence[Timed], run: Timed) -> bool:
+    """Whether `run` carries on `visit`: it starts within SAME_VISIT seconds, or the visitor stood still and
+    was still there at the end of their span (`stays`) and `run` starts where they stood."""
+    if run.start - max(r.end for r in visit) <= SAME_VISIT:
+        return True
+    last, data = visit[-1].data or {}, run.data or {}
+    stood, moves = last.get("exit"), data.get("entry")
+    if not (last.get("stays") and stood and moves):
+        return False
+    return math.dist(stood[1:], moves[1:]) <= SAME_PLACE
 
 
 def _share(data: Mapping[str, Any] | None) -> float:

@@ -95,11 +95,12 @@ class SpanMotion:
         return self._cache[key]
 
     def _stays(self, first: int, last: int, following: int) -> bool:
-        """Whether what began moving at pair `first` stood still until pair `following` moved:
-        through the pause, one same region differs from the frame before the motion began, where
-        the last motion was. A visitor who stops is still visiting; a visitor leaving while the
-        next arrives changes two places in turn; and a cup put down by a hand that then leaves
-        stays where the hand no longer moves. Only where the camera held still."""
+        """Whether what began moving at pair `first` stood still until pair `following` moved (or,
+        with `following` past the last pair, to the span's end): through the pause, one same region
+        differs from the frame before the motion began, where the last motion was. A visitor who
+        stops is still visiting; a visitor leaving while the next arrives changes two places in
+        turn; and a cup put down by a hand that then leaves stays where the hand no longer moves.
+        Only where the camera held still."""
         pairs = self.pairs
         settled, before_first = 0.0, first - 1
         while before_first >= 0 and pairs[before_first].still and settled < SETTLED:
@@ -107,7 +108,8 @@ class SpanMotion:
             before_first -= 1
         if settled < SETTLED:
             return False  # no settled view of the scene before this motion began to compare with
-        if pairs[following].start - pairs[last].end > self.settings.max_presence_pause:
+        resumes = pairs[following].start if following < len(pairs) else pairs[-1].end
+        if resumes - pairs[last].end > self.settings.max_presence_pause:
             return False
         if any(p.camera is not None or p.cut for p in pairs[first : following + 1]):
             return False

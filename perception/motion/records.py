@@ -32,6 +32,9 @@ STRAIGHTNESS = 0.4  # net displacement over the length of its legs below which t
 MIN_GROWTH = math.log(1.25)  # size change that counts as toward or away from the camera
 SPEED_TREND = 1.5  # ratio of late to early speed that counts as speeding up (or its inverse)
 TOUCH = 1e-6  # seconds: sampled times are equal when closer than this
+TRACK_ENDS = 20  # track points kept at each end of a long run: where it comes in and goes out
+MAJOR = 0.1  # share of the run's peak a region needs to place the mover (fades and flicker are smaller)
+MIN_CROSS = 0.05  # frame widths between where a mover comes in and goes out for it to cross the frame
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,9 @@ class Activity(Run):
     early_speed: float = 0.0  # frame widths per second over the run's first steps
     late_speed: float = 0.0  # ... and its last steps
     colour_excess: tuple[float, ...] = ()  # pixels per PALETTE name beyond the surroundings
+    peak_time: float = 0.0  # middle of the pair where the moving region was largest
+    track: tuple[tuple[float, float, float, float], ...] = ()  # (time, x, y, share) per active pair; see `trimmed`
+    stays: bool = False  # what moved stood still and was still there when its span ended (not gone: a pause)
 
     modality: ClassVar[str] = "activity"
 
@@ -166,6 +172,32 @@ class Activity(Run):
         return heading(self.dx, self.dy)
 
     @property
+    def entry(self) -> tuple[float, float, float] | None:
+        """(time, x, y) where the mover is first seen whole: the first of its track's regions of at least
+        MAJOR of the peak, so a fade or shadow before it does not place it."""
+        major = self._major()
+        return major[0][:3] if major else None
+
+    @property
+    def exit(self) -> tuple[float, float, float] | None:
+        """(time, x, y) where the mover is last seen whole (see `entry`)."""
+        major = self._major()
+        return major[-1][:3] if major else None
+
+    @property
+    def crossing(self) -> str | None:
+        """ "left" or "right": the way from where the mover came in to where it went out, if at least
+        MIN_CROSS frame widths; None for one who leaves on the side they came in at, or stays."""
+        entry, exit_ = self.entry, self.exit
+        if entry is None or exit_ is None or abs(exit_[1] - entry[1]) < MIN_CROSS:
+            return None
+        return "right" if exit_[1] > entry[1] else "left"
+
+    def _major(self) -> list[tuple[float, float, float, float]]:
+        peak = max((p[3] for p in self.track), default=0.0)
+        return [p for p in self.track if p[3] >= MAJOR * peak]
+
+    @property
     def depth(self) -> str | None:
         """ "toward" or "away" (the camera), from the region's own growth; None when its size holds."""
         if abs(self.growth) < MIN_GROWTH:
@@ -194,6 +226,10 @@ class Activity(Run):
             parts.append(f"entering at the {_edges(self.entered)}")
         if self.exited and not self.open_end:
             parts.append(f"leaving at the {_edges(self.exited)}")
+        if self.entry and self.exit and not self.open_end:
+            came, went = place(*self.entry[1:]), place(*self.exit[1:])
+            crossing = f"crossing to the {self.crossing}" if self.crossing else "not crossing"
+            parts.append(f"seen first in the {came} and last in the {went} ({crossing})")
         return ", ".join([*parts, format_span(self.start, self.end)])
 
     def words(self) -> dict[str, Any]:
@@ -209,6 +245,9 @@ class Activity(Run):
             "speed_word": self.speed_word,
             "speed_trend": self.speed_trend,
             "colour": self.colour,
+            "crossing": self.crossing,
+            "entry": list(self.entry) if self.entry else None,
+            "exit": list(self.exit) if self.exit else None,
         }
 
 
@@ -262,6 +301,14 @@ def join_legs(legs: Sequence[tuple[str, float]]) -> tuple[tuple[str, float], ...
     return tuple(out)
 
 
+def trimmed(track: Sequence[tuple[float, float, float, float]]) -> tuple[tuple[float, float, float, float], ...]:
+    """A run's track as kept: whole when short, else its first and last TRACK_ENDS points (where it
+    comes in and goes out), so a record stays small on a run of any length. Trimming the joined
+    tracks of two spans keeps what trimming the whole run's would."""
+    points = tuple(tuple(p) for p in track)
+    return points if len(points) <= 2 * TRACK_ENDS else points[:TRACK_ENDS] + points[-TRACK_ENDS:]  # type: ignore[return-value]
+
+
 def continues(earlier: Observation, later: Observation) -> bool:
     """Whether `later` (from the next span) carries on the same run as `earlier`."""
     if type(earlier) is not type(later) or not (earlier.open_end and later.open_start):
@@ -289,6 +336,9 @@ def joined(earlier: Observation, later: Observation) -> Observation:
             pairs=earlier.pairs + later.pairs,
             share_sum=earlier.share_sum + later.share_sum,
             share_peak=max(earlier.share_peak, later.share_peak),
+            peak_time=later.peak_time if later.share_peak > earlier.share_peak else earlier.peak_time,
+            track=trimmed(earlier.track + later.track),
+            stays=later.stays,
             x_sum=earlier.x_sum + later.x_sum,
             y_sum=earlier.y_sum + later.y_sum,
             size_sum=earlier.size_sum + later.size_sum,

@@ -16,7 +16,17 @@ import cv2
 import numpy as np
 
 from perception.motion.pairs import PairMotion, Region
-from perception.motion.records import LEG_SHARE, MIN_TRAVEL, Activity, CameraMotion, Observation, Stillness, heading, join_legs
+from perception.motion.records import (
+    LEG_SHARE,
+    MIN_TRAVEL,
+    Activity,
+    CameraMotion,
+    Observation,
+    Stillness,
+    heading,
+    join_legs,
+    trimmed,
+)
 
 SHAKE_STRAIGHTNESS = 0.5  # a stretch of camera motion whose net shift is below this share of its path shakes
 SHAKE_PAIRS = 3
@@ -44,13 +54,15 @@ def group(
     `from_previous`: the first pair starts at the previous span's last frame; without it, a run
     reaching the first pair starts at that pair's start (it was already going). `bridge(first,
     last, next)` says whether a longer pause between an activity's pairs `first`..`last` and
-    the next moving pair still belongs to that activity (something stood still and stayed)."""
+    the next moving pair still belongs to that activity (something stood still and stayed); with
+    `next` past the last pair, whether it stayed to the span's end (`Activity.stays`)."""
     if not pairs:
         return []
     stretches = _activity_stretches(pairs, grouping.max_pause, bridge)
     found: list[Observation] = []
     for first, last in stretches:
-        found.append(_activity(pairs, first, last, grouping, from_previous))
+        stays = last < len(pairs) - 1 and bridge is not None and bridge(first, last, len(pairs))
+        found.append(_activity(pairs, first, last, grouping, from_previous, stays))
     found.extend(_stillness(pairs, stretches))
     found.extend(_camera(pairs, grouping, from_previous))
     order = {Activity: 0, Stillness: 1, CameraMotion: 2}
@@ -92,7 +104,9 @@ def _cut_between(pairs: Sequence[PairMotion], a: int, b: int) -> bool:
     return any(p.cut for p in pairs[a + 1 : b])
 
 
-def _activity(pairs: Sequence[PairMotion], first: int, last: int, grouping: Grouping, from_previous: bool) -> Activity:
+def _activity(
+    pairs: Sequence[PairMotion], first: int, last: int, grouping: Grouping, from_previous: bool, stays: bool
+) -> Activity:
     aspect = grouping.height / grouping.width
     shift = _camera_shift(pairs, grouping.width)
     moving = [i for i in range(first, last + 1) if pairs[i].active]
@@ -103,6 +117,8 @@ def _activity(pairs: Sequence[PairMotion], first: int, last: int, grouping: Grou
     times = np.diff([_mid(pairs[i]) for i in moving])
     third = max(1, len(steps) // 3)
     colour = np.sum([r.colour for r in regions], axis=0)
+    mids = [_mid(pairs[i]) for i in moving if pairs[i].region is not None]
+    peak = int(np.argmax([r.share for r in regions]))
     return Activity(
         start=_start(pairs, first, from_previous),
         end=_mid(pairs[last]),
@@ -126,6 +142,9 @@ def _activity(pairs: Sequence[PairMotion], first: int, last: int, grouping: Grou
         early_speed=_speed(lengths[:third], times[:third]),
         late_speed=_speed(lengths[-third:], times[-third:]),
         colour_excess=tuple(float(c) for c in colour),
+        peak_time=mids[peak],
+        stays=stays,
+        track=trimmed([(t, round(r.x, 4), round(r.y, 4), round(r.share, 4)) for t, r in zip(mids, regions)]),
     )
 
 

@@ -15,7 +15,9 @@ class MotionSettings:
     noise_sigmas: float = 4.0  # a pixel moved when its change exceeds this many noise sigmas
     min_region: float = 0.002  # the smallest moving region, as a share of the frame
     max_pause: float = 0.5  # seconds without change that one activity run may contain, for any cause
-    max_presence_pause: float = 10.0  # ... while what moved stays (the scene still differs from before)
+    # ... while what moved stays (the scene still differs from before): unlimited, so a visit ends when the
+    # visitor is gone, not when they stand still
+    max_presence_pause: float = float("inf")
     local_fps: float = 4.0  # rate of the extra frames asked for where runs start and end
     min_camera_speed: float = 0.02  # slower camera motion is not reported
     cut_share: float = 0.75  # a pair changed this much with no camera fit is a cut
