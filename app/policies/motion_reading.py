@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from memory.extract import VISIT_SHARE as PERSON_SHARE  # the share of the frame a visitor's activity covers at least
-from perception.motion.records import MIN_CROSS
+from perception.motion.records import crossing
 
 SAME_VISIT = 3.0  # seconds between two runs of one visitor at most, unless the visitor stayed (below)
 SAME_PLACE = 0.25  # frame shares from where a visitor stood still to where the next motion begins, for it to be theirs
@@ -63,12 +63,8 @@ class Visit:
 
     @property
     def crossing(self) -> str | None:
-        """ "right" or "left": the way from where the visitor came in to where they went out, at least
-        MIN_CROSS frame widths; None for one who leaves on the side they came in at, or stays."""
-        entry, exit_ = self.entry, self.exit
-        if entry is None or exit_ is None or abs(exit_[1] - entry[1]) < MIN_CROSS:
-            return None
-        return "right" if exit_[1] > entry[1] else "left"
+        """ "right" or "left": the way from where the visitor came in to where they went out."""
+        return crossing(self.entry, self.exit)
 
 
 @dataclass(frozen=True)

@@ -186,12 +186,7 @@ class Activity(Run):
 
     @property
     def crossing(self) -> str | None:
-        """ "left" or "right": the way from where the mover came in to where it went out, if at least
-        MIN_CROSS frame widths; None for one who leaves on the side they came in at, or stays."""
-        entry, exit_ = self.entry, self.exit
-        if entry is None or exit_ is None or abs(exit_[1] - entry[1]) < MIN_CROSS:
-            return None
-        return "right" if exit_[1] > entry[1] else "left"
+        return crossing(self.entry, self.exit)
 
     def _major(self) -> list[tuple[float, float, float, float]]:
         peak = max((p[3] for p in self.track), default=0.0)
@@ -273,6 +268,14 @@ def place(x: float, y: float) -> str:
 def _tuples(value: Any) -> Any:
     """JSON's lists back to the tuples the records hold."""
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def crossing(entry: Sequence[float] | None, exit_: Sequence[float] | None) -> str | None:
+    """ "left" or "right": the way from where a mover came in to where it went out ((time, x, y) each), if
+    at least MIN_CROSS frame widths; None for one who leaves on the side they came in at, or stays."""
+    if entry is None or exit_ is None or abs(exit_[1] - entry[1]) < MIN_CROSS:
+        return None
+    return "right" if exit_[1] > entry[1] else "left"
 
 
 def heading(dx: float, dy: float) -> str:
