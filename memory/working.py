@@ -13,8 +13,8 @@ relevance, so the picks are relevant and unlike each other, and returned in time
 
 For a question about movement ("when does someone walk in?"), among frames that memory scores
 alike (one segment's frames share its text), those where something happens are worth more than
-the still ones between: with a timeline, the frame at each activity's onset and the one in its
-middle (a visit in full view) get a small bonus. Other questions get none: a marker moving
+the still ones between: with a timeline, the frame at each activity's onset and the one at its
+peak (where the moving region was largest: a visit in full view, close and moving) get a small bonus. Other questions get none: a marker moving
 through the scene must not pull the frames away from the notice a question names.
 """
 
@@ -35,7 +35,7 @@ from perception.motion import motion_words
 
 Span = tuple[float, float]
 IMAGE_WEIGHT = 0.5  # share of the image-text score in a frame's relevance when a model gives one
-MOMENT_BONUS = 0.1  # added to the relevance of a frame at an activity's onset or middle: a tie-breaker, not a topic
+MOMENT_BONUS = 0.1  # added to the relevance of a frame at an activity's onset or peak: a tie-breaker, not a topic
 ONSET_DELAY = 0.5  # seconds after a run's start: the first frame that shows what came, rather than the frame before
 
 
@@ -82,7 +82,7 @@ class WorkingMemory:
         timeline: Timeline | None = None,
     ):
         """`text_to_image` embeds a query into the visual space (CLIP's text tower) when a model has one;
-        `timeline` gives the activity whose onsets and middles frames are preferred at.
+        `timeline` gives the activity whose onsets and peaks frames are preferred at.
 
         `rounds` bounds the refinement; `samples` cells per window and round; `beam` windows kept
         per round; `diversity` is MMR's weight on unlikeness (0: relevance only). The frame embeddings of
@@ -271,10 +271,16 @@ class _Relevance:
 
 
 def activity_moments(timeline: Timeline, video: str, until: float | None) -> np.ndarray:
-    """The times worth a look: each activity's onset and middle, in time order."""
+    """The times worth a look: each activity's onset and peak, in time order."""
     runs = timeline.between(video, 0.0, float("inf") if until is None else until, modalities=("activity",), until=until)
     onsets = [min(run.start + ONSET_DELAY, run.end) for run in runs]
-    return np.sort(np.array(onsets + [(run.start + run.end) / 2 for run in runs], np.float64))
+    return np.sort(np.array(onsets + [_peak(run.start, run.end, run.data) for run in runs], np.float64))
+
+
+def _peak(start: float, end: float, data: dict | None) -> float:
+    """When an activity's moving region was largest; its middle where the record keeps no peak (older memory)."""
+    peak = (data or {}).get("peak_time")
+    return float(peak) if isinstance(peak, (int, float)) and start <= peak <= end else (start + end) / 2
 
 
 def _nearest(known: np.ndarray, times: np.ndarray) -> np.ndarray:

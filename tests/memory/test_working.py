@@ -212,3 +212,24 @@ def test_activity_onsets_are_preferred_only_for_questions_about_movement(home: P
     assert set(pick("when does someone walk in at the desk", timeline)) <= moments
     assert not set(pick("when does someone walk in at the desk", None)) <= moments  # the pull is the onset's
     assert pick("visitors sign in at the desk", timeline) == pick("visitors sign in at the desk", None)
+
+
+def test_an_activity_is_looked_at_at_its_onset_and_its_peak(home: Path) -> None:
+    """A visit whose moving region was largest late in the run: the frames worth a look are its onset and that peak,
+    not its middle; an older record without a peak falls back to the middle."""
+    from memory.ingest.motion import motion_occurrences
+    from memory.timeline import Timeline
+    from perception.motion.records import Activity
+
+    video = make_video(home, {600.0: "VISITORS SIGN IN AT THE DESK"}, vectors=np.ones((SECONDS, DIM), np.float32))
+    timeline = Timeline(video.library, None)
+    track = ((603.5, 0.2, 0.5, 0.1), (605.5, 0.4, 0.5, 0.2), (607.5, 0.6, 0.5, 0.5), (608.5, 0.8, 0.5, 0.2))
+    late = Activity(
+        start=603.0, end=609.0, bounds=(603.0, 609.0), open_start=False, open_end=False, pairs=4, peak_time=607.5, track=track
+    )
+    old = Activity(start=620.0, end=630.0, bounds=(620.0, 630.0), open_start=False, open_end=False, pairs=9)
+    with video.library.transaction() as conn:
+        timeline.add(conn, video.id, motion_occurrences([late, old]))
+
+    assert activity_moments(timeline, video.id, None).tolist() == [603.5, 607.5, 620.5, 625.0]
+    assert activity_moments(timeline, video.id, until=615.0).tolist() == [603.5, 607.5]
