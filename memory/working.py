@@ -14,8 +14,9 @@ relevance, so the picks are relevant and unlike each other, and returned in time
 For a question about movement ("when does someone walk in?"), among frames that memory scores
 alike (one segment's frames share its text), those where something happens are worth more than
 the still ones between: with a timeline, the frame at each activity's onset and the one at its
-peak (where the moving region was largest: a visit in full view, close and moving) get a small bonus. Other questions get none: a marker moving
-through the scene must not pull the frames away from the notice a question names.
+peak (where the moving region was largest: a visit in full view, close and moving) get a small
+bonus. Other questions get none: a marker moving through the scene must not pull the frames away
+from the notice a question names.
 """
 
 from __future__ import annotations
