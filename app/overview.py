@@ -3,7 +3,9 @@
 A model that sees only search results can retrieve but not reason over time: it cannot
 tell what comes before what, or where to look first. The overview cuts the video into
 equal stretches and says, per stretch, what the timeline holds there: on-screen texts and
-what is said (each with its own times), detected objects, and how many scene changes. It
+what is said (each with its own times), detected objects, movement (when something moved: a
+visit to a still room is the answer to many questions about camera footage) and the camera's
+moves, and how many scene changes. It
 is made as fine as the prompt's token budget allows (`fit`), so a short video gets one
 line per minute or so, and a long one fewer, coarser lines.
 """
@@ -19,7 +21,15 @@ from perception.timefmt import format_span
 MAX_STRETCHES = 24
 TEXTS_PER_LINE = 3
 QUOTE_CHARS = 60
-LABELS = {"text": "on screen", "subtitle": "subtitles", "speech": "said", "caption": "seen", "object": "objects"}
+LABELS = {
+    "text": "on screen",
+    "subtitle": "subtitles",
+    "speech": "said",
+    "caption": "seen",
+    "object": "objects",
+    "activity": "movement",
+    "camera": "camera",
+}
 
 
 class Moment(Protocol):
@@ -58,12 +68,22 @@ def _modality_part(modality: str, moments: Sequence[Moment]) -> str:
         return ""
     if modality == "object":
         return f"{LABELS[modality]}: " + ", ".join(sorted({m.text for m in moments}))
+    if modality == "activity":  # its sentence is long; when it moved is what a model plans by
+        return _listed(modality, [format_span(m.start, m.end) for m in moments])
+    if modality == "camera":  # "the camera pans left (0.20 frame widths/s), 0:20-0:24": the move, then when
+        return _listed(
+            modality, [f"{m.text.split(' (')[0].removeprefix('the camera ')} ({format_span(m.start, m.end)})" for m in moments]
+        )
     distinct: dict[str, Moment] = {}
     for moment in moments:
         distinct.setdefault(" ".join(moment.text.split()), moment)
-    shown = [f'"{_cut(text)}" ({format_span(m.start, m.end)})' for text, m in list(distinct.items())[:TEXTS_PER_LINE]]
-    more = len(distinct) - len(shown)
-    return f"{LABELS[modality]}: " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return _listed(modality, [f'"{_cut(text)}" ({format_span(m.start, m.end)})' for text, m in distinct.items()])
+
+
+def _listed(modality: str, items: Sequence[str]) -> str:
+    """The first TEXTS_PER_LINE items under the modality's label, and how many more."""
+    more = len(items) - TEXTS_PER_LINE
+    return f"{LABELS[modality]}: " + ", ".join(items[:TEXTS_PER_LINE]) + (f" and {more} more" if more > 0 else "")
 
 
 def _cut(text: str) -> str:

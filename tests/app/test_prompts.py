@@ -131,3 +131,49 @@ def test_the_request_a_vlm_gets_is_pinned_with_images_in_place() -> None:
         "type": "json_schema",
         "json_schema": {"name": "reply", "schema": action_reply_schema(action_schemas())},
     }
+
+
+def motion_timeline(visits: int, seconds: float) -> tuple[Occurrence, ...]:
+    """A camera's day: `visits` visits to a still room (the records' own sentences), a pan and its return."""
+    from perception.motion import Activity, CameraMotion, Stillness
+
+    found: list[Occurrence] = []
+    step = seconds / (visits + 1)
+    for n in range(visits):
+        start = step * (n + 1) + 0.5
+        track = ((start, 0.2, 0.6, 0.15), (start + 6, 0.6, 0.5, 0.3), (start + 12, 0.9, 0.5, 0.2))
+        visit = Activity(start, start + 12, (start - 0.5, start + 12.5), False, False, pairs=12, share_sum=2.4, track=track)
+        found.append(Occurrence(len(found) + 1, "v", "activity", visit.start, visit.end, visit.text, visit.data, None))
+        still = Stillness(start + 12, start + step, (start + 12, start + step), False, False)
+        found.append(Occurrence(len(found) + 1, "v", "stillness", still.start, still.end, still.text, still.data, None))
+    for motion, at in (("pan left", seconds / 3 + 20), ("pan right", seconds / 3 + 40)):
+        move = CameraMotion(at, at + 4, (at - 0.5, at + 4.5), False, False, motion=motion, pairs=4, rate_sum=0.8)
+        found.append(Occurrence(len(found) + 1, "v", "camera", move.start, move.end, move.text, move.data, None))
+    return tuple(sorted(found, key=lambda o: o.start))
+
+
+def first_request(timeline: tuple[Occurrence, ...], question: str, duration: float) -> str:
+    state = AgentState(question, (), None, 8, [10.0, 30.0], duration)
+    reply = json.dumps({"action": "timeline", "args": {"start": 0, "end": 60}})
+    with ScriptedOpenAIServer([reply]) as server:
+        chat = OpenAIChat("fake-vlm", server.base_url, VLMConfig(max_retries=0))
+        VLMPolicy(chat, OfflinePolicy(), moments=lambda: timeline).next_action(state)
+        assert server.errors == []
+        (asked,) = server.requests
+    return "\n---\n".join(part for part in request_parts(asked) if isinstance(part, str))
+
+
+def test_the_first_prompt_of_camera_footage_shows_movement_and_camera_moves() -> None:
+    """A VLM asked about a security video reads, in its first prompt's coarse timeline, when something moved and
+    what the camera did, each at its own times; the prompt fits the first prompt's budget."""
+    shown = first_request(motion_timeline(3, 1200.0), "When does someone first come into view?", 1200.0)
+    assert matches_snapshot("vlm_request_motion.txt", shown)
+    assert "movement: 5:00.5-5:12.5" in shown and "camera: pans left (7:00-7:04)" in shown
+    assert "no activity" not in shown  # stillness is what the lines leave out
+    assert prompts.estimate_tokens(shown) <= prompts.FIRST_PROMPT_TOKENS
+
+
+def test_a_busy_day_of_camera_footage_still_fits_the_first_prompt() -> None:
+    shown = first_request(motion_timeline(120, 8 * 3600.0), "How many times does someone come into view?", 8 * 3600.0)
+    assert "movement: " in shown and " more" in shown  # coarser stretches, each naming a few visits and counting the rest
+    assert prompts.estimate_tokens(shown) <= prompts.FIRST_PROMPT_TOKENS
