@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from app.policies.motion_reading import CameraMove, Timed, Visit, camera_moves, happening_at, nearest, visits
 from app.questions import TemporalQuestion, format_count, format_duration, parse_question
 from app.questions.options import OptionMeaning
-from perception.motion import MotionMeaning, motion_meanings, motion_words
+from perception.motion import MotionMeaning, motion_meanings, motion_words, place
 from perception.timefmt import format_span, format_time
 
 MOTION_MODALITIES = ("activity", "camera", "stillness")
@@ -29,7 +29,8 @@ _VOCABULARY_WORDS = (
     "camera view into in out there here anything something nothing movement motion activity happening going on whole over "
     "way direction across cross crosses room frame scene shot footage clip video recording security lab stay stays longest "
     "walk walks walking come comes came coming arrive arrives arrived enter enters entered leave leaves appear appears "
-    "show shows up left right still moving move moves first last second third fourth fifth next time times ever"
+    "show shows up left right still moving move moves first last second third fourth fifth next time times ever "
+    "side sides where go goes went head heads exit exits from top bottom centre center"
 )
 MOTION_VOCABULARY = frozenset(_VOCABULARY_WORDS.split())
 NEAR = 5.0  # seconds a visit or camera move may start off the moment a question names ("the visitor at about 5:00")
@@ -43,11 +44,16 @@ _COUNT = re.compile(r"\bhow\s+(?:many|often)\b|\bnumber\s+of\b", re.I)
 _DURATION = re.compile(r"\bhow\s+long\b|\bfor\s+how\s+(?:long|much\s+time)\b|\bhow\s+much\s+time\b", re.I)
 _WHEN = re.compile(r"\bwhen\b|\bat\s+what\s+(?:time|point|moment)\b", re.I)
 _WAY = re.compile(r"\bwhich\s+way\b|\b(?:what|which)\s+direction\b|\bcross(?:es|ing)?\b|\bacross\b", re.I)
+_WHERE = re.compile(r"\bwhich\s+side\b|\bwhere\b", re.I)  # asks a way only of where someone comes in or goes
+_CROSS = re.compile(r"\bcross(?:es|ing)?\b|\bacross\b", re.I)
+_GOING = re.compile(r"\b(?:go|goes|went|going|head|heads|headed|heading)\b", re.I)
+_WHO = re.compile(r"\b(?:who|that)\b.*?\b(?:at|around|about|after)\s+(?:about\s+)?\d[\d:.]*", re.I)  # "who comes in at 5:04"
 _POLAR = re.compile(r"^\s*(?:is|are|does|do|did|was|were|has|have|can)\b", re.I)
 _ALTERNATIVES = re.compile(r"\bor\b", re.I)
 _NONE = re.compile(r"\b(?:not|never|no|nothing|none|still)\b|n't\b", re.I)
 _LONGEST = re.compile(r"\blongest\b", re.I)
-_SIDE = re.compile(r"\b(?:to|toward|towards)\s+the\s+(left|right)\b", re.I)
+_SIDE = re.compile(r"\b(?:to|toward|towards|from|at|on)\s+the\s+(left|right|top|bottom)\b", re.I)
+_SIDE_WORD = re.compile(r"\b(left|right|top|bottom|centre|center|middle)\b", re.I)
 _OPTION_WORDS = (  # what an option says is going on
     ("person", re.compile(r"\b(?:someone|somebody|person|people|visitor|in\s+view)\b", re.I)),
     ("camera", re.compile(r"\bcamera\b", re.I)),
@@ -68,6 +74,7 @@ class MotionAsk:
     meanings: tuple[MotionMeaning, ...]
     moment: float | None  # the moment the question names, if any
     polar: bool
+    aspect: str = "crossing"  # for "way": the crossing as a whole, or where the visitor comes in ("entry") or goes ("exit")
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ def read_motion(question: str, options: Sequence[str] = (), duration: float | No
         ask = "duration"
     elif _WHEN.search(question) and moment is None:
         ask = "when"
-    elif _WAY.search(question) and subject == "person":
+    elif subject == "person" and (_WAY.search(question) or (_aspect(question) != "crossing" and _where_or_side(question))):
         ask = "way"
     elif camera and moment is not None and not _polar(question):
         ask = "camera"
@@ -104,7 +111,7 @@ def read_motion(question: str, options: Sequence[str] = (), duration: float | No
         ask = "at"
     else:
         return None
-    return MotionAsk(ask, subject, parsed, meanings, moment, _polar(question))
+    return MotionAsk(ask, subject, parsed, meanings, moment, _polar(question), _aspect(question))
 
 
 def answer_motion(ask: MotionAsk, items: Sequence[Timed], duration: float | None = None) -> MotionReply:
@@ -150,8 +157,7 @@ def _when(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], dur
         spans = list(seen)
     else:
         spans = sorted([*seen, *moves], key=lambda s: s.end if ask.question.nth == -1 else s.start)
-    nth = ask.question.nth or 1
-    index = nth - 1 if nth > 0 else nth
+    index = _index(ask)
     if not -len(spans) <= index < len(spans):
         return _nothing(ask, "nothing of the kind moves in this video")
     found = spans[index]
@@ -178,9 +184,15 @@ def _at(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], durat
 
 
 def _way(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], duration) -> MotionReply:
-    visit = nearest(seen, ask.moment, NEAR) if ask.moment is not None else (seen[0] if seen else None)
+    index = _index(ask)
+    if ask.moment is not None:
+        visit = nearest(seen, ask.moment, NEAR)
+    else:
+        visit = seen[index] if -len(seen) <= index < len(seen) else None
     if not isinstance(visit, Visit):
         return _nothing(ask, "no one comes into view then")
+    if ask.aspect != "crossing":
+        return _side(ask, visit)
     way = visit.crossing
     if way is None:
         return MotionReply(f"The visitor at {format_span(visit.start, visit.end)} does not clearly cross the frame.")
@@ -193,6 +205,26 @@ def _way(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], dura
         yes = side.group(1).lower() == way
         return MotionReply(f"{'Yes' if yes else 'No'}: {said[0].lower()}{said[1:]}", None, None, _spans([visit]))
     return MotionReply(said, None, (visit.start, visit.end), _spans([visit]))
+
+
+def _side(ask: MotionAsk, visit: Visit) -> MotionReply:
+    """Where the visitor comes in (`entry`) or goes out (`exit`): the part of the frame they were first or last
+    seen whole in, whatever way they walked between (in at the left, a stop at the table, out at the left)."""
+    point = visit.entry if ask.aspect == "entry" else visit.exit
+    if point is None:
+        return MotionReply(f"The visitor at {format_span(visit.start, visit.end)} is not seen whole.")
+    at = place(point[1], point[2])
+    verb, seen = ("Comes in", "first") if ask.aspect == "entry" else ("Leaves", "last")
+    said = f"{verb} at the {at} (seen there {seen} at {format_time(point[0])}), {format_span(visit.start, visit.end)}"
+    used = _spans([visit])
+    if ask.question.options:
+        choice = next((i for i, o in enumerate(ask.question.options) if _names_place(o.text, at)), None)
+        return MotionReply(said, choice, (visit.start, visit.end), used)
+    side = _SIDE.search(ask.question.question)
+    if ask.polar and side:
+        yes = _names_place(side.group(0), at)
+        return MotionReply(f"{'Yes' if yes else 'No'}: {said[0].lower()}{said[1:]}", None, None, used)
+    return MotionReply(said, None, (visit.start, visit.end), used)
 
 
 def _camera(ask: MotionAsk, items, seen: list[Visit], moves: list[CameraMove], duration) -> MotionReply:
@@ -224,6 +256,35 @@ def _moment(parsed: TemporalQuestion, duration: float | None) -> float | None:
 def _polar(question: str) -> bool:
     """A yes/no question: it starts with a verb and offers no alternatives ("does it pan left or right?" is not)."""
     return bool(_POLAR.search(question)) and not _ALTERNATIVES.search(question)
+
+
+def _index(ask: MotionAsk) -> int:
+    """The list index of the one a question names ("the second visitor": 1, "the last": -1; the first by default)."""
+    nth = ask.question.nth or 1
+    return nth - 1 if nth > 0 else nth
+
+
+def _where_or_side(question: str) -> bool:
+    return bool(_WHERE.search(question) or _SIDE.search(question))
+
+
+def _aspect(question: str) -> str:
+    """What a question about a visitor's way asks: "crossing" (which way they cross), "exit" (where they go or
+    leave) or "entry" (where they come in). A clause naming the visitor ("the person who comes in at 5:04")
+    is not what is asked."""
+    asked = _WHO.sub(" ", question)
+    if _CROSS.search(asked):
+        return "crossing"
+    kinds = {m.kind for m in motion_meanings(asked)}
+    if "end" in kinds or _GOING.search(asked):
+        return "exit"
+    return "entry" if "start" in kinds else "crossing"
+
+
+def _names_place(text: str, at: str) -> bool:
+    """Whether `text` ("From the left", "to the right", "Bottom") names a part of the frame `at` ("bottom left") lies in."""
+    words = {w.lower().replace("center", "centre").replace("middle", "centre") for w in _SIDE_WORD.findall(text)}
+    return bool(words) and words <= set(at.split())
 
 
 def _said_or_shown(question: str) -> bool:
