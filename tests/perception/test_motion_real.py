@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from perception.motion import Activity, MotionAnalyser, Stillness
-from perception.motion.records import MIN_TRAVEL, heading
+from perception.motion.records import MIN_TRAVEL, crossing, heading
 from perception.video import FrameBatch, VideoReader
 from tests.motion_media import video_motion
 
@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 WORKING_SIDE = 448  # ingest's frame_max_side
+ANALYSER = MotionAnalyser()
 
 
 def decode(path: Path, start: float, end: float, fps: float) -> FrameBatch:
@@ -83,3 +84,19 @@ def test_people_visiting_a_room_one_by_one(media):
     for quiet in ((0.5, 4.5), (46.5, 48.5), (89.0, 91.5)):
         assert any(s.start <= quiet[0] and s.end >= quiet[1] for s in stills), quiet
     assert 0 < asked < 140  # extra frames only where runs start and end
+
+
+def test_each_visitor_to_the_room_crosses_it_to_the_right_and_played_backwards_to_the_left(media):
+    """Every visitor to the room comes in at the bottom left or centre, stops at the table and leaves at the right
+    edge: from where each was first to where each was last seen whole, the way is right; played backwards, left.
+    Visits as measured for the motion set (evals/needles/motion_media.py), 1 fps, the frames of one visit a span."""
+    from evals.needles.motion_media import VISITS
+
+    for start, end in VISITS:
+        batch = decode(media / "video" / "one-by-one-person-detection.mp4", start - 2, end + 2, 1)
+        forward = [r for r in activities(ANALYSER.analyse(batch.frames, batch.times).observations) if r.share_peak >= 0.05]
+        backward = [
+            r for r in activities(ANALYSER.analyse(batch.frames[::-1], -batch.times[::-1]).observations) if r.share_peak >= 0.05
+        ]
+        assert crossing(forward[0].entry, forward[-1].exit) == "right", (start, end)
+        assert crossing(backward[0].entry, backward[-1].exit) == "left", (start, end)
