@@ -6,6 +6,8 @@ pans, tilts or zooms (evals/needles/motion_scene.py), asked about by evals/needl
 
 - motion: three videos (seeds 1-3, 9-12 minutes), what the motion answering is developed on;
 - motion_heldout: three more (seeds 201-203, other lengths and mixes), for checking only, never tuning;
+- motion_heldout2: three more again (seeds 301-303), made after motion_heldout had been looked at, so
+  that a check on videos nobody has seen stays possible;
 - motion_ci: one four-minute video, a few questions of each type.
 
 A video's folder holds `manifest.json` (the parameters and the script, every event with its true
@@ -43,6 +45,7 @@ class MotionVideo:
 RECIPES: dict[str, tuple[tuple[MotionVideo, ...], int]] = {  # variant: (videos, questions per type and video)
     "motion": ((MotionVideo(1, 9, 4, 2, 2), MotionVideo(2, 11, 5, 2, 2), MotionVideo(3, 12, 4, 3, 2)), 4),
     "motion_heldout": ((MotionVideo(201, 10, 5, 2, 2), MotionVideo(202, 8, 3, 2, 2), MotionVideo(203, 13, 5, 3, 2)), 4),
+    "motion_heldout2": ((MotionVideo(301, 9, 4, 3, 2), MotionVideo(302, 12, 5, 2, 2), MotionVideo(303, 10, 4, 2, 2)), 4),
     "motion_ci": ((MotionVideo(7, 4, 2, 1, 1),), 2),
 }
 
