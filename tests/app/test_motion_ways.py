@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from app.policies.motion import answer_motion, read_motion
+from app.policies.motion_reading import visits
 from tests.motion_media import scene, texture
 from tests.perception.test_motion import SIZE, in_spans
 from tests.perception.test_motion_paths import walk_in_stop_walk_out
@@ -62,3 +63,17 @@ def test_entry_exit_and_crossing_are_answered_apart(came, went, seed):
         assert "does not clearly cross" in crossing
     else:
         assert crossing.startswith(f"From {came} to {went}")
+
+
+@pytest.mark.parametrize(("came", "went", "seed"), [("left", "right", 5), ("right", "left", 6), ("left", "left", 7)])
+def test_a_visitor_who_stands_stock_still_is_one_visit(came, went, seed):
+    """Stock still for 7-40 s, longer than any pause inside a run and across the end of an ingest span: the region
+    stays where they stood (the scene does not return to what it was), so the next motion there is theirs."""
+    movers, start, end = walk_in_stop_walk_out(came, went, seed, sway=0.0)
+    times = np.arange(0.0, end + 12)
+    found = in_spans(scene(texture(*SIZE, seed=seed), movers, times, noise=3.0, seed=seed), times, 30.0)
+
+    (visit,) = visits(found)
+
+    assert abs(visit.start - start) <= 1.0 and abs(visit.end - end) <= 1.5
+    assert visit.crossing == (None if came == went else went)
