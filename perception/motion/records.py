@@ -130,7 +130,7 @@ class Activity(Run):
     early_speed: float = 0.0  # frame widths per second over the run's first steps
     late_speed: float = 0.0  # ... and its last steps
     colour_excess: tuple[float, ...] = ()  # pixels per PALETTE name beyond the surroundings
-    peak_time: float = 0.0  # middle of the pair where the moving region was largest
+    peak_time: float = 0.0  # the sampled frame where the moving region was largest (a frame that shows it)
     track: tuple[tuple[float, float, float, float], ...] = ()  # (time, x, y, share) per active pair; see `trimmed`
     stays: bool = False  # what moved stood still and was still there when its span ended (not gone: a pause)
 

@@ -142,10 +142,16 @@ def _activity(
         early_speed=_speed(lengths[:third], times[:third]),
         late_speed=_speed(lengths[-third:], times[-third:]),
         colour_excess=tuple(float(c) for c in colour),
-        peak_time=mids[peak],
+        peak_time=_peak_frame(pairs, moving[peak], last),
         stays=stays,
         track=trimmed([(t, round(r.x, 4), round(r.y, 4), round(r.share, 4)) for t, r in zip(mids, regions)]),
     )
+
+
+def _peak_frame(pairs: Sequence[PairMotion], at: int, last: int) -> float:
+    """The sampled frame that shows the region of pair `at` (the largest): the pair's later frame, or its
+    earlier one when the run ends with it (what moved is gone from the later)."""
+    return pairs[at].end if at < last else pairs[at].start
 
 
 def _growth(regions: Sequence[Region], steps: np.ndarray) -> float:

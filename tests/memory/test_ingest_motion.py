@@ -101,7 +101,9 @@ def test_working_memory_picks_frames_where_something_happens(home, models, room)
     ingest = ingestor(home, models, models__ocr="none")
     record = ingest.ingest(room).video
     runs = ingest.timeline.between(record.id, 0, SECONDS, modalities=("activity",))
-    moments = sorted([run.start + 0.5 for run in runs] + [(run.start + run.end) / 2 for run in runs])
+    peaks = [run.data["peak_time"] for run in runs]  # where the moving region was largest
+    assert all(run.start - 0.5 <= peak <= run.end + 0.5 for run, peak in zip(runs, peaks))
+    moments = sorted({run.start + 0.5 for run in runs} | set(peaks))  # a short visit's onset may be its peak
     store = ingest.frame_store(record)
     looking = WorkingMemory(ingest.episodic, ingest.visual, lambda video: store, timeline=ingest.timeline)
     picks = looking.select_frames(record.id, "who comes in", [(0, SECONDS)], Budget(k=len(moments)))
