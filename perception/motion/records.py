@@ -131,7 +131,8 @@ class Activity(Run):
     late_speed: float = 0.0  # ... and its last steps
     colour_excess: tuple[float, ...] = ()  # pixels per PALETTE name beyond the surroundings
     peak_time: float = 0.0  # the sampled frame where the moving region was largest (a frame that shows it)
-    track: tuple[tuple[float, float, float, float], ...] = ()  # (time, x, y, share) per active pair; see `trimmed`
+    # (time, x, y, share) per active pair, x at the side edge that cuts the region off if one does; see `trimmed`
+    track: tuple[tuple[float, float, float, float], ...] = ()
     stays: bool = False  # what moved stood still and was still there when its span ended (not gone: a pause)
 
     modality: ClassVar[str] = "activity"

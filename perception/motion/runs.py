@@ -144,8 +144,30 @@ def _activity(
         colour_excess=tuple(float(c) for c in colour),
         peak_time=_peak_frame(pairs, moving[peak], last),
         stays=stays,
-        track=trimmed([(t, round(r.x, 4), round(r.y, 4), round(r.share, 4)) for t, r in zip(mids, regions)]),
+        track=_track(mids, regions),
     )
+
+
+def _track(times: Sequence[float], regions: Sequence[Region]) -> tuple[tuple[float, float, float, float], ...]:
+    """Where the mover was at each active pair: (time, x, y, share). A region that reaches both side edges is
+    left out: a change across the whole width (light, exposure) places nothing."""
+    return trimmed(
+        [(t, round(_across(r), 4), round(r.y, 4), round(r.share, 4)) for t, r in zip(times, regions) if not _spans_width(r)]
+    )
+
+
+def _spans_width(region: Region) -> bool:
+    return {"left", "right"} <= set(region.edges)
+
+
+def _across(region: Region) -> float:
+    """Where a mover is across the frame (0-1): at the side edge that cuts its region off, when one does (it is
+    coming in from beyond that edge or going out past it, and its centre says only how much of it shows yet);
+    else its centre."""
+    sides = {"left", "right"} & set(region.edges)
+    if len(sides) == 1:
+        return 0.0 if "left" in sides else 1.0
+    return region.x
 
 
 def _peak_frame(pairs: Sequence[PairMotion], at: int, last: int) -> float:
