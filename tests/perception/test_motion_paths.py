@@ -90,3 +90,22 @@ def test_a_fade_before_the_mover_does_not_place_it():
     assert record.crossing == "right"
     assert "seen first in the left and last in the right (crossing to the right)" in record.text
     assert Activity.from_data(record.data).track == track
+
+
+def test_one_who_comes_in_at_the_right_edge_and_leaves_at_the_bottom_crosses_to_the_left():
+    # In from the right edge to x = 0.62, a stop, then out at the bottom a little left of there: the centres of
+    # first and last sight are close, but the first sight is cut off by the right edge, where the visitor came from.
+    colour = COLOURS["purple"]
+    movers = [
+        Mover(colour, (1.08, 0.45), (-0.2, 0.0), radius=0.1, since=20.3, until=22.6),
+        Mover(colour, (0.62, 0.45), radius=0.1, since=22.6, until=31.4, wander=0.02),
+        Mover(colour, (0.62, 0.45), (-0.02, 0.15), radius=0.1, since=31.4, until=35.0),
+    ]
+    times = np.arange(0.0, 48.0)
+    frames = scene(texture(*SIZE, seed=41), movers, times, noise=3.0, seed=41)
+
+    (run,) = [r for r in activities(in_spans(frames, times, 30.0)) if r.share_peak >= 0.01]
+
+    assert run.entry is not None and run.entry[1] == 1.0  # at the right edge
+    assert run.exit is not None and 0.4 < run.exit[1] < 0.7
+    assert run.crossing == "left"
