@@ -116,7 +116,7 @@ class SpanMotion:
         before = self._frames[first]
         threshold = self.settings.noise_sigmas * self.floor
         staying: np.ndarray | None = None
-        for frame in self._frames[last + 1 : following + 1]:
+        for frame in _ends_and_middle(self._frames[last + 1 : following + 1]):
             differs = changed_mask(deviation(before, frame, exposure=True), threshold, self.settings.min_region)
             if differs is None:
                 return False
@@ -188,6 +188,12 @@ class MotionAnalyser:
             for i, ((a, b), d) in enumerate(zip(pairs, deviations))
         }
         return SpanMotion(self.settings, prepared, previous is not None, floor, cache, refinable=True)
+
+
+def _ends_and_middle(frames: list[Frame]) -> list[Frame]:
+    """The first, middle and last frame of a pause: nothing moved between any two of its frames, so these
+    stand for all of them, and a pause of any length costs three comparisons."""
+    return frames if len(frames) <= 3 else [frames[0], frames[len(frames) // 2], frames[-1]]
 
 
 def _noise_floor(pairs: list[tuple[Frame, Frame]], deviations: list[np.ndarray]) -> tuple[float, dict[int, Alignment | None]]:
