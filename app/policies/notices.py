@@ -17,21 +17,27 @@ from typing import TypeVar
 from app.answer import Evidence
 from app.policies.timeline_reading import Showing
 
-NOTICE_SHARE = 0.4  # a text at least this share as notice-like as the most notice-like one is a notice too
+NOTICE_SHARE = 0.5  # a text at least this share as legible, and as cleanly read, as the best among them is a notice too
 SURE = 0.5  # OCR confidence at or below this says nothing is read cleanly; 1 is a clean reading
 
 T = TypeVar("T")
 
 
-def likeness(item: Evidence) -> float:
-    """How notice-like an occurrence of on-screen text is, 0-1: legible (letters that stand out from what
-    is behind them) times cleanly read (a confident reading, the same on every frame). 1 when unmeasured."""
+def qualities(item: Evidence) -> tuple[float, float]:
+    """How legible an occurrence of on-screen text is (its letters' contrast against what is behind them)
+    and how cleanly it is read (a confident reading, the same on every frame), each 0-1; 1 when unmeasured."""
     data = item.data
     if item.modality != "text" or "contrast" not in data:
-        return 1.0
-    clean = min(1.0, max(0.0, (float(data.get("confidence", 1.0)) - SURE) / (1.0 - SURE))) ** 2
+        return 1.0, 1.0
+    confident = min(1.0, max(0.0, (float(data.get("confidence", 1.0)) - SURE) / (1.0 - SURE))) ** 2
     steady = 0.5 + 0.5 * float(data.get("agreement", 1.0))
-    return float(data["contrast"]) * clean * steady
+    return float(data["contrast"]), confident * steady
+
+
+def likeness(item: Evidence) -> float:
+    """How notice-like an occurrence is, 0-1: legible times cleanly read (`qualities`); 1 when unmeasured."""
+    legible, clean = qualities(item)
+    return legible * clean
 
 
 def showing_likeness(showing: Showing) -> float:
@@ -40,15 +46,21 @@ def showing_likeness(showing: Showing) -> float:
 
 
 def notices(showings: Sequence[Showing]) -> list[Showing]:
-    """The showings nearly as notice-like as the most notice-like of them (NOTICE_SHARE), in the order given."""
-    return _nearly_best(showings, [showing_likeness(s) for s in showings])
+    """The showings nearly as legible and as cleanly read as the best of them (NOTICE_SHARE), in the order given."""
+    return _nearly_best(showings, [qualities(max(s.parts, key=likeness)) for s in showings])
 
 
 def notice_items(items: Sequence[Evidence]) -> list[Evidence]:
     """`notices` of single occurrences."""
-    return _nearly_best(items, [likeness(e) for e in items])
+    return _nearly_best(items, [qualities(e) for e in items])
 
 
-def _nearly_best(items: Sequence[T], scores: Sequence[float]) -> list[T]:
-    bar = NOTICE_SHARE * max(scores, default=0.0)
-    return [item for item, score in zip(items, scores) if score >= bar]
+def _nearly_best(items: Sequence[T], scores: Sequence[tuple[float, float]]) -> list[T]:
+    """The items whose every quality is at least NOTICE_SHARE of the best item's in that quality: a text clearly
+    fainter than the notices (a title faded over the sky), or read far less surely (a logo), is not one.
+    When none is best in both, none stands out as a notice, and all are kept."""
+    if not scores:
+        return []
+    bars = [NOTICE_SHARE * max(axis) for axis in zip(*scores)]
+    kept = [item for item, score in zip(items, scores) if all(q >= bar for q, bar in zip(score, bars))]
+    return kept or list(items)

@@ -22,7 +22,7 @@ from memory.timeline import MODALITIES, same_text
 SPEECH = ("speech", "subtitle")
 BACKGROUND = ("caption", "scene", "activity", "camera", "stillness")  # never what a question is about (motion: its own kind)
 QUOTED_MATCH = 0.8  # the least share of a quotation's words an occurrence must say, in order, to say it
-SOUNDS_ALIKE = 0.6  # letters shared (difflib ratio) by a quoted word and what speech recognition wrote in its place
+SOUNDS_ALIKE = 0.75  # letters shared (difflib ratio) by a quoted word and what speech recognition wrote in its place
 TOPIC_MATCH = 0.6  # the least share of a topic's words an occurrence must name to be about it
 # seconds: readings of one text this close are one showing (OCR at 1 fps behind a change gate loses frames of a steady notice)
 RUN_GAP = 10.0
