@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.answer import Evidence
 from app.agent import AgentState
+from app.answer import Evidence
 from app.policies.offline import OfflinePolicy
 from app.policies.timeline_reading import passage, pick, quotation_match, showings, strong
 from evals.grading import first_count, first_duration, first_polarity, first_span, span_iou
