@@ -81,9 +81,9 @@ def quotation_match(quotation: str, text: str) -> float:
     quotation's words, each counting alike.
 
     A quotation is a claim about exact words: "moved from" is not said by "moved to", so a sentence that
-    leaves out or changes any small word of it (from, to, not, before) does not say it. Speech recognition
-    mishears content words ("foot all" for "football"), so a content word may be missing where what stands
-    in its place looks like it (SOUNDS_ALIKE), but not where another word does ("closed" for "open").
+    leaves out a small word of it (from, to, before), or says another in its place, does not say it. Speech
+    recognition mishears words ("foot all" for "football", "turn" for "to"), so a word may be missing where
+    what stands in its place looks like it (`_misheard`), but not where another word does ("closed" for "open").
     """
     words = tokens(quotation)
     if not words:
@@ -120,14 +120,18 @@ def _said_in_order(words: list[str], found: list[str]) -> dict[int, tuple[int, f
 
 
 def _misheard(words: list[str], i: int, found: list[str], said: dict[int, tuple[int, float]]) -> bool:
-    """Whether the unsaid content word `words[i]` was likely misheard: what stands between the said words
-    either side of it in `found` looks like it."""
-    if words[i] in STOPWORDS:
-        return False
+    """Whether the unsaid word `words[i]` was likely misheard rather than not said: something stands in its
+    place between the said words either side of it, and for a content word it looks like it ("foot all" for
+    "football"); for a small word it holds no small word ("turn the airport" for "to the airport"), since
+    another small word in its place ("moved to" for "moved from") is another claim, not a slip."""
     before = max((said[k][0] for k in said if k < i), default=-1)
     after = min((said[k][0] for k in said if k > i), default=len(found))
-    heard = "".join(found[before + 1 : after])
-    return bool(heard) and difflib.SequenceMatcher(None, words[i], heard, autojunk=False).ratio() >= SOUNDS_ALIKE
+    heard = found[before + 1 : after]
+    if not heard:
+        return False
+    if words[i] in STOPWORDS:
+        return not any(w in STOPWORDS for w in heard)
+    return difflib.SequenceMatcher(None, words[i], "".join(heard), autojunk=False).ratio() >= SOUNDS_ALIKE
 
 
 def strong(target: str, quoted: bool, hits: Sequence[Evidence]) -> list[Evidence]:

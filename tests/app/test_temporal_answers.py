@@ -67,6 +67,9 @@ def test_speech_recognition_slips_pass_only_where_the_words_look_alike() -> None
     assert quotation_match("wait on platform eight", "Passengers should wait on platform 8.") == 1.0  # digits for words
     assert quotation_match("the library will stay open until", "The library will stay open until 7 to 9.") == 1.0
     assert quotation_match("the library will stay closed until", "The library will stay open until 7 to 9.") == 0.0
+    assert quotation_match("the shuttle to the airport", "The shuttle turn the airport out leaves at 7.") >= 0.8
+    assert quotation_match("the shuttle to the airport", "The shuttle from the airport leaves at 7.") == 0.0
+    assert quotation_match("the shuttle to the airport", "The shuttle the airport leaves at 7.") == 0.0
     assert quotation_match("", HEARD) == 0.0
 
 
