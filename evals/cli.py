@@ -193,8 +193,8 @@ def eval_run(
     dataset: Annotated[
         str | None,
         typer.Option(
-            help="Benchmark: needle (= needle:full; also needle:heldout, needle:ci, needle:classic, needle:motion, "
-            "needle:motion_heldout, needle:motion_ci), videomme, "
+            help="Benchmark: needle (= needle:full; also needle:heldout, needle:heldout2, needle:ci, needle:classic, "
+            "needle:motion, needle:motion_heldout, needle:motion_ci), videomme, "
             "egoschema, mlvu, lvbench, longvideobench, nextqa, jsonl, sketchpad, blink_depth, ..."
         ),
     ] = None,

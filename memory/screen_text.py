@@ -25,7 +25,9 @@ showings are never merged into one.
 which the same text stays visible, from its first to its last frame. Lines close together
 (one notice of several lines) form one text; a small misreading (`same_text`) or a part of
 the text hidden for a frame (a reading that is a piece of the run's text) continues the run,
-which is named by its most frequent reading. A notice shown three times is three runs.
+which is named by its most frequent reading. A notice shown three times is three runs. Each run
+carries how its text looks (`memory.text_look`: contrast, OCR confidence, agreement of its readings),
+measured on each line as it is read, which tells a notice laid over the picture from the scene's own text.
 
 Each call starts afresh, so a batch of frames is read the same way whether or not the
 batches before it were read in this process: ingest resumed after a crash gives exactly
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from memory.text_look import Look, combined, contrast, look_data
 from memory.timeline import SAME_TEXT, OccurrenceDraft, normalised, numbers, same_text
 from perception.text_presence import may_hold_text
 
@@ -61,10 +64,11 @@ MIN_PIECE = 0.4  # a reading that is at least this share of a run's text, and a 
 
 @dataclass(frozen=True)
 class Line:
-    """One line of text read off a frame, with its box in frame pixels (x0, y0, x1, y1)."""
+    """One line of text read off a frame, with its box in frame pixels (x0, y0, x1, y1) and how it looks."""
 
     text: str
     box: tuple[float, float, float, float]
+    look: Look | None = None
 
 
 class ScreenText:
@@ -139,7 +143,11 @@ class ScreenText:
             with self._lock:
                 self.reads += 1
             fresh = [
-                Line(box.text.strip(), (box.box[0], box.box[1] + top, box.box[2], box.box[3] + top))
+                Line(
+                    box.text.strip(),
+                    (box.box[0], box.box[1] + top, box.box[2], box.box[3] + top),
+                    Look(contrast(band, box.box), float(box.score)),
+                )
                 for box in self.ocr.read(band)
                 if box.score >= MIN_SCORE and len(box.text.strip()) >= MIN_CHARS
             ]
@@ -215,6 +223,7 @@ class _Run:
     last: int
     box: tuple[float, float, float, float]
     readings: Counter = field(default_factory=Counter)
+    looks: list[Look] = field(default_factory=list)  # one per frame whose reading was measured
 
     @property
     def text(self) -> str:
@@ -234,7 +243,7 @@ def text_runs(
     runs: list[_Run] = []
     for i, frame_lines in enumerate(lines):
         going = [run for run in runs if run.last == i - 1]
-        for text, box in _blocks(frame_lines):
+        for text, box, look in _blocks(frame_lines):
             run = next((r for r in going if _continues(r.text, text)), None)
             if run is None:
                 run = _Run(i, i, box)
@@ -243,6 +252,7 @@ def text_runs(
                 going.remove(run)
             run.last = i
             run.readings[text] += 1
+            run.looks += [look] if look is not None else []
     width, height = size
     drafts = []
     for run in runs:
@@ -250,13 +260,17 @@ def text_runs(
         last = end if run.last == len(lines) - 1 else min(end, (times[run.last] + times[run.last + 1]) / 2)
         x0, y0, x1, y1 = run.box
         where = [round(x0 / width, 4), round(y0 / height, 4), round(x1 / width, 4), round(y1 / height, 4)]
-        drafts.append(OccurrenceDraft("text", float(first), float(max(first, last)), run.text, {"box": where}))
+        look = combined(run.looks, [1.0] * len(run.looks))
+        agreement = run.readings[run.text] / sum(run.readings.values())
+        data = {"box": where, **look_data(look, agreement)}
+        drafts.append(OccurrenceDraft("text", float(first), float(max(first, last)), run.text, data))
     return drafts
 
 
-def _blocks(lines: Sequence[Line]) -> list[tuple[str, tuple[float, float, float, float]]]:
+def _blocks(lines: Sequence[Line]) -> list[tuple[str, tuple[float, float, float, float], Look | None]]:
     """Lines grouped into texts: lines side by side on one row, or one close below another and
-    overlapping it sideways, belong together. Each text reads top to bottom, left to right."""
+    overlapping it sideways, belong together. Each text reads top to bottom, left to right, and
+    looks as its measured lines do, weighted by their length."""
     group = list(range(len(lines)))
 
     def root(i: int) -> int:
@@ -279,7 +293,9 @@ def _blocks(lines: Sequence[Line]) -> list[tuple[str, tuple[float, float, float,
             max(b.box[2] for b in block),
             max(b.box[3] for b in block),
         )
-        texts.append((" ".join(line.text for line in _reading_order(block)), box))
+        measured = [line for line in block if line.look is not None]
+        look = combined([line.look for line in measured if line.look is not None], [len(line.text) for line in measured])
+        texts.append((" ".join(line.text for line in _reading_order(block)), box, look))
     return sorted(texts, key=lambda text: (text[1][1], text[1][0]))
 
 

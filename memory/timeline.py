@@ -14,7 +14,8 @@ every memory. What ingest writes (memory/ingest/events.py):
 
     speech    an utterance, a sentence or clause   {"words": [[start, end, word], ...]}
     subtitle  a cue of the video's subtitles       {}
-    text      a run of frames showing one text     {"box": [x0, y0, x1, y1]} as fractions of the frame
+    text      a run of frames showing one text     {"box": [x0, y0, x1, y1]} as fractions of the frame, and how
+                                                   it looks (memory/text_look.py): contrast, confidence, agreement
     scene     a scene change, an instant           {}                     text: "scene change"
     object    a detection run, whole segments      {"segments": n}        text: the label
     caption   a VLM's caption of a base segment    {"scale": seconds}     (offline ones restate the rest)

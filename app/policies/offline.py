@@ -47,6 +47,7 @@ INSPECT_FRAMES = 6
 SAME_MOMENT = 0.8  # an order option's moments: those matching at least this share of its best match
 TIE = 1e-6
 RELEVANT = 0.75  # the least share of a question's words a sentence must name to say an option about it
+WHEN_WORDS = frozenset({"today", "tonight", "tomorrow", "yesterday", "now", "later", "soon", "morning", "afternoon", "evening"})
 ABSENT_BELOW = 0.75  # with a "not mentioned" option, another option must be said at least this well to be chosen
 
 
@@ -162,15 +163,17 @@ class OfflinePolicy:
         absent = question.absent_option
         if not evidence:
             return self._absent(state, absent)
-        matrix = option_matches(state.options, evidence)
+        judged = list(evidence)
         if absent is not None:
-            matrix[absent] = 0.0  # "none of the above" is chosen for what the evidence lacks, not for its words
             terms = question.target or answer_terms(state.question)  # the parser knows more of a question's frame
             if content_tokens(terms):  # an option counts only where said about what was asked ("exit", not any "3")
-                matrix = option_matches(state.options, [_about(terms, e) for e in evidence])
-                matrix[absent] = 0.0
+                judged = [_about(terms, e) for e in evidence]
+        matrix = option_matches(state.options, judged)
+        if absent is not None:
+            matrix[absent] = 0.0  # "none of the above" is chosen for what the evidence lacks, not for its words
         scores = best_support(matrix, evidence)
-        if scores.max() < (ABSENT_BELOW if absent is not None else self.abstain_below):
+        lone = _told_apart(state.options, absent, matrix, judged)
+        if scores.max() < (ABSENT_BELOW if absent is not None else self.abstain_below) and lone is None:
             return self._absent(state, absent)
         tied = np.flatnonzero(scores >= scores.max() - TIE)
         best = int(tied[0]) if len(tied) == 1 else self._break_tie(state, tied, matrix)
@@ -254,9 +257,30 @@ def answer_terms(question: str) -> str:
 
 
 def _about(terms: str, evidence: Evidence) -> Evidence:
-    """The evidence with only its sentences (lines, on-screen texts) that name at least RELEVANT of `terms`."""
+    """The evidence with only its sentences (lines, on-screen texts) that name at least RELEVANT of `terms`.
+
+    Words that only say when ("the library tonight") do not count: they name no subject, and speech
+    recognition mishears them as readily as any ("until 7 to 9" for "until seven tonight").
+    """
+    subject = [w for w in tokens(terms) if w not in WHEN_WORDS]
+    terms = " ".join(subject) if content_tokens(" ".join(subject)) else terms
     kept = [s for s in sentences(evidence.text) if coverage(terms, s) >= RELEVANT]
     return replace(evidence, text="\n".join(kept))
+
+
+def _told_apart(options: Sequence[str], absent: int | None, matrix: np.ndarray, evidence: Sequence[Evidence]) -> int | None:
+    """The one option the evidence says, and says where it differs from the others, however little of the
+    rest it says ("until 7 to 9" heard for "until seven tonight": only "Until seven tonight" of "Until
+    eight/seven/ten tonight"); None when no option, or more than one, is said at all."""
+    said = [i for i in range(len(options)) if i != absent and matrix[i].max(initial=0.0) > 0]
+    if len(said) != 1:
+        return None
+    (lone,) = said
+    others = [content_tokens(search_query(o)) for i, o in enumerate(options) if i not in (lone, absent)]
+    own = content_tokens(search_query(options[lone]))
+    distinct = own - set().union(*others) if others else set()
+    text = evidence[int(matrix[lone].argmax())].text
+    return lone if distinct and coverage(" ".join(sorted(distinct)), text) == 1.0 else None
 
 
 def _finest(state: AgentState) -> list[Evidence]:

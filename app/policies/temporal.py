@@ -11,6 +11,7 @@ kind of question (motion, say) is a new entry. Answers lead with the answer ("3 
 
 from __future__ import annotations
 
+from app.policies.notices import notices
 from app.policies.temporal_context import (
     Context,
     TemporalKind,
@@ -181,7 +182,8 @@ def _order(c: Context) -> Action | None:
 
 
 def _extreme(c: Context, last: bool) -> Action | None:
-    """The first (last) thing of the asked modality, or of the asked target, in the video or the question's window."""
+    """The first (last) thing of the asked modality, or of the asked target, in the video or the question's window:
+    of on-screen texts, the first (last) notice, not the footage's own title card (`app.policies.notices`)."""
     q = c.question
     if q.target:
         found = found_showings(c, target_lookup(c), q.target, q.quoted)
@@ -192,7 +194,7 @@ def _extreme(c: Context, last: bool) -> Action | None:
         items = results(c.state, _stretch(c))
         if items is None:
             return None
-        ordered = showings(sorted(items, key=lambda e: (e.end, e.start) if last else (e.start, e.end)))
+        ordered = notices(showings(sorted(items, key=lambda e: (e.end, e.start) if last else (e.start, e.end))))
         showing = (max(ordered, key=lambda s: s.end) if last else ordered[0]) if ordered else None
     if showing is None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.answer import Evidence
+from app.policies.notices import notice_items, showing_likeness
 from app.policies.temporal_context import (
     NEAR,
     Context,
@@ -96,6 +97,7 @@ def _chosen(c: Context, event: Showing) -> Evidence | None:
     if q.target:
         wanted = [e for e in items if says(q.target, q.quoted, e.text) > 0]
         items = wanted or items
+    items = notice_items(items)  # "what notice appears right after": not the footage's own title card
     if ref.relation in ("right_after", "after"):
         return min((e for e in items if e.start >= event.end - SLACK), key=lambda e: (e.start, -e.end), default=None)
     if ref.relation in ("right_before", "before"):
@@ -165,9 +167,11 @@ def _inside(c: Context, plan: list[Action]) -> list[Showing]:
     about = [e for e in items if q.target and says(q.target, q.quoted, e.text) > 0]
     shown = showings_of_each(about or list(items))
     inside = [s for s in shown if s.start <= window[1] + NEAR and s.end >= window[0] - NEAR]
-    if window[0] == window[1]:  # a moment: what covers it (or nearly), the most brief (a notice, not a backdrop)
-        inside = sorted(inside, key=lambda s: (not s.start <= window[0] <= s.end, s.end - s.start))[:1]
-    return inside
+    if window[0] == window[1]:  # a moment: everything that covers it, else the briefest that nearly does
+        covering = [s for s in inside if s.start <= window[0] <= s.end]
+        inside = covering or sorted(inside, key=lambda s: s.end - s.start)[:1]
+    # most notice-like first (a notice, not the footage's own title card), then the briefest (a notice, not a backdrop)
+    return sorted(inside, key=lambda s: (-showing_likeness(s), s.end - s.start))
 
 
 def at_time(c: Context) -> Action | None:

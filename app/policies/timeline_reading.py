@@ -8,19 +8,21 @@ in one place.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.agent import AgentState, identity
 from app.answer import Evidence
-from app.scoring import content_tokens, coverage, phrase_match
+from app.scoring import STOPWORDS, content_tokens, coverage, phrase_match, sentences, tokens, word_credit
 from app.toolbox import Action
 from memory.timeline import MODALITIES, same_text
 
 SPEECH = ("speech", "subtitle")
 BACKGROUND = ("caption", "scene", "activity", "camera", "stillness")  # never what a question is about (motion: its own kind)
-QUOTED_MATCH = 0.8  # the least share of a quotation an occurrence must say, in order, to say it
+QUOTED_MATCH = 0.8  # the least share of a quotation's words an occurrence must say, in order, to say it
+SOUNDS_ALIKE = 0.75  # letters shared (difflib ratio) by a quoted word and what speech recognition wrote in its place
 TOPIC_MATCH = 0.6  # the least share of a topic's words an occurrence must name to be about it
 # seconds: readings of one text this close are one showing (OCR at 1 fps behind a change gate loses frames of a steady notice)
 RUN_GAP = 10.0
@@ -70,8 +72,66 @@ def says(target: str, quoted: bool, text: str) -> float:
     if not codes(target) <= codes(text):
         return 0.0
     if quoted:
-        return phrase_match(target, text)
+        return quotation_match(target, text)
     return max(phrase_match(target, text), coverage(target, text)) if content_tokens(target) else phrase_match(target, text)
+
+
+def quotation_match(quotation: str, text: str) -> float:
+    """How much of a quotation one sentence of `text` says word for word, in order (0-1): its share of the
+    quotation's words, each counting alike.
+
+    A quotation is a claim about exact words: "moved from" is not said by "moved to", so a sentence that
+    leaves out a small word of it (from, to, before), or says another in its place, does not say it. Speech
+    recognition mishears words ("foot all" for "football", "turn" for "to"), so a word may be missing where
+    what stands in its place looks like it (`_misheard`), but not where another word does ("closed" for "open").
+    """
+    words = tokens(quotation)
+    if not words:
+        return 0.0
+    best = 0.0
+    for sentence in sentences(text):
+        found = tokens(sentence)
+        said = _said_in_order(words, found)
+        if all(i in said or _misheard(words, i, found, said) for i in range(len(words))):
+            best = max(best, sum(credit for _, credit in said.values()) / len(words))
+    return best
+
+
+def _said_in_order(words: list[str], found: list[str]) -> dict[int, tuple[int, float]]:
+    """Which of `words` are said in `found` in order (a longest common subsequence by credit): word position ->
+    (position in `found`, credit)."""
+    table = [[0.0] * (len(found) + 1) for _ in range(len(words) + 1)]
+    for i, word in enumerate(words, 1):
+        for j, other in enumerate(found, 1):
+            credit = word_credit(word, other)
+            table[i][j] = max(table[i - 1][j], table[i][j - 1], table[i - 1][j - 1] + credit if credit else 0.0)
+    said: dict[int, tuple[int, float]] = {}
+    i, j = len(words), len(found)
+    while i and j:
+        credit = word_credit(words[i - 1], found[j - 1])
+        if credit and table[i][j] == table[i - 1][j - 1] + credit:
+            said[i - 1] = (j - 1, credit)
+            i, j = i - 1, j - 1
+        elif table[i][j] == table[i - 1][j]:
+            i -= 1
+        else:
+            j -= 1
+    return said
+
+
+def _misheard(words: list[str], i: int, found: list[str], said: dict[int, tuple[int, float]]) -> bool:
+    """Whether the unsaid word `words[i]` was likely misheard rather than not said: something stands in its
+    place between the said words either side of it, and for a content word it looks like it ("foot all" for
+    "football"); for a small word it holds no small word ("turn the airport" for "to the airport"), since
+    another small word in its place ("moved to" for "moved from") is another claim, not a slip."""
+    before = max((said[k][0] for k in said if k < i), default=-1)
+    after = min((said[k][0] for k in said if k > i), default=len(found))
+    heard = found[before + 1 : after]
+    if not heard:
+        return False
+    if words[i] in STOPWORDS:
+        return not any(w in STOPWORDS for w in heard)
+    return difflib.SequenceMatcher(None, words[i], "".join(heard), autojunk=False).ratio() >= SOUNDS_ALIKE
 
 
 def strong(target: str, quoted: bool, hits: Sequence[Evidence]) -> list[Evidence]:

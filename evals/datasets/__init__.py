@@ -28,7 +28,7 @@ from evals.datasets.videomme import VideoMME
 
 
 def _needle(root: str | Path, variant: str = "full", **options: Any) -> Dataset:
-    """A needle set built from real media: full, heldout or ci (evals/needles), the motion sets motion,
+    """A needle set built from real media: full, heldout, heldout2 or ci (evals/needles), the motion sets motion,
     motion_heldout and motion_ci (evals/needles/motion_suite.py), or classic (evals/needle.py).
 
     Imported on use: those modules import this package.

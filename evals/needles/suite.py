@@ -1,4 +1,4 @@
-"""The needle sets as benchmarks: `needle:full`, `needle:heldout` and `needle:ci`, built once and cached.
+"""The needle sets as benchmarks: `needle:full`, `needle:heldout`, `needle:heldout2` and `needle:ci`, built once and cached.
 
     dataset = get_dataset("needle:full", "~/.longshot/datasets/needle")
     for item in dataset.items(): ...
@@ -8,6 +8,8 @@
 - heldout: three more (33, 42, 51 minutes) from the `heldout` pools (other announcements,
   notices and code labels) over other footage (animation, sports, cooking, hand-held
   clips), with other seeds; for checking, never for tuning.
+- heldout2: three more held-out videos (seeds 201-203, 37, 48, 31 minutes), from the same pools
+  and footage as heldout; built and left unread until a change is done, then run once to check it.
 - ci: one six-minute video with fewer, shorter needles and a few questions of each type.
 
 Each video lives in its own folder under the root with `manifest.json` (the parameters it
@@ -74,6 +76,7 @@ class Recipe:
 RECIPES = {
     "full": Recipe("main", ((1, 36), (2, 45), (3, 54)), MAIN_FOOTAGE, LONG, per_type=4),
     "heldout": Recipe("heldout", ((101, 33), (102, 42), (103, 51)), HELDOUT_FOOTAGE, LONG, per_type=4),
+    "heldout2": Recipe("heldout", ((201, 37), (202, 48), (203, 31)), HELDOUT_FOOTAGE, LONG, per_type=4),
     "ci": Recipe("main", ((7, 6),), MAIN_FOOTAGE, SHORT, per_type=3),
 }
 

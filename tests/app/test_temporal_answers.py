@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.agent import AgentState
 from app.answer import Evidence
-from app.policies.timeline_reading import passage, pick, showings, strong
+from app.policies.offline import OfflinePolicy
+from app.policies.timeline_reading import passage, pick, quotation_match, showings, strong
 from evals.grading import first_count, first_duration, first_polarity, first_span, span_iou
 
 
@@ -29,6 +31,61 @@ def test_a_flickering_reading_is_one_showing_and_separate_showings_stay_apart() 
 def test_strong_matches_need_the_quotation_said_and_not_a_near_miss() -> None:
     hits = [occurrence(1, 2, "GATE B7 CLOSED"), occurrence(3, 4, "GATE B8 CLOSED"), occurrence(5, 6, "PLATFORM 4 DELAYED")]
     assert [h.text for h in strong("GATE B7 CLOSED", True, hits)] == ["GATE B7 CLOSED"]
+
+
+HEARD = "The foot all match has been moved to Saturday afternoon."
+
+
+@pytest.mark.parametrize(
+    "quotation",
+    [
+        "match has been moved to Saturday",
+        "The match has been moved to Saturday afternoon",
+        "the football match has been moved",  # "foot all": a content word misheard, the rest said as written
+        "MATCH HAS BEEN MOVED TO SATURDAY!",
+    ],
+)
+def test_a_quotation_is_said_with_its_small_words_and_forgives_a_misheard_content_word(quotation) -> None:
+    assert quotation_match(quotation, HEARD) >= 0.8
+
+
+@pytest.mark.parametrize(
+    "quotation",
+    [
+        "match has been moved from Saturday",  # "from" for "to": another claim
+        "the match has not been moved",  # "not": the opposite claim
+        "match has been moved to Sunday afternoon",  # another word in its place, not one misheard
+        "the match has been cancelled",
+        "the match was moved to Saturday",  # "was" for "has been"
+    ],
+)
+def test_a_near_miss_quotation_is_not_said(quotation) -> None:
+    assert quotation_match(quotation, HEARD) < 0.8
+
+
+def test_speech_recognition_slips_pass_only_where_the_words_look_alike() -> None:
+    assert quotation_match("wait on platform eight", "Passengers should wait on platform 8.") == 1.0  # digits for words
+    assert quotation_match("the library will stay open until", "The library will stay open until 7 to 9.") == 1.0
+    assert quotation_match("the library will stay closed until", "The library will stay open until 7 to 9.") == 0.0
+    assert quotation_match("the shuttle to the airport", "The shuttle turn the airport out leaves at 7.") >= 0.8
+    assert quotation_match("the shuttle to the airport", "The shuttle from the airport leaves at 7.") == 0.0
+    assert quotation_match("the shuttle to the airport", "The shuttle the airport leaves at 7.") == 0.0
+    assert quotation_match("", HEARD) == 0.0
+
+
+def choose(question: str, options: tuple[str, ...], said: str) -> str | None:
+    state = AgentState(question, options, None, 8, [10.0], 3000.0)
+    state.evidence.append(Evidence("frame", 1830.0, 1840.0, said, 1.0, key="frame:1830"))
+    return OfflinePolicy().force_answer(state).args.get("choice")
+
+
+def test_an_option_said_where_it_differs_from_the_others_is_chosen_though_a_word_was_misheard() -> None:
+    options = ("Until eight tonight", "Until seven tonight", "Until ten tonight", "The video does not mention it")
+    question = "What do we hear about the library tonight?"
+    assert choose(question, options, "Speech: The library will stay open until 7 to 9.") == "B"
+    assert choose(question, options, "Speech: The museum will stay open until 7 to 9.") == "D"  # another subject
+    assert choose(question, options, "Speech: The library will stay open late.") == "D"  # none of them said
+    assert choose(question, options, "Speech: The library is open until seven or eight.") == "D"  # two of them
 
 
 def test_a_quotation_cut_across_utterances_is_read_as_one_passage() -> None:

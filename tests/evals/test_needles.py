@@ -354,7 +354,7 @@ def test_a_seed_rebuilds_the_same_video_and_questions_and_a_damaged_one_is_rebui
 
 def test_the_sets_are_registered_by_variant(tmp_path: Path, media: Path) -> None:
     assert isinstance(get_dataset("needle", tmp_path), NeedleSuite)
-    for variant in ("full", "heldout", "ci"):
+    for variant in ("full", "heldout", "heldout2", "ci"):
         dataset = get_dataset(f"needle:{variant}", tmp_path, media=media)
         assert isinstance(dataset, NeedleSuite) and dataset.variant == variant and dataset.macro_over in dataset.bucket_keys
     assert get_dataset("needle:full", tmp_path).recipe.split == "main"
@@ -370,10 +370,11 @@ def test_the_full_sets_are_long_enough_and_the_heldout_one_shares_nothing(tmp_pa
     from evals.needles.content import POOLS
     from evals.needles.suite import RECIPES
 
-    for name in ("full", "heldout"):
+    for name in ("full", "heldout", "heldout2"):
         recipe = RECIPES[name]
         assert len(recipe.videos) >= 3 and all(30 <= minutes <= 60 for _, minutes in recipe.videos)
-    full, heldout = RECIPES["full"], RECIPES["heldout"]
+    full, heldout, heldout2 = RECIPES["full"], RECIPES["heldout"], RECIPES["heldout2"]
+    assert len({s for recipe in (full, heldout, heldout2) for s, _ in recipe.videos}) == 9
     assert not {s for s, _ in full.videos} & {s for s, _ in heldout.videos}
     assert not set(full.footage) & set(heldout.footage)
     main, held = POOLS[full.split], POOLS[heldout.split]
