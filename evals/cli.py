@@ -194,7 +194,7 @@ def eval_run(
         str | None,
         typer.Option(
             help="Benchmark: needle (= needle:full; also needle:heldout, needle:heldout2, needle:ci, needle:classic, "
-            "needle:motion, needle:motion_heldout, needle:motion_ci), videomme, "
+            "needle:motion, needle:motion_heldout, needle:motion_heldout2, needle:motion_ci), videomme, "
             "egoschema, mlvu, lvbench, longvideobench, nextqa, jsonl, sketchpad, blink_depth, ..."
         ),
     ] = None,
