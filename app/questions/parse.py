@@ -50,6 +50,7 @@ def _compile(pattern: str) -> re.Pattern:
 _KIND_CUES = tuple((kind, _compile(p)) for kind, p in tables.KIND_CUES)
 _ORDINALS = tuple((nth, _compile(p)) for nth, p in tables.ORDINALS)
 _BARE_ORDER = tuple((nth, _compile(p)) for nth, p in tables.BARE_ORDER)
+_TOPIC_LEAD = _compile(tables.TOPIC_LEAD)
 _RELATIONS = tuple((relation, _compile(p), strict) for relation, p, strict in tables.RELATION_CUES)
 _OFFSET = re.compile(rf"{QUANTITY}(?=\s*$)", re.I)  # "5 minutes | after X"
 _OFFSET_SIGN = {"after": 1.0, "before": -1.0}
@@ -175,11 +176,11 @@ def _kind(
 
 
 def _nth(clause: str, table: tuple[tuple[int, re.Pattern], ...] = _ORDINALS) -> tuple[int | None, str]:
-    """The ordinal a clause asks for, and the clause without it."""
+    """The ordinal a clause asks for, and the clause without it; one that is part of the topic's name stays in it."""
     for nth, pattern in table:
-        m = pattern.search(clause)
-        if m:
-            return nth, blank(clause, [m.span()])
+        for m in pattern.finditer(clause):
+            if not _TOPIC_LEAD.search(clause, 0, m.start()):
+                return nth, blank(clause, [m.span()])
     return None, clause
 
 

@@ -292,6 +292,20 @@ def test_ordinals_qualify_other_kinds() -> None:
     assert parse_question("How long does the notice 'EXIT' last?").nth is None  # "last" the verb
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does the announcer say about the last train?",
+        "What do we hear regarding the first stop?",
+        "What is written concerning the final call?",
+    ],
+)
+def test_an_ordinal_in_the_topic_names_it_and_asks_no_order(question) -> None:
+    parsed = parse_question(question)
+    assert (parsed.kind, parsed.nth) in {("said", None), ("shown", None)}
+    assert parse_question(question.replace("?", " first?")).nth == 1, "an ordinal outside the topic still asks for one"
+
+
 def test_order_candidates_come_from_options_or_the_question() -> None:
     options = ("the words 'a cat'", "the notice 'b dog'")
     assert parse_question("Which comes first in the video?", options).candidates == ("a cat", "b dog")
