@@ -85,7 +85,7 @@ class WhisperSpeech:
             raise ModelUnavailableError(
                 ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT
             ) from err
-        self._pipeline = whisper.BatchedInferencePipeline(self._model)
+        self._pipeline = whisper.BatchedInferencePipeline
         self.name = f"faster-whisper:{weights.name}"
         self.weights = weights
 
@@ -103,7 +103,9 @@ class WhisperSpeech:
         audio = _mono_16k(samples, sample_rate)
         if audio.size < SAMPLE_RATE // 10:
             return []
-        segments, _ = self._pipeline.transcribe(audio, vad_filter=True, word_timestamps=True, beam_size=BEAM_SIZE)
+        # A pipeline per call: one keeps the last word's time while it decodes, so two calls at once on
+        # one pipeline would move each other's word times.
+        segments, _ = self._pipeline(self._model).transcribe(audio, vad_filter=True, word_timestamps=True, beam_size=BEAM_SIZE)
         duration = audio.size / SAMPLE_RATE
         words = []
         for segment in segments:
