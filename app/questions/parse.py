@@ -50,7 +50,7 @@ def _compile(pattern: str) -> re.Pattern:
 _KIND_CUES = tuple((kind, _compile(p)) for kind, p in tables.KIND_CUES)
 _ORDINALS = tuple((nth, _compile(p)) for nth, p in tables.ORDINALS)
 _BARE_ORDER = tuple((nth, _compile(p)) for nth, p in tables.BARE_ORDER)
-_TOPIC_LEAD = _compile(tables.TOPIC_LEAD)
+_TOPIC_LEAD, _TOPIC_NOT = _compile(tables.TOPIC_LEAD), _compile(tables.TOPIC_NOT)
 _RELATIONS = tuple((relation, _compile(p), strict) for relation, p, strict in tables.RELATION_CUES)
 _OFFSET = re.compile(rf"{QUANTITY}(?=\s*$)", re.I)  # "5 minutes | after X"
 _OFFSET_SIGN = {"after": 1.0, "before": -1.0}
@@ -179,7 +179,7 @@ def _nth(clause: str, table: tuple[tuple[int, re.Pattern], ...] = _ORDINALS) -> 
     """The ordinal a clause asks for, and the clause without it; one that is part of the topic's name stays in it."""
     for nth, pattern in table:
         for m in pattern.finditer(clause):
-            if not _TOPIC_LEAD.search(clause, 0, m.start()):
+            if not _TOPIC_LEAD.search(clause, 0, m.start()) or _TOPIC_NOT.match(clause, m.end()):
                 return nth, blank(clause, [m.span()])
     return None, clause
 

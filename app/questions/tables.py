@@ -84,8 +84,10 @@ ORDINALS: tuple[tuple[int, str], ...] = (
     (4, r"\b(?:fourth|4th)\b"),
     (5, r"\b(?:fifth|5th)\b"),
 )
-# An ordinal right after "about the" names the topic ("what is said about the last train?"), not which occurrence is asked.
-TOPIC_LEAD = r"\b(?:about|regarding|concerning)\s+(?:the|a|an|this|that)\s+$"
+# An ordinal right after "about the" or "for the" names the topic ("what is said about the last train?", "which
+# platform for the last train?"), not which occurrence is asked; "for the last time" still asks for one (TOPIC_NOT).
+TOPIC_LEAD = r"\b(?:about|regarding|concerning|for)\s+(?:the|a|an|this|that)\s+$"
+TOPIC_NOT = r"\s+(?:time|occasion)s?\b"
 SEQUENCE = (
     r"\b(?:in\s+(?:what|which)\s+order|what\s+order|the\s+order\s+(?:in\s+which|of)|(?:chronological|time)\s+order|sequence)\b"
 )
