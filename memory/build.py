@@ -9,8 +9,9 @@ the batch size and the caches, never on the video's length.
 The design's six steps run as a pipeline over those spans. A thread decodes the next span
 while this one is worked on; OCR, speech and detection of a span run in a small thread pool
 (their native code releases the GIL) while the main thread stores its frames, then captions,
-rolls up, consolidates and commits the span before it. Every result is a function of its
-span's frames and audio alone, so the pipeline's timing never changes what is written.
+rolls up, consolidates and commits the oldest span in flight (IN_FLIGHT spans are perceived
+at once). Every result is a function of its span's frames and audio alone, so the pipeline's
+timing never changes what is written.
 The parts live in `memory.ingest`; `_Run` only puts them in order.
 
 A video enters the catalogue with its first committed batch: a file that fails before that
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -40,8 +42,8 @@ from memory.ingest.events import cues_in, exact_spans, span_occurrences
 from memory.ingest.evidence import base_draft, keyframes, segment_evidence
 from memory.ingest.failure import clean_up_after
 from memory.ingest.motion import FramesAt, Previous, frame_before, last_frame
+from memory.ingest.perceive import IN_FLIGHT, WORKERS, Findings, Perceiver
 from memory.ingest.perceive import ROLES as PERCEPTION_ROLES
-from memory.ingest.perceive import WORKERS, Findings, Perceiver
 from memory.ingest.rollup import Child, roll_up
 from memory.ingest.spans import Span, plan_spans, span_seconds
 from memory.ingest.tracker import IngestProgress, IngestTracker, ProgressFn
@@ -289,16 +291,15 @@ class _Run:
             prefetch(decoded_spans(self.reader, spans, self.fps, self.tracker), depth=1, name="longshot-decode") as batches,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="longshot-perceive") as pool,
         ):
-            previous = None
+            waiting: deque[tuple[Span, FrameBatch, _Stored, Callable[[], Findings]]] = deque()  # oldest first
             for span, batch in batches:
                 perceived = self.perceiver.submit(pool, span, batch, before)
                 before = last_frame(batch)
-                stored = self._store(batch)
-                if previous is not None:
-                    self._commit(self._prepare(*previous))
-                previous = (span, batch, stored, perceived)
-            if previous is not None:
-                self._commit(self._prepare(*previous))
+                waiting.append((span, batch, self._store(batch), perceived))
+                if len(waiting) == IN_FLIGHT:
+                    self._commit(self._prepare(*waiting.popleft()))
+            while waiting:
+                self._commit(self._prepare(*waiting.popleft()))
         self._finish()
 
     def result(self, resumed_from: float) -> IngestResult:

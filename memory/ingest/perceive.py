@@ -33,9 +33,13 @@ from perception.video import FrameBatch, read_audio
 T = TypeVar("T")
 
 ROLES = ("ocr", "speech", "detector")
-# One per job of the two spans in perception at once (the one being committed, the one just
-# decoded): the OCR engines and speech replicas then serve both spans side by side; and motion's.
-WORKERS = 2 * (len(ROLES) + 1)
+# Spans in perception at once: the one being committed, and the two decoded after it, so the pool
+# has the next span's work while the main thread commits. On the 10-min needle video, only one
+# thread wanted a core 25% of the time with two in flight, 16% with three.
+IN_FLIGHT = 3
+# One per job of the spans in flight (each role's, and motion's); the OCR engines and speech
+# replicas serve two of them side by side, and a third span's job waits for one to come free.
+WORKERS = IN_FLIGHT * (len(ROLES) + 1)
 
 Job = Callable[[Span, FrameBatch, Previous], Any]  # a span, its frames, and the previous span's last frame
 
