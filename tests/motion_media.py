@@ -153,11 +153,13 @@ def write_video(path: str | Path, frames_at: Callable[[float], np.ndarray], seco
     return path
 
 
-def video_motion(path: str | Path, max_side: int = 448, span_frames: int = 30) -> tuple[list[Observation], int]:
+def video_motion(
+    path: str | Path, max_side: int = 448, span_frames: int = 30, refine: bool = True
+) -> tuple[list[Observation], int]:
     """What ingest does with a video: 1 fps frames at `max_side` in spans of `span_frames`, each
     analysed with the previous span's last frame, the extra frames it asks for decoded by time
-    (by a second reader, as the first has moved on), all chained into the whole video's
-    observations. Also returns how many extra frames the spans asked for."""
+    (by a second reader, as the first has moved on; `refine=False`, ingest's default, skips them),
+    all chained into the whole video's observations. Also returns how many extra frames the spans asked for."""
     analyser = MotionAnalyser()
     found: list[Observation] = []
     asked = 0
@@ -165,7 +167,7 @@ def video_motion(path: str | Path, max_side: int = 448, span_frames: int = 30) -
     with VideoReader(path, max_side=max_side) as reader, VideoReader(path, max_side=max_side) as extra:
         for batch in reader.sample(fps=1.0, batch_size=span_frames):
             motion = analyser.analyse(batch.frames, batch.times, previous=previous)
-            if motion.wanted:
+            if refine and motion.wanted:
                 asked += len(motion.wanted)
                 more = extra.frames_at(motion.wanted)
                 motion = motion.refined(more.frames, more.times)

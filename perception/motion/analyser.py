@@ -38,7 +38,7 @@ from perception.motion.pairs import (
     prepare,
 )
 from perception.motion.records import TOUCH, Activity, Observation
-from perception.motion.runs import Grouping, group
+from perception.motion.runs import Grouping, group, without_camera_edges
 from perception.motion.settings import MotionSettings
 
 SETTLED = 1.0  # seconds of stillness that make a frame the scene as it was before a motion
@@ -63,9 +63,9 @@ class SpanMotion:
         self._frames = frames
         self._from_previous = from_previous
         self._cache = cache
-        self.pairs = tuple(self._pair(a, b) for a, b in itertools.pairwise(frames))
         height, width = frames[0].grey.shape
         grouping = Grouping(width, height, settings.max_pause, settings.min_camera_speed)
+        self.pairs = without_camera_edges([self._pair(a, b) for a, b in itertools.pairwise(frames)], grouping)
         self.observations: tuple[Observation, ...] = tuple(group(self.pairs, grouping, from_previous, self._stays))
         self.wanted: tuple[float, ...] = self._wanted() if refinable else ()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -31,6 +31,7 @@ from perception.motion.records import (
 SHAKE_STRAIGHTNESS = 0.5  # a stretch of camera motion whose net shift is below this share of its path shakes
 SHAKE_PAIRS = 3
 MAX_LEGS = 3
+EVERY_EDGE = frozenset({"left", "right", "top", "bottom"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,22 @@ def group(
     found.extend(_camera(pairs, grouping, from_previous))
     order = {Activity: 0, Stillness: 1, CameraMotion: 2}
     return sorted(found, key=lambda o: (o.start, order[type(o)]))
+
+
+def without_camera_edges(pairs: Sequence[PairMotion], grouping: Grouping) -> tuple[PairMotion, ...]:
+    """The pairs, with what changed in a pair the camera started or stopped moving in taken as the camera's.
+
+    Such a pair holds only part of the move, too little to fit as camera motion, so the whole view
+    differs: a change touching every edge of the frame, right beside a pair the camera moved in. A
+    mover comes in from a side; it does not touch all four at once just as the camera stops."""
+    moving = [_camera_label(p, grouping.width, grouping.min_camera_speed) is not None for p in pairs]
+    settled = []
+    for i, pair in enumerate(pairs):
+        beside = (i > 0 and moving[i - 1]) or (i + 1 < len(pairs) and moving[i + 1])
+        if beside and not moving[i] and pair.region is not None and set(pair.region.edges) >= EVERY_EDGE:
+            pair = replace(pair, region=None)
+        settled.append(pair)
+    return tuple(settled)
 
 
 def _mid(pair: PairMotion) -> float:

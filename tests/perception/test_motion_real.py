@@ -5,12 +5,15 @@ with the extra frames each span asks for decoded by time."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from perception.motion import Activity, MotionAnalyser, Stillness
+from evals.needles.motion_media import FPS, read_room, write_frames
+from evals.needles.motion_scene import MotionEvent, MotionScenario, frames
+from perception.motion import Activity, CameraMotion, MotionAnalyser, Stillness
 from perception.motion.records import MIN_TRAVEL, crossing, heading
 from perception.video import FrameBatch, VideoReader
 from tests.motion_media import video_motion
@@ -19,6 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 WORKING_SIDE = 448  # ingest's frame_max_side
+PERSON_SHARE = 0.05  # the least share of the frame a visitor to the motion set's room fills
 ANALYSER = MotionAnalyser()
 
 
@@ -100,3 +104,26 @@ def test_each_visitor_to_the_room_crosses_it_to_the_right_and_played_backwards_t
         ]
         assert crossing(forward[0].entry, forward[-1].exit) == "right", (start, end)
         assert crossing(backward[0].entry, backward[-1].exit) == "left", (start, end)
+
+
+def test_the_camera_moving_over_the_empty_room_and_stopping_is_no_visit(media, tmp_path):
+    # The motion set's camera moves (evals/needles/motion_scene.py), at random seconds and lengths: the pair of
+    # frames the camera stops in holds too little of the move to fit, and once read as a visitor filling the frame.
+    rng = random.Random(23)
+    events, at = [], 3.0
+    for move in ("tilt up", "tilt down", "pan right", "pan left", "zoom in", "zoom out"):
+        start = _grid(at + rng.uniform(6, 14))
+        end = _grid(start + rng.uniform(2.5, 4.5))
+        events.append(MotionEvent(f"e{len(events)}", "camera", start, end, (), move, (start, end)))
+        at = end
+    scenario = MotionScenario(23, _grid(at + 8), tuple(events))
+    path = write_frames(tmp_path / "camera.mp4", frames(scenario, read_room(media)))
+    found, _ = video_motion(path, refine=False)  # as ingest sees it: 1 fps, the camera stopping inside a pair
+    # What the camera's alignment leaves (specks of 1% at most) is allowed; nothing the size of a visitor (5%+).
+    assert [a.text for a in activities(found) if a.share_peak >= PERSON_SHARE] == [], "the camera's moves are no one coming in"
+    assert len([o for o in found if isinstance(o, CameraMotion)]) >= len(events) - 1
+
+
+def _grid(seconds: float) -> float:
+    """A time on the motion set's frame grid (1/FPS s), so events start and end on a frame."""
+    return round(seconds * FPS) / FPS
