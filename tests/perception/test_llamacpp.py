@@ -17,6 +17,7 @@ from perception.models import Models
 from perception.vlm.llamacpp import LlamaCppChat, parse_llamacpp_spec
 from perception.vlm.messages import ImagePart, Message
 
+CTRL_C = signal.getsignal(signal.SIGINT)  # before any server starts: Python's handler, or ignored in a background job
 SCHEMA = {
     "type": "object",
     "properties": {"city": {"type": "string", "maxLength": 40}, "year": {"type": "integer", "minimum": 1000, "maximum": 2100}},
@@ -83,7 +84,7 @@ def test_it_serves_on_loopback_says_it_reads_text_only_and_keeps_pythons_ctrl_c(
     assert chat.base_url.startswith("http://127.0.0.1:") and chat.base_url.endswith("/v1")
     known = chat.capabilities
     assert (known.vision, known.context_tokens, known.source) == (False, 1024, "/props")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is CTRL_C, "the server left this process's Ctrl+C as it was"
     assert smollm2.name in chat.source and "llama.cpp at http://127.0.0.1:" in chat.source
 
 
