@@ -260,7 +260,7 @@ def text_runs(
         last = end if run.last == len(lines) - 1 else min(end, (times[run.last] + times[run.last + 1]) / 2)
         x0, y0, x1, y1 = run.box
         where = [round(x0 / width, 4), round(y0 / height, 4), round(x1 / width, 4), round(y1 / height, 4)]
-        look = combined(run.looks, [1.0] * len(run.looks))
+        look = combined(run.looks)
         agreement = run.readings[run.text] / sum(run.readings.values())
         data = {"box": where, **look_data(look, agreement)}
         drafts.append(OccurrenceDraft("text", float(first), float(max(first, last)), run.text, data))
@@ -293,8 +293,8 @@ def _blocks(lines: Sequence[Line]) -> list[tuple[str, tuple[float, float, float,
             max(b.box[2] for b in block),
             max(b.box[3] for b in block),
         )
-        measured = [line for line in block if line.look is not None]
-        look = combined([line.look for line in measured if line.look is not None], [len(line.text) for line in measured])
+        measured = [(line.look, len(line.text)) for line in block if line.look is not None]
+        look = combined([look for look, _ in measured], [length for _, length in measured])
         texts.append((" ".join(line.text for line in _reading_order(block)), box, look))
     return sorted(texts, key=lambda text: (text[1][1], text[1][0]))
 

@@ -54,8 +54,10 @@ def contrast(image: np.ndarray, box: tuple[float, float, float, float]) -> float
     return float(light.mean() - dark.mean()) / 255.0
 
 
-def combined(looks: Sequence[Look], weights: Sequence[float]) -> Look | None:
-    """The looks of several readings (the lines of one text, or its frames) as one, each weighted; None for none."""
+def combined(looks: Sequence[Look], weights: Sequence[float] | None = None) -> Look | None:
+    """The looks of several readings (the lines of one text, or its frames) as one, each weighted (alike
+    without weights); None for none."""
+    weights = [1.0] * len(looks) if weights is None else weights
     total = float(sum(weights))
     if not looks or total <= 0:
         return None
