@@ -97,21 +97,22 @@ def read_motion(question: str, options: Sequence[str] = (), duration: float | No
         return None  # about something said or shown, or something motion cannot tell apart
     subject = "camera" if camera else "person" if person or any(m.kind in ("start", "end") for m in meanings) else "any"
     moment = _moment(parsed, duration)
+    aspect, polar = _aspect(question), _polar(question)
     if _COUNT.search(question):
         ask = "count"
     elif _DURATION.search(question):
         ask = "duration"
     elif _WHEN.search(question) and moment is None:
         ask = "when"
-    elif subject == "person" and (_WAY.search(question) or (_aspect(question) != "crossing" and _where_or_side(question))):
+    elif subject == "person" and (_WAY.search(question) or (aspect != "crossing" and _where_or_side(question))):
         ask = "way"
-    elif camera and moment is not None and not _polar(question):
+    elif camera and moment is not None and not polar:
         ask = "camera"
     elif moment is not None:
         ask = "at"
     else:
         return None
-    return MotionAsk(ask, subject, parsed, meanings, moment, _polar(question), _aspect(question))
+    return MotionAsk(ask, subject, parsed, meanings, moment, polar, aspect)
 
 
 def answer_motion(ask: MotionAsk, items: Sequence[Timed], duration: float | None = None) -> MotionReply:
