@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from memory.compose import without_motion
 from memory.hybrid import HybridIndex, QueryVectors, committed_view, stack_vectors
 from memory.lru import LruCache
 from memory.store import Library
@@ -86,8 +87,17 @@ class SegmentHit:
 
 
 def segment_text(segment: Segment | SegmentDraft) -> str:
-    """The text that is embedded and indexed for a segment."""
-    return "\n".join(part for part in (segment.caption, segment.speech_text, segment.ocr_text) if part.strip())
+    """The text that is indexed for a segment, for search by its words."""
+    return _lines(segment.caption, segment.speech_text, segment.ocr_text)
+
+
+def embedded_text(segment: Segment | SegmentDraft) -> str:
+    """The text that is embedded for a segment, for search by meaning: its words but the motion sentences."""
+    return _lines(without_motion(segment.caption), segment.speech_text, segment.ocr_text)
+
+
+def _lines(*parts: str) -> str:
+    return "\n".join(part for part in parts if part.strip())
 
 
 def segment_from_row(row: sqlite3.Row) -> Segment:
@@ -161,9 +171,9 @@ class EpisodicMemory:
         needs_vector = [
             key
             for key, row in existing.items()
-            if row is None or segment_text(segment_from_row(row)) != segment_text(latest[key])
+            if row is None or embedded_text(segment_from_row(row)) != embedded_text(latest[key])
         ]
-        vectors = dict(zip(needs_vector, self._embed([segment_text(latest[key]) for key in needs_vector])))
+        vectors = dict(zip(needs_vector, self._embed([embedded_text(latest[key]) for key in needs_vector])))
         changed = False
         for key, draft in latest.items():
             row = existing[key]

@@ -76,7 +76,8 @@ MOTION_RUNS: dict[str, type[Activity | CameraMotion | Stillness]] = {  # modalit
     "camera": CameraMotion,
     "stillness": Stillness,
 }
-UNEMBEDDED = frozenset({"scene", "stillness"})  # always the same words: no vector, found by words and by time
+# no vector, found by words and by time: always the same words, or motion answered from its structured data
+UNEMBEDDED = frozenset({"scene", "stillness", "activity", "camera"})
 SAME_TEXT = 0.8  # character similarity at which two readings of one text are the same text
 MATCH_RATIO = 0.75  # `matching` keeps occurrences scoring at least this share of the best one's score
 MATCH_FLOOR = 0.2  # ...and at least this much: nothing matches a query that matches nothing

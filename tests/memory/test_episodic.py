@@ -145,3 +145,18 @@ def test_paraphrase_ranks_the_right_segment_first(home: Path) -> None:
     vectors = memory.embeddings(video, [beach.id, -1])
     assert vectors.shape == (2, 384) and not vectors[1].any()
     assert vectors[0] @ sentence_embedder().embed([beach.text])[0] == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_motion_sentences_are_found_by_their_words_and_left_out_of_the_vector(home: Path) -> None:
+    """Two segments alike but for what moved share a vector (motion is answered from the timeline, and its
+    sentences in every busy span would pull unlike segments together); the words still find the busy one."""
+    library = Library(home)
+    memory, video = EpisodicMemory(library, sentence_embedder()), add_video(library)
+    moving = CAPTIONS[0] + " Activity: a red region (12% of the frame) comes in from the left at 0:12.5 and stays 9 s."
+    with library.transaction() as conn:
+        quiet, busy = memory.add(conn, video, drafts(captions=[CAPTIONS[0], moving]))
+    vectors = memory.embeddings(video, [quiet.id, busy.id])
+    assert vectors[0] @ vectors[1] == pytest.approx(1.0, abs=1e-5)
+    hit = memory.search(video, "red region comes in from the left", scale=10, k=1)[0]
+    assert hit.segment.id == busy.id and hit.lexical == 1.0
