@@ -28,8 +28,11 @@ SUMMARY_PROMPT = (
 MAX_CAPTION_CHARS = 600
 SCENE_CHANGES = "Scene changes"
 NOTHING = "No text, speech"
-# a sentence `motion_sentence` writes: a dot inside it is a decimal (12:06.5), the one that ends it is not
-MOTION_SENTENCE = re.compile(r"(?:Activity: a |Camera: |No activity from \d)(?:[^.]|\.(?=\d))*\.\s*")
+# Sentences in set phrases, as this module writes them: a dot inside one is a decimal (12:06.5), the one
+# that ends it is not; a clipped caption ends in "…". Motion's go; the others lose their times.
+_END = r"(?:[^.…]|\.(?=\d))*(?:\.(?!\d)|…+|$)\s*"
+MOTION_SENTENCE = re.compile(r"(?:Activity: a |Camera: |No activity from \d)" + _END)
+_TIMED = re.compile(rf"({SCENE_CHANGES}|{NOTHING} or known objects)\b" + _END)
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,12 @@ def motion_sentence(observation: Observation) -> str:
     return f"Activity: {colour} ({share}) {how} {stays}" + "".join(f", {part}" for part in rest) + "."
 
 
-def without_motion(caption: str) -> str:
-    """A caption without its motion sentences, for its embedding. They are the same few phrases in every busy
-    span, answered from the timeline's motion runs (and still found by their words); embedded, they made
-    MiniLM's work on a busy video three times what its text and speech need."""
-    return MOTION_SENTENCE.sub("", caption).strip()
+def embedded_caption(caption: str) -> str:
+    """The words of a caption worth its vector. Motion's sentences go: they are the same few phrases in every
+    busy span, answered from the timeline's motion runs and still found by their words; embedded, they made
+    MiniLM's work on a busy video three times what its text and speech need. Scene changes and "nothing
+    here" lose their times, so every span that only says so shares one vector, embedded once."""
+    return _TIMED.sub(lambda found: found[1] + ". ", MOTION_SENTENCE.sub("", caption)).strip()
 
 
 def motion_phrase(activity: Activity) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory.compose import without_motion
+from memory.compose import embedded_caption
 from memory.hybrid import HybridIndex, QueryVectors, committed_view, stack_vectors
 from memory.lru import LruCache
 from memory.store import Library
@@ -92,8 +92,8 @@ def segment_text(segment: Segment | SegmentDraft) -> str:
 
 
 def embedded_text(segment: Segment | SegmentDraft) -> str:
-    """The text that is embedded for a segment, for search by meaning: its words but the motion sentences."""
-    return _lines(without_motion(segment.caption), segment.speech_text, segment.ocr_text)
+    """The text that is embedded for a segment, for search by meaning (`embedded_caption` says what it leaves out)."""
+    return _lines(embedded_caption(segment.caption), segment.speech_text, segment.ocr_text)
 
 
 def _lines(*parts: str) -> str:

@@ -20,6 +20,10 @@ segment) against what the video's memory already holds:
 into an existing entity under a new alias (whatever became of the fact), else the fact's
 ADD, UPDATE or NOOP.
 
+Motion's candidates ("grey region enters: comes in from the left") carry no vectors: their names and
+objects are set phrases from a small table, compared exactly, and found by their words; the timeline
+answers motion from its runs. Their vectors were most of what consolidation embedded on a busy video.
+
 Traceability: a fact's span, confidence and segments are not stored on the fact but
 derived from its links (fact_segments: segment, span, confidence, source of each
 sighting), so every fact can be traced to the moments it came from, and a question limited
@@ -48,6 +52,7 @@ from perception.errors import LongshotError
 
 MEMORY = "semantic"
 SOURCES = ("ocr", "speech", "detector", "motion", "vlm", "user")
+UNEMBEDDED = frozenset({"motion"})  # sources whose candidates and facts carry no vectors (see the module doc)
 # all-MiniLM-L6-v2 cosines: "Barack Obama"/"President Obama" 0.93, "New York"/"New York City" 0.95,
 # but "left door"/"right door" 0.89 and "Chapter One"/"Chapter Two" 0.88. A missed merge leaves
 # two entities; a false one corrupts both, so the bar is high.
@@ -177,14 +182,16 @@ class SemanticMemory:
             if not normalise(candidate.subject) or not candidate.relation.strip() or not normalise(candidate.object):
                 raise ValueError(f"candidate needs a subject, a relation and an object: {candidate}")
         # one embedder call for names, objects and the fact texts that ADD will most likely need
+        embedded = [c for c in candidates if c.source not in UNEMBEDDED]
         vectors = self._embed_map(
-            [c.subject for c in candidates] + [c.object for c in candidates] + [_fact_text(c) for c in candidates]
+            [c.subject for c in embedded] + [c.object for c in embedded] + [_fact_text(c) for c in embedded]
         )
         placed: list[tuple[str, int]] = []
         added: list[int] = []
         for candidate in candidates:
-            entity, merged = self._resolve(conn, video, candidate, vectors.get(candidate.subject))
-            op, fact = self._place(conn, video, entity, candidate, vectors.get(candidate.object))
+            own = {} if candidate.source in UNEMBEDDED else vectors
+            entity, merged = self._resolve(conn, video, candidate, own.get(candidate.subject))
+            op, fact = self._place(conn, video, entity, candidate, own.get(candidate.object))
             placed.append(("MERGE" if merged else op, fact))
             if op == "ADD":
                 added.append(fact)
@@ -303,7 +310,7 @@ class SemanticMemory:
         """Store the embedding of "subject relation object" that search uses, reusing `known` ones."""
         if self.embedder is None or not facts:
             return
-        views = self._facts_by_id(conn, facts)
+        views = [fact for fact in self._facts_by_id(conn, facts) if fact.source not in UNEMBEDDED]
         vectors = dict(known or {})
         vectors.update(self._embed_map([fact.text for fact in views if fact.text not in vectors]))
         conn.executemany("UPDATE facts SET embedding = ? WHERE id = ?", [(vectors[f.text].tobytes(), f.id) for f in views])

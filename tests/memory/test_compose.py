@@ -1,12 +1,12 @@
-"""Offline captions: the motion sentences a caption carries can be told from its other words."""
+"""Offline captions: the sentences in set phrases that a caption carries can be told from its other words."""
 
 from __future__ import annotations
 
-from memory.compose import SegmentEvidence, merge_captions, offline_caption, without_motion
+from memory.compose import SegmentEvidence, clip, embedded_caption, merge_captions, offline_caption
 from perception.motion import Activity, CameraMotion, Stillness
 
 
-def test_a_caption_without_motion_keeps_every_other_word_and_its_decimal_times():
+def test_the_embedded_caption_drops_motion_and_set_phrases_times_and_keeps_every_other_word():
     visit = Activity(
         725.5, 739.0, (725.0, 739.5), False, False, pairs=12, share_sum=2.4,
         track=((725.5, 0.05, 0.6, 0.15), (732.0, 0.5, 0.5, 0.3), (739.0, 0.95, 0.5, 0.2)),
@@ -18,10 +18,22 @@ def test_a_caption_without_motion_keeps_every_other_word_and_its_decimal_times()
     )
     caption = offline_caption(evidence)
     assert caption.count("Activity:") == caption.count("Camera:") == caption.count("No activity from") == 1
-    assert without_motion(caption) == (
-        'On screen: "GATE 12.5 CLOSED". Speech: The train leaves at 12.30 today. Seen: person. Scene changes at 12:25.5.'
+    assert embedded_caption(caption) == (
+        'On screen: "GATE 12.5 CLOSED". Speech: The train leaves at 12.30 today. Seen: person. Scene changes.'
     )
-    merged = merge_captions([caption, offline_caption(SegmentEvidence(750.0, 760.0, (), (), (), (), (still,)))])
-    assert "Activity:" in merged and "Activity:" not in without_motion(merged) and "GATE 12.5 CLOSED" in without_motion(merged)
+    quiet = offline_caption(SegmentEvidence(750.0, 760.0, (), (), (), (), (still,)))
+    merged = merge_captions([caption, quiet])
+    assert "Activity:" in merged and embedded_caption(merged) == (
+        'On screen: "GATE 12.5 CLOSED". Speech: The train leaves at 12.30 today. Seen: person. Scene changes.'
+    )
+    nothing = offline_caption(SegmentEvidence(760.0, 770.0, (), (), (), (), ()))
+    assert nothing.endswith("at 12:40-12:50.") and embedded_caption(nothing) == embedded_caption(merge_captions([nothing]))
     said = "Speech: Activity at the club resumes at 8. Camera crews left. No activity from the rebels."
-    assert without_motion(said) == said  # words like ours, not a sentence of ours
+    assert embedded_caption(said) == said  # words like ours, not a sentence of ours
+
+
+def test_a_motion_sentence_clipped_by_the_caption_limit_goes_whole():
+    visit = "Activity: a white region (26% of the frame) comes in from the top at 8:13.5 and stays 4 s, moving down."
+    caption = clip('On screen: "EXIT 4". ' + " ".join([visit] * 8))
+    assert caption.endswith("…") and embedded_caption(caption) == 'On screen: "EXIT 4".'
+    assert embedded_caption(caption[: caption.index("8:13.5") + 4]) == 'On screen: "EXIT 4".'  # cut after a decimal's dot

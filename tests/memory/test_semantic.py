@@ -157,3 +157,27 @@ def test_consolidation_with_the_real_text_embedder(home: Path) -> None:
     [(fact, _)] = memory.search(video, "Room 13", k=1)
     assert fact.subject == "Room 13"
     assert all(f.start < 10 for f, _ in memory.search(video, "moon", until=10))
+
+
+@pytest.mark.slow
+def test_motion_is_consolidated_by_its_words_and_carries_no_vectors(home: Path) -> None:
+    """Motion's set phrases are compared exactly and found by their words; nothing of them is embedded."""
+    memory, video, ids = setup(home, sentence_embedder())
+    enters = "comes in from the left, moving right"
+    ops = consolidate(
+        memory,
+        video,
+        seen("grey region", "enters", enters, 1, ids, kind="activity", source="motion"),
+        seen("grey region", "enters", enters, 2, ids, kind="activity", source="motion"),  # the same run, next segment
+        seen("gray region", "enters", enters, 6, ids, kind="activity", source="motion"),  # no vector: not merged
+        seen("grey region", "enters", "comes in from the left, moving left", 7, ids, kind="activity", source="motion"),
+        seen("EXIT 4", "shown", "EXIT 4", 3, ids),
+    )
+    assert [op for op, _ in ops] == ["ADD", "UPDATE", "ADD", "ADD", "ADD"]
+    with memory.library.transaction() as conn:
+        vectors = dict(conn.execute("SELECT object, embedding IS NOT NULL FROM facts").fetchall())
+        named = dict(conn.execute("SELECT name, embedding IS NOT NULL FROM entities").fetchall())
+    assert vectors == {enters: 0, "comes in from the left, moving left": 0, "EXIT 4": 1}
+    assert named == {"grey region": 0, "gray region": 0, "EXIT 4": 1}
+    found = [fact.object for fact, _ in memory.search(video, "region comes in from the left moving right", k=2)]
+    assert found[0] == enters
