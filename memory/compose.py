@@ -30,7 +30,7 @@ SCENE_CHANGES = "Scene changes"
 NOTHING = "No text, speech"
 # Sentences in set phrases, as this module writes them: a dot inside one is a decimal (12:06.5), the one
 # that ends it is not; a clipped caption ends in "…". Motion's go; the others lose their times.
-_END = r"(?:[^.…]|\.(?=\d))*(?:\.(?!\d)|…+|$)\s*"
+_END = r"[^.…]*(?:\.(?=\d)[^.…]*)*(?:\.|…+|$)\s*"
 MOTION_SENTENCE = re.compile(r"(?:Activity: a |Camera: |No activity from \d)" + _END)
 _TIMED = re.compile(rf"({SCENE_CHANGES}|{NOTHING} or known objects)\b" + _END)
 

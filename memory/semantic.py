@@ -124,8 +124,15 @@ def _relation(text: str) -> str:
 
 
 def _fact_text(candidate: Candidate) -> str:
-    """`Fact.text` of the fact a candidate adds when its subject keeps its own name."""
-    return f"{candidate.subject.strip()} {_relation(candidate.relation)} {candidate.object.strip()}"
+    """What the vector of the fact a candidate adds is of, when its subject keeps its own name."""
+    return _embedded_text(candidate.subject.strip(), _relation(candidate.relation), candidate.object.strip())
+
+
+def _embedded_text(subject: str, relation: str, object: str) -> str:
+    """What a fact's vector is of: its object alone where that already says its subject (a keyphrase and
+    the sentence it came from, a line read and its name), so that the facts of one sentence share the
+    sentence's vector, embedded once; otherwise "subject relation object", its `Fact.text`."""
+    return object if f" {normalise(subject)} " in f" {normalise(object)} " else f"{subject} {relation} {object}"
 
 
 def _numbers(text: str) -> list[str]:
@@ -312,8 +319,9 @@ class SemanticMemory:
             return
         views = [fact for fact in self._facts_by_id(conn, facts) if fact.source not in UNEMBEDDED]
         vectors = dict(known or {})
-        vectors.update(self._embed_map([fact.text for fact in views if fact.text not in vectors]))
-        conn.executemany("UPDATE facts SET embedding = ? WHERE id = ?", [(vectors[f.text].tobytes(), f.id) for f in views])
+        texts = {fact.id: _embedded_text(fact.subject, fact.relation, fact.object) for fact in views}
+        vectors.update(self._embed_map([text for text in texts.values() if text not in vectors]))
+        conn.executemany("UPDATE facts SET embedding = ? WHERE id = ?", [(vectors[texts[f.id]].tobytes(), f.id) for f in views])
 
     # -- reading ----------------------------------------------------------------------------
 

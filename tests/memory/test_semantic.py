@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from memory.episodic import EpisodicMemory, SegmentDraft
@@ -181,3 +182,23 @@ def test_motion_is_consolidated_by_its_words_and_carries_no_vectors(home: Path) 
     assert named == {"grey region": 0, "gray region": 0, "EXIT 4": 1}
     found = [fact.object for fact, _ in memory.search(video, "region comes in from the left moving right", k=2)]
     assert found[0] == enters
+
+
+@pytest.mark.slow
+def test_the_facts_of_one_sentence_share_its_vector(home: Path) -> None:
+    """A keyphrase said in a sentence adds nothing to the sentence's meaning: its fact is embedded as the sentence,
+    once for all its keyphrases. A subject the sentence does not say stays in its fact's vector."""
+    memory, video, ids = setup(home, sentence_embedder())
+    sentence = "The last train to Glasgow leaves from platform nine."
+    said = [seen(phrase, "said", sentence, 2, ids, kind="topic", source="speech") for phrase in ("last train", "Glasgow")]
+    consolidate(memory, video, *said, seen("Barack Obama", "said", sentence, 3, ids, kind="person", source="speech"))
+    with memory.library.transaction() as conn:
+        rows = conn.execute("SELECT e.name, f.embedding FROM facts f JOIN entities e ON e.id = f.entity").fetchall()
+    vectors = {name: np.frombuffer(blob, np.float32) for name, blob in rows}
+    alone = sentence_embedder().embed([sentence])[0]
+    assert vectors["last train"] @ alone == pytest.approx(1.0, abs=1e-5) and vectors["Glasgow"] @ alone == pytest.approx(
+        1.0, abs=1e-5
+    )
+    assert vectors["Barack Obama"] @ alone < 0.95
+    [(fact, _)] = memory.search(video, "which platform does the Glasgow train leave from?", k=1)
+    assert fact.object == sentence
