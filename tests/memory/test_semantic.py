@@ -196,9 +196,7 @@ def test_the_facts_of_one_sentence_share_its_vector(home: Path) -> None:
         rows = conn.execute("SELECT e.name, f.embedding FROM facts f JOIN entities e ON e.id = f.entity").fetchall()
     vectors = {name: np.frombuffer(blob, np.float32) for name, blob in rows}
     alone = sentence_embedder().embed([sentence])[0]
-    assert vectors["last train"] @ alone == pytest.approx(1.0, abs=1e-5) and vectors["Glasgow"] @ alone == pytest.approx(
-        1.0, abs=1e-5
-    )
+    assert [vectors[phrase] @ alone for phrase in ("last train", "Glasgow")] == pytest.approx([1.0, 1.0], abs=1e-5)
     assert vectors["Barack Obama"] @ alone < 0.95
     [(fact, _)] = memory.search(video, "which platform does the Glasgow train leave from?", k=1)
     assert fact.object == sentence
