@@ -1,8 +1,8 @@
 """On-screen text of a run of frames, reading (OCR) only where the picture may show new text.
 
-OCR costs about as much as everything else in ingest together, and most sampled frames
-show what the frame before showed, so each frame is first compared with what was last
-looked at, region by region, on a small grey thumbnail (microseconds). Where no region
+OCR is the dearest model ingest runs on frames (a read of a 448-pixel frame costs about
+50 ms), and most sampled frames show what the frame before showed, so each frame is first
+compared with what was last looked at, region by region, on a small grey thumbnail (microseconds). Where no region
 changed, the text already read still stands. Where some did, only the band of rows that
 changed is looked at: first at most GATE_SIDE pixels wide, cheap, just to learn whether it
 holds text at all (moving people and cars mostly do not), by a millisecond test for rows of

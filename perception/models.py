@@ -69,7 +69,12 @@ class _Backend:
 
 
 _BACKENDS: dict[str, dict[str, _Backend]] = {
-    "ocr": {"rapidocr": _Backend(locate_ocr_models, lambda found, device, threads, home: RapidOCR(found, threads=threads))},
+    "ocr": {
+        "rapidocr": _Backend(
+            locate_ocr_models,
+            lambda found, device, threads, home: RapidOCR(found, threads=threads, cache_dir=home / "models" / "ocr"),
+        )
+    },
     "speech": {
         "faster-whisper": _Backend(
             locate_whisper, lambda found, device, threads, home: WhisperSpeech(found, device=device, cpu_threads=threads)

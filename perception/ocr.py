@@ -20,6 +20,7 @@ import numpy as np
 from perception.errors import ModelUnavailableError
 from perception.requires import installed, require
 from perception.rgb import as_rgb
+from perception.subnormal import flushed_copy
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ def locate_ocr_models(model: str) -> OcrModels:
 class RapidOCR:
     """Reads text lines from RGB frames; thread-safe (each call takes a free engine of at most SESSIONS)."""
 
-    def __init__(self, models: OcrModels, min_score: float = 0.5, threads: int = 1):
+    def __init__(self, models: OcrModels, min_score: float = 0.5, threads: int = 1, cache_dir: Path | None = None):
+        """`cache_dir` keeps copies of the networks without subnormal weights (`perception.subnormal`),
+        the same output several times faster; without it they run as shipped."""
         Engine = require("rapidocr", ROLE, INSTALL_HINT).RapidOCR
         self.name = f"rapidocr:{models.version}"
         self.models = models
@@ -100,8 +103,8 @@ class RapidOCR:
             "Det.limit_side_len": 960,
             "EngineConfig.onnxruntime.intra_op_num_threads": max(1, threads),
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            "Det.model_path": str(models.detector),
-            "Rec.model_path": str(models.recogniser),
+            "Det.model_path": str(flushed_copy(models.detector, cache_dir)),
+            "Rec.model_path": str(flushed_copy(models.recogniser, cache_dir)),
         }
         try:
             first = Engine(params=params)

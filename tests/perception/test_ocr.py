@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from perception.config import Config
 from perception.errors import ImageError, ModelUnavailableError
+from perception.models import Models
 from perception.ocr import SESSIONS, RapidOCR, TextBox, locate_ocr_models
 from tests.synth import draw_text, index_frame
 
@@ -95,3 +97,11 @@ def test_reads_at_once_find_what_reads_one_after_another_find():
         at_once = list(pool.map(reader.read, images * 3))
     assert at_once == one_by_one * 3
     assert reader.engines() == SESSIONS  # two reads met, and no more engines were made than that
+
+
+def test_models_run_ocr_from_copies_kept_in_the_library_home(tmp_path: Path):
+    models = Models(Config().replace(home=tmp_path))
+    found = locate_ocr_models("PP-OCRv6")
+    assert models.ocr.read(np.full((64, 128, 3), 30, np.uint8)) == []
+    kept = tmp_path / "models" / "ocr"
+    assert {path.name for path in kept.glob("*.onnx")} == {found.detector.name, found.recogniser.name}
