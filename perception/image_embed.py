@@ -182,10 +182,19 @@ class PixelEmbedder:
         raise ModelUnavailableError(ROLE, "pixel features cannot embed text", INSTALL_HINT)
 
     def _colour_histogram(self, hsv: np.ndarray) -> np.ndarray:
-        hue, sat, val = (hsv[:, :, i].astype(np.int32) * bins // 256 for i, bins in enumerate(self.BINS))
-        index = (hue * self.BINS[1] + sat) * self.BINS[2] + val
-        counts = np.bincount(index.ravel(), minlength=self.BINS[0] * self.BINS[1] * self.BINS[2])
+        hue, sat, val = (_HSV_BIN_PARTS[i][hsv[:, :, i]] for i in range(3))
+        counts = np.bincount((hue + sat + val).ravel(), minlength=self.BINS[0] * self.BINS[1] * self.BINS[2])
         return np.sqrt(counts / counts.sum()).astype(np.float32)
+
+
+def _hsv_bin_parts(bins: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
+    """Per channel, each 8-bit value's bin times that channel's stride in the histogram: a pixel's bin
+    is the sum of three lookups, half the time of the arithmetic on every pixel."""
+    strides = (bins[1] * bins[2], bins[2], 1)
+    return tuple((np.arange(256) * count // 256 * stride).astype(np.intp) for count, stride in zip(bins, strides))
+
+
+_HSV_BIN_PARTS = _hsv_bin_parts(PixelEmbedder.BINS)
 
 
 def _frame_list(frames: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -206,9 +206,10 @@ def _noise_floor(pairs: list[tuple[Frame, Frame]], deviations: list[np.ndarray])
         return 0.0, {}
     sigmas = [noise_sigma(d) for d in deviations]
     at = int(np.argsort(sigmas, kind="stable")[round(FLOOR_QUANTILE / 100 * (len(sigmas) - 1))])
-    if align(*pairs[at]) is None:
+    floor_pair = align(*pairs[at])
+    if floor_pair is None:
         return sigmas[at], {}
-    alignments = {i: align(a, b) for i, (a, b) in enumerate(pairs)}
+    alignments = {i: floor_pair if i == at else align(a, b) for i, (a, b) in enumerate(pairs)}
     compensated = [noise_sigma(al.deviations[al.valid]) if al is not None else s for al, s in zip(alignments.values(), sigmas)]
     return float(np.percentile(compensated, FLOOR_QUANTILE, method="nearest")), alignments
 

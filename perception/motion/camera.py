@@ -10,6 +10,7 @@ extent, so it stays object motion.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -45,14 +46,19 @@ class CameraStep:
         return np.hstack([linear, offset[:, None]])
 
 
+def corners_of(image: np.ndarray) -> np.ndarray:
+    """The corners worth tracking in `image`, (K, 1, 2) float32 (K may be 0)."""
+    spacing = max(3, image.shape[1] // 40)
+    found = cv2.goodFeaturesToTrack(image, MAX_CORNERS, 0.01, spacing, blockSize=5)
+    return found if found is not None else np.zeros((0, 1, 2), np.float32)
+
+
 def track(
-    earlier: np.ndarray, later: np.ndarray, mask: np.ndarray | None = None, shift: tuple[float, float] = (0.0, 0.0)
+    earlier: np.ndarray, later: np.ndarray, corners: np.ndarray, shift: tuple[float, float] = (0.0, 0.0)
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Corners of `earlier` (inside `mask`) and where pyramidal Lucas-Kanade finds them in
-    `later`, starting from the guess `shift`: two (K, 2) arrays, only tracks that converged."""
-    spacing = max(3, earlier.shape[1] // 40)
-    corners = cv2.goodFeaturesToTrack(earlier, MAX_CORNERS, 0.01, spacing, mask=mask, blockSize=5)
-    if corners is None:
+    """`corners` of `earlier` and where pyramidal Lucas-Kanade finds them in `later`, starting
+    from the guess `shift`: two (K, 2) arrays, only tracks that converged."""
+    if not len(corners):
         return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
     guess = (corners + np.array(shift, np.float32)).astype(np.float32)
     tracked, ok, _ = cv2.calcOpticalFlowPyrLK(
@@ -80,7 +86,10 @@ def fit_camera(earlier: np.ndarray, later: np.ndarray) -> CameraStep | None:
     """The global motion from `earlier` to `later` (uint8 grey, same size), or None when the
     frames do not agree on one (too few corners, a cut, or motion confined to one region)."""
     height, width = earlier.shape
-    fit = similarity(*track(earlier, later, shift=_global_shift(earlier, later)), least=MIN_INLIERS)
+    corners = corners_of(earlier)
+    if len(corners) < MIN_INLIERS:  # too few to fit, however they track: spare the correlation and the tracking
+        return None
+    fit = similarity(*track(earlier, later, corners, shift=_global_shift(earlier, later)), least=MIN_INLIERS)
     if fit is None:
         return None
     matrix, agreeing = fit
@@ -99,6 +108,13 @@ def _scale(matrix: np.ndarray) -> float:
 def _global_shift(earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
     """Phase correlation's shift, or none when its peak is weak (no single shift explains the pair)."""
     a, b = earlier.astype(np.float32), later.astype(np.float32)
-    window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(a, b, window)
+    (dx, dy), response = cv2.phaseCorrelate(a, b, _hanning(a.shape))
     return (dx, dy) if response > 0.05 else (0.0, 0.0)
+
+
+@functools.cache
+def _hanning(shape: tuple[int, ...]) -> np.ndarray:
+    """Phase correlation's window for frames of `shape` (one size per video: made once, never written)."""
+    window = cv2.createHanningWindow(shape[::-1], cv2.CV_32F)
+    window.flags.writeable = False
+    return window

@@ -53,14 +53,15 @@ def _table() -> np.ndarray:
     return named.astype(np.uint8).reshape(_LEVELS, _LEVELS, _LEVELS)
 
 
-_TABLE = _table()
-_SHIFT = 8 - int(np.log2(_LEVELS))
+_BITS = int(np.log2(_LEVELS))
+_SHIFT = 8 - _BITS
+_FLAT_TABLE = _table().reshape(-1)  # indexed by r, g and b's top bits side by side: one lookup, not three
 
 
 def palette_indices(rgb: np.ndarray) -> np.ndarray:
     """The PALETTE index of each pixel of a uint8 RGB array (any leading shape)."""
-    q = rgb >> _SHIFT
-    return _TABLE[q[..., 0], q[..., 1], q[..., 2]]
+    q = (rgb >> _SHIFT).astype(np.uint16)
+    return _FLAT_TABLE[(q[..., 0] << 2 * _BITS) | (q[..., 1] << _BITS) | q[..., 2]]
 
 
 def palette_counts(rgb_pixels: np.ndarray) -> np.ndarray:

@@ -65,8 +65,13 @@ def deviation(earlier: Frame, later: Frame, exposure: bool = False) -> np.ndarra
     frames far apart may differ in exposure by a factor, neighbours hardly do, and a gain fit
     on a pair where a person fills half the frame would bend it."""
     a, b = earlier.smooth[::2, ::2].ravel(), later.smooth[::2, ::2].ravel()
-    gain, offset = _exposure(a, b) if exposure else (1.0, float(np.median(b - a)))
-    return np.abs(later.smooth - (gain * earlier.smooth + offset))
+    if not exposure:
+        expected = earlier.smooth + float(np.median(b - a))
+    else:
+        gain, offset = _exposure(a, b)
+        expected = gain * earlier.smooth
+        expected += offset
+    return np.abs(np.subtract(later.smooth, expected, out=expected), out=expected)
 
 
 def _exposure(earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
@@ -186,11 +191,11 @@ def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) ->
     if cv2.countNonZero(opened) < smallest:
         return None
     _, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
-    keep = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= smallest)
-    keep = keep[keep > 0]
-    if not len(keep):
+    kept = stats[:, cv2.CC_STAT_AREA] >= smallest  # per label; label 0 is the background
+    kept[0] = False
+    if not kept.any():
         return None
-    return np.isin(labels, keep)
+    return kept[labels]
 
 
 def _spread(mask: np.ndarray) -> bool:

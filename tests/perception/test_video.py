@@ -152,6 +152,18 @@ def test_max_side_scales_down_keeping_the_aspect_ratio(clip, backend):
         assert reader.frames_at([1.0]).frames.shape == (1, 240, 320, 3)
 
 
+def test_scaled_frames_are_what_a_scaler_made_for_each_frame_alone_gives(clip):
+    """The reader scales every frame with one scaler, made once: frames read in order and by
+    seeking back must be the very pixels PyAV gives each frame scaled on its own."""
+    with VideoReader(clip, backend="pyav", max_side=160) as reader:
+        batch = sampled(reader, fps=2.5)
+        again = reader.frames_at(batch.times[::-1])
+    with av.open(str(clip)) as container:
+        alone = [frame.to_ndarray(format="rgb24", width=160, height=120) for frame in container.decode(video=0)]
+    assert np.array_equal(batch.frames, np.stack([alone[i] for i in batch.indices.tolist()]))
+    assert np.array_equal(again.frames, batch.frames[::-1])
+
+
 @needs_decord
 def test_both_backends_give_the_same_frames(clip):
     with VideoReader(clip, backend="pyav") as a, VideoReader(clip, backend="decord") as b:
