@@ -2,8 +2,8 @@
 
 A segment is identified by (video, scale, start): adding it again updates it in place
 (same id, so facts linked to it stay linked) and is a no-op when nothing changed. Each
-segment carries a text embedding of its caption, speech and on-screen text, stored in the
-catalogue next to it.
+segment carries a text embedding of its caption (less what `embedded_caption` leaves out: motion,
+and the times of set phrases), speech and on-screen text, stored in the catalogue next to it.
 
 Search is hybrid (see memory/hybrid.py: cosine on the embeddings plus BM25 over caption,
 OCR and speech text, fused by a weighted sum of normalised scores) within one scale or

@@ -27,8 +27,9 @@ Runs continue across batches: a draft that starts exactly where an occurrence of
 modality and the same text ends (`same_text`) extends that occurrence instead of adding one.
 A motion run continues by its records instead (perception.motion's `continues`: the same kind
 of run, open at the earlier one's end and the later one's start, at the same sampled time), and
-the two become one (`joined`), with the joined record's text and data (and the first piece's
-vector: re-embedding a long run at every batch cost more than the rest of motion's memory work).
+the two become one (`joined`), with the joined record's text and data. Motion's runs carry no
+vector (`UNEMBEDDED`): their words are a small table's, found by word search, and questions about
+motion read their data; embedding them cost more than the rest of motion's memory work.
 Producers end a run that is still going at their span's end exactly there, and start one that
 was already going at their span's start exactly there, so the next batch's commit joins them,
 and a crash and resume writes the same rows as an uninterrupted run.
