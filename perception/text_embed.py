@@ -16,23 +16,24 @@ so a make step would save those seconds once per home, at the price of a step th
 install, CI run and fresh machine must remember (a wheel has no post-install hook); first use
 needs nothing beyond `pip install`. Later loads take 0.8 s and 230-250 MB, against 13-15 s
 and 1,060 MB for sentence-transformers (`longshot bench embed`).
+
+Rows are not cached across calls, though ingest repeats many texts: a row differs in its last
+bits with the batch it was computed in, so a cache would make a resumed ingest write other bytes
+than an uninterrupted one (`tests/evals/test_bench_crash.py` found it).
 """
 
 from __future__ import annotations
 
-import abc
 import hashlib
 import importlib.util
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from cachetools import LRUCache
 
 from perception.bert_onnx import OUTPUT, BertShape, UnsupportedEncoderError, build_bert_encoder, source_key
 from perception.errors import ModelUnavailableError
@@ -52,7 +53,6 @@ ONNX_BATCH = 32  # at most this many texts per onnxruntime call, shortest first,
 # onnxruntime's arena keeps its largest call's memory for good. 32 texts of 64 tokens, or 2 of
 # 256, make about 20 MB of attention; 32 texts of 256 tokens would make 300 MB.
 ONNX_TOKEN_PAIRS = 32 * 64 * 64
-RECENT_TEXTS = 4096  # rows kept per embedder (1.5 KB each for MiniLM), for ingest's repeated words; 0 keeps none
 
 
 class TextEmbedder(Protocol):
@@ -109,42 +109,10 @@ def _model_folder(model: str) -> SentenceWeights:
     return SentenceWeights(model, cached, source=f"Hugging Face cache ({cached})")
 
 
-class _RecentRows(abc.ABC):
-    """Embeds each text once while it is recent. Ingest embeds the same words again and again: a
-    sentence as an utterance, as a fact's object and inside its segment; a keyphrase in every fact
-    about it; a motion phrase in every span. On a 10-minute lecture 42% of the tokens were repeats."""
-
-    dim: int
-
-    def __init__(self, recent_texts: int):
-        self._recent: LRUCache[str, np.ndarray] = LRUCache(max(1, recent_texts))
-        self._remembers = recent_texts > 0
-        self._recent_lock = threading.Lock()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, dim) float32, one L2-normalised row per text; an empty list gives (0, dim)."""
-        texts = _text_list(texts)
-        with self._recent_lock:
-            rows = {text: self._recent[text] for text in texts if text in self._recent}
-        missing = [text for text in dict.fromkeys(texts) if text not in rows]
-        if missing:
-            fresh = dict(zip(missing, self._embed_new(missing)))
-            if self._remembers:
-                with self._recent_lock:
-                    self._recent.update(fresh)
-            rows.update(fresh)
-        return np.array([rows[text] for text in texts], dtype=np.float32).reshape(len(texts), self.dim)
-
-    @abc.abstractmethod
-    def _embed_new(self, texts: list[str]) -> np.ndarray:
-        """Rows for texts not embedded recently, each text once."""
-
-
-class SentenceEmbedder(_RecentRows):
+class SentenceEmbedder:
     """Embeds texts as L2-normalised float32 rows; cosine similarity is a dot product."""
 
-    def __init__(self, weights: SentenceWeights, device: str = "cpu", batch_size: int = 32, recent_texts: int = RECENT_TEXTS):
-        super().__init__(recent_texts)
+    def __init__(self, weights: SentenceWeights, device: str = "cpu", batch_size: int = 32):
         SentenceTransformer = require("sentence_transformers", ROLE, INSTALL_HINT).SentenceTransformer
         try:
             self._model = SentenceTransformer(str(weights.path), device=device, local_files_only=True)
@@ -156,19 +124,22 @@ class SentenceEmbedder(_RecentRows):
         self.dim = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
 
-    def _embed_new(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, dim) float32, one L2-normalised row per text; an empty list gives (0, dim)."""
+        texts = _text_list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.encode(
             texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class OnnxSentenceEmbedder(_RecentRows):
+class OnnxSentenceEmbedder:
     """The onnx backend: same rows as SentenceEmbedder, with no torch. Safe to share between threads
     (an onnxruntime session runs concurrent calls, and the tokenizer is only read after set-up)."""
 
-    def __init__(self, weights: SentenceWeights, cache_dir: Path, threads: int = 1, recent_texts: int = RECENT_TEXTS):
-        super().__init__(recent_texts)
+    def __init__(self, weights: SentenceWeights, cache_dir: Path, threads: int = 1):
         ort = require("onnxruntime", ROLE, "pip install onnxruntime")
         tokenizers = require("tokenizers", ROLE, "pip install tokenizers")
         self.path = cache_dir / f"{_file_stem(weights)}.onnx"
@@ -212,7 +183,9 @@ class OnnxSentenceEmbedder(_RecentRows):
         """The CPU threads onnxruntime runs one call on (models.cpu_threads)."""
         return int(self._session.get_session_options().intra_op_num_threads)
 
-    def _embed_new(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, dim) float32, one L2-normalised row per text; an empty list gives (0, dim)."""
+        texts = _text_list(texts)
         rows = np.zeros((len(texts), self.dim), dtype=np.float32)
         tokens = [self._tokenizer.encode(text).ids for text in texts]
         for batch in _batches(sorted(range(len(texts)), key=lambda index: len(tokens[index])), tokens):

@@ -60,33 +60,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def embedder(cache_dir: Path) -> OnnxSentenceEmbedder:
-    """Keeps no recent rows, so that every call runs the model."""
-    return OnnxSentenceEmbedder(MINILM, cache_dir, recent_texts=0)
-
-
-class _CountingSession:
-    """onnxruntime's session, counting the texts it is run on."""
-
-    def __init__(self, session):
-        self.session = session
-        self.texts = 0
-
-    def run(self, outputs, feed):
-        self.texts += len(feed["input_ids"])
-        return self.session.run(outputs, feed)
-
-
-def test_recent_texts_are_embedded_once_and_give_the_rows_the_model_gives(cache_dir: Path, embedder: OnnxSentenceEmbedder):
-    remembering = OnnxSentenceEmbedder(MINILM, cache_dir, recent_texts=3)
-    counting = remembering._session = _CountingSession(remembering._session)
-    texts = ["a red car", "the weather is cold", "a red car", "a red car turns left"]
-    np.testing.assert_allclose(remembering.embed(texts), embedder.embed(texts), atol=1e-6)
-    assert counting.texts == 3  # "a red car" once
-    np.testing.assert_allclose(remembering.embed(texts[::-1]), embedder.embed(texts[::-1]), atol=1e-6)
-    assert counting.texts == 3  # all three were recent
-    remembering.embed(["a fourth text"])  # pushes out the least recently used, "a red car turns left"
-    remembering.embed(texts)
-    assert counting.texts == 5  # the fourth text, and "a red car turns left" again
+    return OnnxSentenceEmbedder(MINILM, cache_dir)
 
 
 def test_rows_are_unit_float32_of_the_model_dimension(embedder: OnnxSentenceEmbedder):
