@@ -123,7 +123,7 @@ def _relation(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def _fact_text(candidate: Candidate) -> str:
+def _vector_text(candidate: Candidate) -> str:
     """What the vector of the fact a candidate adds is of, when its subject keeps its own name."""
     return _embedded_text(candidate.subject.strip(), _relation(candidate.relation), candidate.object.strip())
 
@@ -191,7 +191,7 @@ class SemanticMemory:
         # one embedder call for names, objects and the fact texts that ADD will most likely need
         embedded = [c for c in candidates if c.source not in UNEMBEDDED]
         vectors = self._embed_map(
-            [c.subject for c in embedded] + [c.object for c in embedded] + [_fact_text(c) for c in embedded]
+            [c.subject for c in embedded] + [c.object for c in embedded] + [_vector_text(c) for c in embedded]
         )
         placed: list[tuple[str, int]] = []
         added: list[int] = []
@@ -314,7 +314,7 @@ class SemanticMemory:
         return dict(zip(unique, np.asarray(self.embedder.embed(unique), np.float32)))
 
     def _embed_facts(self, conn: sqlite3.Connection, facts: Sequence[int], known: dict[str, np.ndarray] | None = None) -> None:
-        """Store the embedding of "subject relation object" that search uses, reusing `known` ones."""
+        """Store the embedding that search uses (of `_embedded_text`), reusing `known` ones."""
         if self.embedder is None or not facts:
             return
         views = [fact for fact in self._facts_by_id(conn, facts) if fact.source not in UNEMBEDDED]
