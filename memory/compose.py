@@ -31,7 +31,7 @@ NOTHING = "No text, speech"
 # Sentences in set phrases, as this module writes them: a dot inside one is a decimal (12:06.5), the one
 # that ends it is not; a clipped caption ends in "…". Motion's go; the others lose their times.
 _END = r"[^.…]*(?:\.(?=\d)[^.…]*)*(?:\.|…+|$)\s*"
-MOTION_SENTENCE = re.compile(r"(?:Activity: a |Camera: |No activity from \d)" + _END)
+_MOTION = re.compile(r"(?:Activity: a |Camera: |No activity from \d)" + _END)
 _TIMED = re.compile(rf"({SCENE_CHANGES}|{NOTHING} or known objects)\b" + _END)
 
 
@@ -90,7 +90,7 @@ def embedded_caption(caption: str) -> str:
     busy span, answered from the timeline's motion runs and still found by their words; embedded, they made
     MiniLM's work on a busy video three times what its text and speech need. Scene changes and "nothing
     here" lose their times, so every span that only says so shares one vector, embedded once."""
-    return _TIMED.sub(lambda found: found[1] + ". ", MOTION_SENTENCE.sub("", caption)).strip()
+    return _TIMED.sub(lambda found: found[1] + ". ", _MOTION.sub("", caption)).strip()
 
 
 def motion_phrase(activity: Activity) -> str:

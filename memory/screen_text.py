@@ -2,8 +2,8 @@
 
 OCR is the dearest model ingest runs on frames (a read of a 448-pixel frame costs about
 50 ms), and most sampled frames show what the frame before showed, so each frame is first
-compared with what was last looked at, region by region, on a small grey thumbnail (microseconds). Where no region
-changed, the text already read still stands. Where some did, only the band of rows that
+compared with what was last looked at, region by region, on a small grey thumbnail
+(microseconds). Where no region changed, the text already read still stands. Where some did, only the band of rows that
 changed is looked at: first at most GATE_SIDE pixels wide, cheap, just to learn whether it
 holds text at all (moving people and cars mostly do not), by a millisecond test for rows of
 letter strokes (`perception.text_presence`) and, where that passes, the OCR detector; only
