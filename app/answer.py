@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from memory.frames import FrameRef
+if TYPE_CHECKING:  # the frames module pulls in OpenCV and PyAV, which a command that prints an answer does not need
+    from memory.frames import FrameRef
 
 ABSTAIN_TEXT = "Not found in this video."
 LETTERS = "ABCDEFGHIJ"  # the choices of a multiple-choice question, in the order of its options

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from app.answer import Answer
 from app.cli.common import ConfigOption, HomeOption, VLMOption, guarded, open_longshot
 from app.cli.output import print_answer, print_library_answer
 from perception.timefmt import format_span
@@ -39,6 +38,7 @@ def ask(
         stream = longshot.ask_library_stream(video, option or None)
     else:
         stream = longshot.ask_stream(video, question, option or None, until=until)
+    from app.answer import Answer
     from app.library_answer import LibraryAnswer, LibraryStep
 
     answer: Answer | LibraryAnswer | None = None

@@ -1,11 +1,12 @@
 """Commands stay light and quiet, each checked in a fresh process as a user runs it.
 
 The offline commands (`videos`, `memory`, `ask`, `doctor`) never import torch or the packages
-built on it; `doctor` finds the models without loading them unless asked to with --load; a
-normal run prints no warning and no third-party banner, and `--verbose` says what fell back;
-progress in a pipe is plain lines, not a terminal's bars. The child sees a machine with no
-downloaded weights (empty Hugging Face and ultralytics caches, an empty working directory),
-so the answers do not depend on what this machine happens to hold.
+built on it, and `videos` not even numpy or the video decoders; `doctor` finds the models
+without loading them unless asked to with --load; a normal run prints no warning and no
+third-party banner, and `--verbose` says what fell back; progress in a pipe is plain lines,
+not a terminal's bars. The child sees a machine with no downloaded weights (empty Hugging Face
+and ultralytics caches, an empty working directory), so the answers do not depend on what this
+machine happens to hold.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
 TORCH_AND_KIN = {"torch", "torchvision", "open_clip", "ultralytics", "sentence_transformers", "transformers"}
+MEDIA_STACK = {"numpy", "cv2", "av"}  # what reading pixels imports; listing the library reads only the catalogue
 MODEL_RUNTIMES = {"onnxruntime", "ctranslate2", "faster_whisper", "rapidocr"}  # what loading a model imports
 # Runs the CLI and, on the way out, writes the names of the top-level modules it imported.
 RUN = (
@@ -79,6 +81,8 @@ def test_offline_commands_never_import_torch_and_print_no_warning(library, video
     assert modules, "the child did not report its modules"
     assert not modules & TORCH_AND_KIN, f"{' '.join(command)} imported {sorted(modules & TORCH_AND_KIN)}"
     assert noise(done.stderr) == []
+    if command[0] == "videos":
+        assert not modules & MEDIA_STACK, f"videos imported {sorted(modules & MEDIA_STACK)}"
     if command[0] == "ask":
         assert "GATE B7 CLOSED" in done.stdout or "VAULT CODE 4172" in done.stdout, done.stdout
 
