@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import partial
-
-import yake
+from functools import cache, partial
 
 from memory.compose import SegmentEvidence, motion_phrase
 from memory.semantic import Candidate
@@ -30,7 +28,14 @@ VLM_FACTS_PROMPT = (
     '{{"facts": [{{"subject": str, "kind": str, "relation": str, "object": str}}]}}. At most 8 facts.\n{caption}'
 )
 
-_keyphrases = yake.KeywordExtractor(lan="en", n=3, top=MAX_KEYPHRASES, dedupLim=0.7)
+
+@cache
+def _keyphrases():
+    """YAKE's extractor, built on first use: importing YAKE (and its graph library) costs a command
+    that only asks, and reads VISIT_SHARE from here, a tenth of a second."""
+    import yake
+
+    return yake.KeywordExtractor(lan="en", n=3, top=MAX_KEYPHRASES, dedupLim=0.7)
 
 
 def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candidate]:
@@ -41,7 +46,7 @@ def offline_candidates(evidence: SegmentEvidence, segment_id: int) -> list[Candi
         if name:
             found.append(stated(name, "text", "shown", line, confidence=0.9, source="ocr"))
     for sentence in _sentences(" ".join(evidence.speech)):
-        for phrase, _score in _keyphrases.extract_keywords(sentence):
+        for phrase, _score in _keyphrases().extract_keywords(sentence):
             found.append(stated(phrase, "topic", "said", sentence, confidence=0.6, source="speech"))
     for label in evidence.objects:
         found.append(stated(label, "object", "appears", label, confidence=0.5, source="detector"))
@@ -110,7 +115,7 @@ def _subject_of(line: str) -> str:
     words = line.split()
     if len(words) <= 4:
         return line.strip()
-    phrases = _keyphrases.extract_keywords(line)
+    phrases = _keyphrases().extract_keywords(line)
     return phrases[0][0] if phrases else " ".join(words[:4])
 
 
