@@ -388,7 +388,7 @@ def iter_audio_samples(
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         chunker = _Chunker(sample_rate, chunk_samples, start, end, offset)
         for frame in decoded_frames(container, stream):
-            for out in resampler.resample(frame):
+            for out in (frame,) if _already_resampled(frame, sample_rate) else resampler.resample(frame):
                 yield from chunker.add(out)
             if chunker.done:
                 break
@@ -396,6 +396,12 @@ def iter_audio_samples(
             for out in resampler.resample(None):
                 yield from chunker.add(out)
         yield from chunker.rest()
+
+
+def _already_resampled(frame: av.AudioFrame, sample_rate: int) -> bool:
+    """Whether a decoded frame is already float mono at `sample_rate`, as a talk's AAC track often
+    is: resampling it would only copy it, at a fifth of the cost of reading the audio."""
+    return frame.format.name in ("flt", "fltp") and frame.layout.nb_channels == 1 and frame.sample_rate == sample_rate
 
 
 class _Chunker:
@@ -416,7 +422,8 @@ class _Chunker:
     def add(self, frame: av.AudioFrame) -> Iterator[tuple[float, np.ndarray]]:
         if self.done:
             return
-        samples = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+        # Float mono, one plane (see _already_resampled): read as it lies, without to_ndarray's stacking of planes.
+        samples = np.frombuffer(memoryview(frame.planes[0]), np.float32, frame.samples)
         if self._origin is None:
             samples = self._skip_to_start(frame, samples)
         if self._origin is None or not len(samples):  # still before `start`, or nothing left of this frame

@@ -480,3 +480,18 @@ def test_real_non_videos_raise_typed_errors(media):
         probe(next((media / "audio").rglob("*.wav")))
     with pytest.raises(NoVideoStreamError):
         VideoReader(media / "images" / "grace_hopper.jpg")
+
+
+def test_audio_already_at_16khz_mono_skips_the_resampler_and_reads_the_same(two_tone, monkeypatch):
+    """A talk's track is often float mono at 16 kHz, read without a resampler: it must still be
+    FFmpeg's decoding, sample for sample, and the same bytes as through the resampler."""
+    decoded = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(two_tone), "-vn", "-f", "f32le", "-ac", "1", "-ar", "16000", "pipe:1"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    direct, window = read_audio(two_tone), read_audio(two_tone, 1.0, 2.0)
+    np.testing.assert_allclose(direct, np.frombuffer(decoded, np.float32), rtol=0, atol=1e-6)
+    monkeypatch.setattr(_pyav, "_already_resampled", lambda frame, rate: False)
+    assert read_audio(two_tone).tobytes() == direct.tobytes()
+    assert read_audio(two_tone, 1.0, 2.0).tobytes() == window.tobytes()
