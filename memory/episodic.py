@@ -2,8 +2,9 @@
 
 A segment is identified by (video, scale, start): adding it again updates it in place
 (same id, so facts linked to it stay linked) and is a no-op when nothing changed. Each
-segment carries a text embedding of its caption (less what `embedded_caption` leaves out: motion,
-and the times of set phrases), speech and on-screen text, stored in the catalogue next to it.
+segment carries a text embedding, stored in the catalogue next to it: a finest-scale segment's
+is of its caption (less what `embedded_caption` leaves out: motion, and the times of set
+phrases), speech and on-screen text; a coarser one's is the mean of its children's.
 
 Search is hybrid (see memory/hybrid.py: cosine on the embeddings plus BM25 over caption,
 OCR and speech text, fused by a weighted sum of normalised scores) within one scale or
@@ -164,16 +165,26 @@ class EpisodicMemory:
         """Store segments inside the caller's transaction; returns them in the order given.
 
         A draft whose (scale, start) is already stored updates that row (re-embedding only
-        when its text changed); an identical draft changes nothing.
+        when its text changed); an identical draft changes nothing. Scales are stored finest
+        first, so a parent given with its children finds them stored (see `_vectors`).
         """
         latest = {_key(draft): draft for draft in drafts}  # a repeated (scale, start): the last wins
+        changed = False
+        for scale in sorted({scale for scale, _ in latest}):
+            changed |= self._add_scale(conn, video, {key: d for key, d in latest.items() if key[0] == scale})
+        if changed:
+            self.library.bump(conn, video, MEMORY)
+        return [segment_from_row(self._written(conn, video, draft)) for draft in drafts]
+
+    def _add_scale(self, conn: sqlite3.Connection, video: str, latest: dict[tuple[float, float], SegmentDraft]) -> bool:
+        """Insert or update the drafts of one scale; whether any row changed."""
         existing = {key: self._find(conn, video, draft) for key, draft in latest.items()}
         needs_vector = [
             key
             for key, row in existing.items()
             if row is None or embedded_text(segment_from_row(row)) != embedded_text(latest[key])
         ]
-        vectors = dict(zip(needs_vector, self._embed([embedded_text(latest[key]) for key in needs_vector])))
+        vectors = dict(zip(needs_vector, self._vectors(conn, video, [latest[key] for key in needs_vector])))
         changed = False
         for key, draft in latest.items():
             row = existing[key]
@@ -191,9 +202,7 @@ class EpisodicMemory:
                     (*_content(draft), vectors.get(key), row["id"]),
                 )
                 changed = True
-        if changed:
-            self.library.bump(conn, video, MEMORY)
-        return [segment_from_row(self._written(conn, video, draft)) for draft in drafts]
+        return changed
 
     def _find(self, conn: sqlite3.Connection, video: str, draft: SegmentDraft) -> sqlite3.Row | None:
         return conn.execute(
@@ -206,6 +215,29 @@ class EpisodicMemory:
         row = self._find(conn, video, draft)
         assert row is not None, f"segment {_key(draft)} of video {video} is missing right after it was written"
         return row
+
+    def _vectors(self, conn: sqlite3.Connection, video: str, drafts: Sequence[SegmentDraft]) -> list[bytes | None]:
+        """Each draft's embedding. A parent's is the normalised mean of its children's (the stored
+        segments of the next finer scale that start inside it): it then stands for the whole of its
+        span, where the encoder reads only the first 256 tokens of its text, and costs no encoder
+        call, which on a talk was half of the tokens embedded. A segment with nothing finer under
+        it embeds its own text."""
+        made = [self._children_mean(conn, video, draft) for draft in drafts]
+        embedded = iter(self._embed([embedded_text(draft) for draft, vector in zip(drafts, made) if vector is None]))
+        return [next(embedded) if vector is None else vector for vector in made]
+
+    def _children_mean(self, conn: sqlite3.Connection, video: str, draft: SegmentDraft) -> bytes | None:
+        if self.embedder is None:
+            return None
+        rows = conn.execute(
+            "SELECT embedding FROM segments WHERE video = ? AND start >= ? AND start < ? AND embedding IS NOT NULL "
+            "AND scale = (SELECT MAX(scale) FROM segments WHERE video = ? AND scale < ?)",
+            (video, _seconds(draft.start), _seconds(draft.end), video, _seconds(draft.scale)),
+        ).fetchall()
+        children = [np.frombuffer(row[0], np.float32) for row in rows if len(row[0]) == 4 * self.embedder.dim]
+        mean = np.mean(children, axis=0) if children else None
+        norm = 0.0 if mean is None else float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32).tobytes() if mean is not None and norm > 0 else None
 
     def _embed(self, texts: list[str]) -> list[bytes | None]:
         if not texts or self.embedder is None:

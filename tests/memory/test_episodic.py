@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from memory.episodic import EpisodicMemory, SegmentDraft
@@ -160,3 +161,23 @@ def test_motion_sentences_are_found_by_their_words_and_left_out_of_the_vector(ho
     assert vectors[0] @ vectors[1] == pytest.approx(1.0, abs=1e-5)
     hit = memory.search(video, "red region comes in from the left", scale=10, k=1)[0]
     assert hit.segment.id == busy.id and hit.lexical == 1.0
+
+
+@pytest.mark.slow
+def test_a_parent_stands_for_all_of_its_children_not_the_start_of_its_text(home: Path) -> None:
+    """A parent's vector is the mean of its children's: what is said at the end of a long stretch
+    finds it, where the parent's own text, cut at the encoder's 256 tokens, never gets there."""
+    library = Library(home)
+    embedder = sentence_embedder()
+    memory, video = EpisodicMemory(library, embedder), add_video(library)
+    filler = " ".join(["The committee reviews the quarterly budget figures line by line."] * 30)
+    children = drafts(captions=[filler, CAPTIONS[4]])
+    text = " ".join(child.caption for child in children)
+    parent = SegmentDraft(scale=20.0, start=0.0, end=20.0, caption=text, ocr_text="", speech_text="", objects=(), keyframes=())
+    with library.transaction() as conn:
+        stored = memory.add(conn, video, [parent, *children])  # children first or not, the parent finds them stored
+    vectors = memory.embeddings(video, [segment.id for segment in stored])
+    mean = vectors[1:].mean(axis=0)
+    np.testing.assert_allclose(vectors[0], mean / np.linalg.norm(mean), atol=1e-6)
+    query = embedder.embed(["a dog playing on the beach"])[0]
+    assert vectors[0] @ query > 0.3 > embedder.embed([text])[0] @ query
