@@ -141,9 +141,10 @@ class Alignment:
     deviations: np.ndarray
 
 
-def align(earlier: Frame, later: Frame) -> Alignment | None:
-    """The pair with the camera's motion removed, or None when the camera did not measurably move."""
-    camera = fit_camera(earlier.grey, later.grey)
+def align(earlier: Frame, later: Frame, steady: np.ndarray | None = None) -> Alignment | None:
+    """The pair with the camera's motion removed, or None when the camera did not measurably move;
+    `steady` marks the pixels that did not change (see `fit_camera`)."""
+    camera = fit_camera(earlier.grey, later.grey, steady)
     if camera is None or not _moves(camera, earlier.grey.shape):
         return None
     warped, valid = _aligned(earlier, camera)
@@ -163,11 +164,12 @@ def measure_pair(
     """The pair's camera step and moving region. `deviations` is `deviation(earlier, later)`,
     `floor` the span's noise sigma; `alignment` is `align(earlier, later)` when `aligned`, else
     it is computed only if something changed, so a still hour costs less than a busy one."""
-    mask = changed_mask(deviations, settings.noise_sigmas * floor, settings.min_region)
+    threshold = settings.noise_sigmas * floor
+    mask = changed_mask(deviations, threshold, settings.min_region)
     if not aligned:
         if mask is None:
             return PairMotion(earlier.time, later.time, None, None)
-        alignment = align(earlier, later) if _spread(mask) else None
+        alignment = align(earlier, later, deviations <= threshold) if _spread(mask) else None
     if alignment is None:
         if mask is None:
             return PairMotion(earlier.time, later.time, None, None)
