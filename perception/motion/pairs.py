@@ -200,7 +200,7 @@ def measure_pair(
 def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) -> np.ndarray | None:
     """Pixels above `threshold`, opened, in regions of at least `min_region` of the frame; None
     when there are none."""
-    raw = (deviations > threshold).astype(np.uint8)
+    raw = np.greater(deviations, threshold).view(np.uint8)  # 0 or 1, as OpenCV wants, without a copy
     if not raw.any():
         return None
     opened = cv2.morphologyEx(raw, cv2.MORPH_OPEN, _OPEN)
@@ -210,9 +210,11 @@ def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) ->
     _, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     kept = stats[:, cv2.CC_STAT_AREA] >= smallest  # per label; label 0 is the background
     kept[0] = False
+    if kept[1:].all():  # no region too small: the opened pixels are the mask, with no lookup per pixel
+        return opened.view(bool)
     if not kept.any():
         return None
-    return kept[labels]
+    return kept.take(labels)
 
 
 def _spread(mask: np.ndarray) -> bool:
