@@ -250,24 +250,27 @@ def _aligned(earlier: Frame, camera: CameraStep) -> tuple[Frame, np.ndarray]:
 
 def _region(mask: np.ndarray, earlier: Frame, later: Frame, valid: np.ndarray | None) -> Region:
     height, width = mask.shape
-    ys, xs = np.nonzero(mask)
-    area = len(xs)
-    ring = cv2.dilate(mask.astype(np.uint8), _RING).astype(bool) & ~mask
+    pixels = np.ascontiguousarray(mask).view(np.uint8)
+    # Its area, centre and box from OpenCV's sums over the mask, exact in whole numbers, with no list of pixels.
+    moments = cv2.moments(pixels, binaryImage=True)
+    area = round(moments["m00"])
+    x0, y0, box_width, box_height = cv2.boundingRect(pixels)
+    x1, y1 = x0 + box_width, y0 + box_height
+    ring = cv2.dilate(pixels, _RING).view(bool) & ~mask
     if valid is not None:
         ring &= valid
     # Colours from every other pixel: the palette's shares come out the same, four times faster.
     sparse, sparse_ring = mask[::2, ::2], ring[::2, ::2]
     inside = np.concatenate([earlier.colour_names[sparse], later.colour_names[sparse]])
     around = np.concatenate([earlier.colour_names[sparse_ring], later.colour_names[sparse_ring]])
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     edges = tuple(
         name
         for name, touches in (("left", x0 <= 1), ("right", x1 >= width - 1), ("top", y0 <= 1), ("bottom", y1 >= height - 1))
         if touches
     )
     return Region(
-        x=float(xs.mean() + 0.5) / width,
-        y=float(ys.mean() + 0.5) / height,
+        x=(moments["m10"] / moments["m00"] + 0.5) / width,
+        y=(moments["m01"] / moments["m00"] + 0.5) / height,
         size=math.sqrt(area) / width,
         share=area / mask.size,
         box=(x0 / width, y0 / height, x1 / width, y1 / height),
