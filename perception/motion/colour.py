@@ -64,13 +64,13 @@ def palette_indices(rgb: np.ndarray) -> np.ndarray:
     return _FLAT_TABLE[(q[..., 0] << 2 * _BITS) | (q[..., 1] << _BITS) | q[..., 2]]
 
 
-def palette_counts(rgb_pixels: np.ndarray) -> np.ndarray:
-    """How many of the (N, 3) pixels carry each PALETTE name."""
-    return np.bincount(palette_indices(rgb_pixels).reshape(-1), minlength=len(PALETTE)).astype(np.float64)
+def palette_counts(names: np.ndarray) -> np.ndarray:
+    """How many of the pixels, given by their PALETTE indices (N,), carry each name."""
+    return np.bincount(names, minlength=len(PALETTE)).astype(np.float64)
 
 
 def colour_excess(inside: np.ndarray, around: np.ndarray) -> np.ndarray:
-    """Pixels per name that `inside` (N, 3) has beyond its share of `around` (M, 3).
+    """Pixels per name that `inside` has beyond its share of `around` (both PALETTE indices, (N,) and (M,)).
 
     Scaled to `inside`'s count, so runs can add the excess of many pairs and name the sum.
     """

@@ -14,6 +14,7 @@ move as the object does, which is all direction and speed need.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 
 from perception.motion.camera import CameraStep, fit_camera
-from perception.motion.colour import colour_excess
+from perception.motion.colour import colour_excess, palette_indices
 from perception.motion.settings import MotionSettings
 
 MAD_TO_SIGMA = 1.4826  # the median absolute deviation of Gaussian noise, in standard deviations
@@ -42,6 +43,12 @@ class Frame:
     rgb: np.ndarray  # (h, w, 3) uint8
     grey: np.ndarray  # (h, w) uint8, for corner tracking
     smooth: np.ndarray  # (h, w) float32, lightly blurred grey, for differences
+
+    @functools.cached_property
+    def colour_names(self) -> np.ndarray:
+        """The PALETTE index of every other pixel of every other row, for naming what moved: made
+        when a pair first asks, so still frames never pay for it, and once for both pairs a frame is in."""
+        return palette_indices(self.rgb[::2, ::2])
 
 
 def prepare(frame: np.ndarray, time: float, width: int) -> Frame:
@@ -66,7 +73,7 @@ def deviation(earlier: Frame, later: Frame, exposure: bool = False) -> np.ndarra
     on a pair where a person fills half the frame would bend it."""
     a, b = earlier.smooth[::2, ::2].ravel(), later.smooth[::2, ::2].ravel()
     if not exposure:
-        expected = earlier.smooth + float(np.median(b - a))
+        expected = earlier.smooth + median(b - a)
     else:
         gain, offset = _exposure(a, b)
         expected = gain * earlier.smooth
@@ -95,7 +102,15 @@ def noise_sigma(deviations: np.ndarray) -> float:
     """The noise of one pair's deviations, robust to less than half the frame moving (estimated
     on every other pixel: a quarter of the pixels give the same median, four times faster)."""
     sample = deviations[::2, ::2] if deviations.ndim == 2 else deviations[::4]
-    return max(QUANTISATION_SIGMA, MAD_TO_SIGMA * float(np.median(sample)))
+    return max(QUANTISATION_SIGMA, MAD_TO_SIGMA * median(sample.ravel()))
+
+
+def median(values: np.ndarray) -> float:
+    """`np.median` of a 1-D array, bit for bit, without its checks and copies: every pair takes two."""
+    half = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, half)[half])
+    return float(np.mean(np.partition(values, (half - 1, half))[half - 1 : half + 1]))
 
 
 @dataclass(frozen=True)
@@ -141,9 +156,10 @@ class Alignment:
     deviations: np.ndarray
 
 
-def align(earlier: Frame, later: Frame) -> Alignment | None:
-    """The pair with the camera's motion removed, or None when the camera did not measurably move."""
-    camera = fit_camera(earlier.grey, later.grey)
+def align(earlier: Frame, later: Frame, steady: np.ndarray | None = None) -> Alignment | None:
+    """The pair with the camera's motion removed, or None when the camera did not measurably move;
+    `steady` marks the pixels that did not change (see `fit_camera`)."""
+    camera = fit_camera(earlier.grey, later.grey, steady)
     if camera is None or not _moves(camera, earlier.grey.shape):
         return None
     warped, valid = _aligned(earlier, camera)
@@ -163,11 +179,12 @@ def measure_pair(
     """The pair's camera step and moving region. `deviations` is `deviation(earlier, later)`,
     `floor` the span's noise sigma; `alignment` is `align(earlier, later)` when `aligned`, else
     it is computed only if something changed, so a still hour costs less than a busy one."""
-    mask = changed_mask(deviations, settings.noise_sigmas * floor, settings.min_region)
+    threshold = settings.noise_sigmas * floor
+    mask = changed_mask(deviations, threshold, settings.min_region)
     if not aligned:
         if mask is None:
             return PairMotion(earlier.time, later.time, None, None)
-        alignment = align(earlier, later) if _spread(mask) else None
+        alignment = align(earlier, later, deviations <= threshold) if _spread(mask) else None
     if alignment is None:
         if mask is None:
             return PairMotion(earlier.time, later.time, None, None)
@@ -183,7 +200,7 @@ def measure_pair(
 def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) -> np.ndarray | None:
     """Pixels above `threshold`, opened, in regions of at least `min_region` of the frame; None
     when there are none."""
-    raw = (deviations > threshold).astype(np.uint8)
+    raw = np.greater(deviations, threshold).view(np.uint8)  # 0 or 1, as OpenCV wants, without a copy
     if not raw.any():
         return None
     opened = cv2.morphologyEx(raw, cv2.MORPH_OPEN, _OPEN)
@@ -193,9 +210,11 @@ def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) ->
     _, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     kept = stats[:, cv2.CC_STAT_AREA] >= smallest  # per label; label 0 is the background
     kept[0] = False
+    if kept[1:].all():  # no region too small: the opened pixels are the mask, with no lookup per pixel
+        return opened.view(bool)
     if not kept.any():
         return None
-    return kept[labels]
+    return kept.take(labels)
 
 
 def _spread(mask: np.ndarray) -> bool:
@@ -231,24 +250,27 @@ def _aligned(earlier: Frame, camera: CameraStep) -> tuple[Frame, np.ndarray]:
 
 def _region(mask: np.ndarray, earlier: Frame, later: Frame, valid: np.ndarray | None) -> Region:
     height, width = mask.shape
-    ys, xs = np.nonzero(mask)
-    area = len(xs)
-    ring = cv2.dilate(mask.astype(np.uint8), _RING).astype(bool) & ~mask
+    pixels = np.ascontiguousarray(mask).view(np.uint8)
+    # Its area, centre and box from OpenCV's sums over the mask, exact in whole numbers, with no list of pixels.
+    moments = cv2.moments(pixels, binaryImage=True)
+    area = round(moments["m00"])
+    x0, y0, box_width, box_height = cv2.boundingRect(pixels)
+    x1, y1 = x0 + box_width, y0 + box_height
+    ring = cv2.dilate(pixels, _RING).view(bool) & ~mask
     if valid is not None:
         ring &= valid
     # Colours from every other pixel: the palette's shares come out the same, four times faster.
     sparse, sparse_ring = mask[::2, ::2], ring[::2, ::2]
-    inside = np.concatenate([earlier.rgb[::2, ::2][sparse], later.rgb[::2, ::2][sparse]])
-    around = np.concatenate([earlier.rgb[::2, ::2][sparse_ring], later.rgb[::2, ::2][sparse_ring]])
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    inside = np.concatenate([earlier.colour_names[sparse], later.colour_names[sparse]])
+    around = np.concatenate([earlier.colour_names[sparse_ring], later.colour_names[sparse_ring]])
     edges = tuple(
         name
         for name, touches in (("left", x0 <= 1), ("right", x1 >= width - 1), ("top", y0 <= 1), ("bottom", y1 >= height - 1))
         if touches
     )
     return Region(
-        x=float(xs.mean() + 0.5) / width,
-        y=float(ys.mean() + 0.5) / height,
+        x=(moments["m10"] / moments["m00"] + 0.5) / width,
+        y=(moments["m01"] / moments["m00"] + 0.5) / height,
         size=math.sqrt(area) / width,
         share=area / mask.size,
         box=(x0 / width, y0 / height, x1 / width, y1 / height),
