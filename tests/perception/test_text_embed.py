@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from perception import text_embed
 from perception.config import Config
 from perception.errors import ModelUnavailableError
 from perception.models import ROLES, Models, RoleStatus
@@ -304,3 +305,18 @@ def test_sentence_transformers_rows_are_unit_float32(tmp_path: Path):
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
     assert reference.embed([]).shape == (0, 384)
+
+
+def test_texts_are_cut_into_the_calls_that_cost_least():
+    """Names and sentences in one call would pad every name to the longest sentence; short texts of
+    one length share a call, as the per-call cost says they should, and the limits hold."""
+    lengths = [3] * 20 + [5] * 6 + [60, 61]
+    tokens = [[0] * size for size in lengths]
+    batches = text_embed._batches(list(range(len(lengths))), tokens)
+    assert [len(batch) for batch in batches] == [20, 6, 2]  # 80 + 50 + 142 token-costs, against 150 for the 26 short ones at once
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    many = [[0] * 4] * 100 + [[0] * 256] * 3
+    cut = text_embed._batches(list(range(len(many))), many)
+    assert all(len(batch) <= text_embed.ONNX_BATCH for batch in cut)
+    assert all(len(batch) * len(many[batch[-1]]) ** 2 <= text_embed.ONNX_TOKEN_PAIRS for batch in cut)
+    assert [len(batch) for batch in cut if len(many[batch[-1]]) == 256] in ([2, 1], [1, 2])
