@@ -265,8 +265,9 @@ class PyAVFrames:
 
     SEEK_RETRIES = 2
 
-    def __init__(self, path: Path, scan_result: Scan, size: tuple[int, int]):
+    def __init__(self, path: Path, scan_result: Scan, size: tuple[int, int], threads: int = 0):
         self._path = path
+        self._threads = threads  # decoding threads; 0: FFmpeg's choice
         self._table = scan_result.table
         self._exact = scan_result.exact
         self._size = size
@@ -345,6 +346,7 @@ class PyAVFrames:
         self._container = container = open_container(self._path)
         self._stream = video_stream(container, self._path)
         self._stream.thread_type = "AUTO"
+        self._stream.codec_context.thread_count = self._threads
         self._frames = decoded_frames(container, self._stream)
         self._pos, self._count = -1, 0
         return container

@@ -152,7 +152,7 @@ class RapidOCR:
 
 def _prepared(engine):
     """`engine` with its detector loaded now (rapidocr loads it on the first read) and one pre-processor
-    for every call (`_DetectorInput`) in place of the one rapidocr builds on each."""
+    for every call (`DetectorInput`) in place of the one rapidocr builds on each."""
     from perception._ocr_input import DetectorInput
 
     detector = engine._load_det_model()
