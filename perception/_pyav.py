@@ -267,7 +267,7 @@ class PyAVFrames:
 
     def __init__(self, path: Path, scan_result: Scan, size: tuple[int, int], threads: int = 0):
         self._path = path
-        self._threads = threads  # decoding threads; 0: FFmpeg's choice
+        self._threads = threads  # decoding and scaling threads; 0: FFmpeg's choice
         self._table = scan_result.table
         self._exact = scan_result.exact
         self._size = size
@@ -366,7 +366,7 @@ class PyAVFrames:
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
         width, height = self._size
-        return self._reformatter.reformat(frame, width=width, height=height, format="rgb24").to_ndarray()
+        return self._reformatter.reformat(frame, width=width, height=height, format="rgb24", threads=self._threads).to_ndarray()
 
 
 _OVERSHOT = object()

@@ -91,11 +91,11 @@ class VideoReader:
     sound, and it decodes every batch; otherwise (or when it is absent) the reader falls back
     to PyAV, and `backend` says which is in use.
     `max_side` scales frames down (never up) so the longer side is at most that many pixels.
-    `threads`: PyAV's decoding threads, 0 for FFmpeg's choice (frame threads, one per core and
-    one more: the fastest wall time alone). 1 decodes on the calling thread: the same pixels for
-    about 30% less CPU (at 1 fps, 41 of every 50 frames of a 10 fps video with 5 s groups, the
-    frame threads' pipeline refills after every seek), the better choice when other work keeps
-    the cores busy, as in ingest.
+    `threads`: PyAV's decoding and scaling threads, 0 for FFmpeg's choice (frame threads, one per
+    core and one more, and a scaler split across cores: the fastest wall time alone). 1 decodes
+    and scales on the calling thread: the same pixels for about 30% less CPU (at 1 fps, 41 of every
+    50 frames of a 10 fps video with 5 s groups, the frame threads' pipeline refills after every
+    seek), the better choice when other work keeps the cores busy, as in ingest.
     """
 
     def __init__(self, path: str | Path, backend: str = "auto", max_side: int | None = None, threads: int = 0):
