@@ -151,10 +151,11 @@ class RapidOCR:
 
 
 def _prepared(engine):
-    """`engine` with its detector loaded now (rapidocr loads it on the first read) and one pre-processor
-    for every call (`DetectorInput`) in place of the one rapidocr builds on each."""
+    """`engine` with its networks loaded now (rapidocr loads them on the first read that needs them) and
+    one detector pre-processor for every call (`DetectorInput`) in place of the one rapidocr builds on each."""
     from perception._ocr_input import DetectorInput
 
+    engine._load_rec_model()
     detector = engine._load_det_model()
     mean, std = detector.mean, detector.std
     made = DetectorInput(
