@@ -93,9 +93,9 @@ class VideoReader:
     `max_side` scales frames down (never up) so the longer side is at most that many pixels.
     `threads`: PyAV's decoding and scaling threads, 0 for FFmpeg's choice (frame threads, one per
     core and one more, and a scaler split across cores: the fastest wall time alone). 1 decodes
-    and scales on the calling thread: the same pixels for about 30% less CPU (at 1 fps, 41 of every
-    50 frames of a 10 fps video with 5 s groups, the frame threads' pipeline refills after every
-    seek), the better choice when other work keeps the cores busy, as in ingest.
+    and scales on the calling thread: the same pixels for about a fifth less CPU (0.74 against
+    0.91 CPU s for 5 min of the bench's needle video at 1 fps, which seeks to every 5-s group),
+    the better choice where other work keeps the cores busy, as in ingest.
     """
 
     def __init__(self, path: str | Path, backend: str = "auto", max_side: int | None = None, threads: int = 0):
