@@ -186,8 +186,7 @@ class Ingestor:
         reader, extra, store = None, None, None
         try:
             max_side = self.config.ingest.frame_max_side
-            side = int(existing.settings.get("frame_max_side", max_side) if existing else max_side)
-            reader = VideoReader(path, max_side=side, threads=1)  # perception keeps the cores busy: the cheapest decode
+            reader = VideoReader(path, max_side=int(existing.settings.get("frame_max_side", max_side) if existing else max_side))
             missing = claimed.duration - reader.info.duration
             if missing > max(1.0, 0.05 * claimed.duration):
                 tracker.warn(

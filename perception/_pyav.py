@@ -265,9 +265,8 @@ class PyAVFrames:
 
     SEEK_RETRIES = 2
 
-    def __init__(self, path: Path, scan_result: Scan, size: tuple[int, int], threads: int = 0):
+    def __init__(self, path: Path, scan_result: Scan, size: tuple[int, int]):
         self._path = path
-        self._threads = threads  # decoding and scaling threads; 0: FFmpeg's choice
         self._table = scan_result.table
         self._exact = scan_result.exact
         self._size = size
@@ -346,7 +345,6 @@ class PyAVFrames:
         self._container = container = open_container(self._path)
         self._stream = video_stream(container, self._path)
         self._stream.thread_type = "AUTO"
-        self._stream.codec_context.thread_count = self._threads
         self._frames = decoded_frames(container, self._stream)
         self._pos, self._count = -1, 0
         return container
@@ -366,7 +364,7 @@ class PyAVFrames:
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
         width, height = self._size
-        return self._reformatter.reformat(frame, width=width, height=height, format="rgb24", threads=self._threads).to_ndarray()
+        return self._reformatter.reformat(frame, width=width, height=height, format="rgb24").to_ndarray()
 
 
 _OVERSHOT = object()

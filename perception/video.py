@@ -91,20 +91,13 @@ class VideoReader:
     sound, and it decodes every batch; otherwise (or when it is absent) the reader falls back
     to PyAV, and `backend` says which is in use.
     `max_side` scales frames down (never up) so the longer side is at most that many pixels.
-    `threads`: PyAV's decoding and scaling threads, 0 for FFmpeg's choice (frame threads, one per
-    core and one more, and a scaler split across cores: the fastest wall time alone). 1 decodes
-    and scales on the calling thread: the same pixels for about a fifth less CPU (0.74 against
-    0.91 CPU s for 5 min of the bench's needle video at 1 fps, which seeks to every 5-s group),
-    the better choice where other work keeps the cores busy, as in ingest.
     """
 
-    def __init__(self, path: str | Path, backend: str = "auto", max_side: int | None = None, threads: int = 0):
+    def __init__(self, path: str | Path, backend: str = "auto", max_side: int | None = None):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         if max_side is not None and max_side < 1:
             raise ValueError(f"max_side must be a positive number of pixels, not {max_side}")
-        if threads < 0:
-            raise ValueError(f"threads must be 0 (FFmpeg's choice) or more, not {threads}")
         self.path = Path(path)
         with _pyav.open_container(self.path) as container:
             stream = _pyav.video_stream(container, self.path)
@@ -114,7 +107,7 @@ class VideoReader:
         self._table = scan.table
         scaled = _pyav.output_size(scan.width, scan.height, max_side)
         self._size = scaled or (scan.width, scan.height)
-        self._pyav = _pyav.PyAVFrames(self.path, scan, self._size, threads)
+        self._pyav = _pyav.PyAVFrames(self.path, scan, self._size)
         self._decord: DecordFrames | None = None
         if backend == "decord" or (backend == "auto" and AUTO_BACKEND == "decord"):
             try:

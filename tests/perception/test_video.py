@@ -115,8 +115,6 @@ def test_start_and_end_bound_the_sample_times(clip):
 def test_bad_arguments_are_refused(clip):
     with pytest.raises(ValueError):
         VideoReader(clip, backend="opencv")
-    with pytest.raises(ValueError, match="threads"):
-        VideoReader(clip, threads=-1)
     with VideoReader(clip) as reader:
         for kwargs in ({"fps": 0}, {"fps": -1}, {"batch_size": 0}, {"start": -1.0}, {"start": 3.0, "end": 2.0}):
             with pytest.raises(ValueError):
@@ -448,22 +446,6 @@ def test_real_video_decord_gives_the_frames_pyav_gives(media, name):
         x, y = sampled(a, fps=0.25), sampled(b, fps=0.25)
     assert x.indices.tolist() == y.indices.tolist()
     assert np.abs(x.frames.astype(np.int16) - y.frames).mean(axis=(1, 2, 3)).max() < 1
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("name", ["vtest.avi", "big_buck_bunny_0_30.webm", "flipping_a_pancake.mkv", "cup.mp4"])
-def test_real_video_decodes_to_the_same_pixels_on_one_thread(media, name):
-    """Ingest decodes on one thread (less CPU); FFmpeg's frame threads must give the very same frames."""
-    path = media / "video" / name
-    with (
-        VideoReader(path, backend="pyav", max_side=160) as threaded,
-        VideoReader(path, backend="pyav", max_side=160, threads=1) as one,
-    ):
-        x, y = sampled(threaded, fps=2.0), sampled(one, fps=2.0)
-        again = one.frames_at(y.times[::-1])
-    assert x.indices.tolist() == y.indices.tolist()
-    assert np.array_equal(x.frames, y.frames)
-    assert np.array_equal(again.frames, y.frames[::-1])
 
 
 @pytest.mark.integration
