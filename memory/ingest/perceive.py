@@ -78,8 +78,9 @@ class Perceiver:
         self._lock = threading.Lock()
         self.motion = motion
         self.extra_frames = extra_frames
-        if motion is not None:
-            cv2.setNumThreads(models.config.models.cpu_threads)  # one model's share, like every model's
+        # One model's share, like every model's: OpenCV splitting a small frame's resize across cores
+        # that the other jobs keep busy waits for them.
+        cv2.setNumThreads(models.config.models.cpu_threads)
         with tracker.timed("load"):
             self.roles = {role for role in ROLES if role in roles and self._loads(role)}
         self.screen_text = ScreenText(models.ocr, ocr_threshold) if "ocr" in self.roles else None

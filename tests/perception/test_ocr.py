@@ -105,3 +105,21 @@ def test_models_run_ocr_from_copies_kept_in_the_library_home(tmp_path: Path):
     assert models.ocr.read(np.full((64, 128, 3), 30, np.uint8)) == []
     kept = tmp_path / "models" / "ocr"
     assert {path.name for path in kept.glob("*.onnx")} == {found.detector.name, found.recogniser.name}
+
+
+def test_the_detector_input_is_rapidocrs_own_bit_for_bit():
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    from perception._ocr_input import DetectorInput
+
+    rng = np.random.default_rng(7)
+    ours, theirs = DetectorInput(960, "max", [0.5] * 3, [0.5] * 3), DetPreProcess(960, "max", [0.5] * 3, [0.5] * 3)
+    for shape in [(128, 256, 3), (57, 256, 3), (252, 448, 3), (1200, 900, 3), (33, 70, 3)]:
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        expected = theirs(image)
+        got = ours(image)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert got.tobytes() == expected.tobytes()
+    odd = DetectorInput(736, "min", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    image = rng.integers(0, 256, (40, 90, 3), dtype=np.uint8)
+    assert odd(image).tobytes() == DetPreProcess(736, "min", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])(image).tobytes()
