@@ -255,8 +255,12 @@ class _Batch:
         return self.library.home if self.shards is None else shard_home(self.shards, job.video)
 
     def _outcome(self, job: _Job, result: StageResult) -> VideoOutcome:
-        """The video's outcome; a shard's finished video is committed into the library first."""
+        """The video's outcome; a shard's finished video is committed into the library first. A retried
+        video found whole was finished by the attempt that was lost (its worker died after the last
+        commit, before it answered): this batch ingested it, as a user would want to read."""
         status, error = result.status, result.error
+        if status == "already" and job.attempts > 1:
+            status = "ingested"
         if self.shards is not None:
             home = self._home(job)
             if status != "failed":

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.ingest_batch import ingest_batch
+from app.ingest_batch import _Batch, _Job, _Tally, ingest_batch
+from app.ingest_stage import StageResult
 from app.media_paths import find_videos
 from memory.audit import problems, snapshot
+from memory.store import Library
 from perception.config import Config
+from perception.video import probe
 from tests.memory.test_build import OFFLINE as BUILD_OFFLINE
 from tests.synth import make_video
 
@@ -92,3 +95,15 @@ def test_cli_summary_and_exit_status(clips: Path, tmp_path: Path):
     assert second.stdout.count("  already in the library\n") == 2 and "2 video(s): 2 already in the library" in second.stdout
     nothing = CliRunner().invoke(cli, ["ingest", str(clips / "deep" / "*.py")], env=env)
     assert nothing.exit_code == 1 and "0 video(s): nothing to ingest; 1 file(s) were not videos" in nothing.stdout
+
+
+def test_a_retried_video_found_whole_was_ingested_by_this_batch(clips: Path, tmp_path: Path):
+    """A worker can die after a video's last commit and before it answers (the scale-out test's kill
+    lands there now and then); the retry then finds the video whole. Only a video already in the
+    library before the batch is "already"; this one the batch ingested, on its second attempt."""
+    path = clips / "one.mp4"
+    batch = _Batch(Library(tmp_path / "home"), _Tally(1, 12.0, None), None, max_attempts=2)
+    found_whole = StageResult(str(path), "v1", "already", 0.1)
+    retried = batch._outcome(_Job(path, probe(path), "v1", attempts=2), found_whole)
+    assert (retried.status, retried.attempts) == ("ingested", 2)
+    assert batch._outcome(_Job(path, probe(path), "v1", attempts=1), found_whole).status == "already"
