@@ -35,13 +35,13 @@ BEAM_SIZE = 5
 # read, the two spans' speech take both cores.
 PARALLEL_CALLS = 2
 # Whisper's encoder is built for 30 s windows, and faster-whisper pads every chunk to one; the encoder
-# costs about its window's length squared, so a 15 s chunk costs nearly what 30 s does. Each chunk
-# is encoded over its own length instead, rounded up to ENCODE_STEP_S, with TAIL_S of the padding
-# after it and at least MIN_ENCODED_S in all: with less padding to see, a short announcement's
-# decoding ran on and said its sentence twice (3 of 44 alone with 3 s, 1 of 44 pairs with 3 s and 10 s).
+# costs about its window's length squared, so a short chunk costs nearly what 30 s does. Each chunk
+# is encoded over its own length instead, with TAIL_S of the padding after it, rounded up to whole
+# ENCODE_STEP_S. With less padding to see, a short announcement's decoding ran on and said its
+# sentence twice (3 of 44 alone with 3 s, 1 of 44 with 5 s), and with 5 s the lecture heard one
+# sentence with other hyphens; with 8 s both are as with 30.
 ENCODE_STEP_S = 1.0
-TAIL_S = 5.0
-MIN_ENCODED_S = 10.0
+TAIL_S = 8.0
 FRAMES_PER_S = 100  # Whisper's mel frames
 
 
@@ -141,9 +141,9 @@ def _fitted_pipeline(batched: type) -> type:
 
 
 def encoded_frames(duration: float) -> int:
-    """Mel frames the encoder sees for a chunk of `duration` seconds: the chunk and TAIL_S after it, at
-    least MIN_ENCODED_S, in whole ENCODE_STEP_S (the caller caps it at the 30 s window)."""
-    seconds = max(duration + TAIL_S, MIN_ENCODED_S)
+    """Mel frames the encoder sees for a chunk of `duration` seconds: the chunk and TAIL_S after it, in
+    whole ENCODE_STEP_S (the caller caps it at the 30 s window)."""
+    seconds = duration + TAIL_S
     return int(math.ceil(seconds / ENCODE_STEP_S - 1e-9) * ENCODE_STEP_S * FRAMES_PER_S)
 
 
