@@ -201,10 +201,10 @@ def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) ->
     """Pixels above `threshold`, opened, in regions of at least `min_region` of the frame; None
     when there are none."""
     raw = np.greater(deviations, threshold).view(np.uint8)  # 0 or 1, as OpenCV wants, without a copy
-    if not raw.any():
+    smallest = max(4, min_region * raw.size)
+    if cv2.countNonZero(raw) < smallest:  # opening only removes pixels: a still pair's few noisy ones end here
         return None
     opened = cv2.morphologyEx(raw, cv2.MORPH_OPEN, _OPEN)
-    smallest = max(4, min_region * raw.size)
     if cv2.countNonZero(opened) < smallest:
         return None
     _, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
