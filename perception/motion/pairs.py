@@ -85,12 +85,13 @@ def _exposure(earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
     """later ≈ gain * earlier + offset over the pixels that did not change: least squares, then
     again over the EXPOSURE_KEEP share of pixels that fit best (what moved fits worst)."""
     keep = np.ones(len(earlier), bool)
-    gain, offset = 1.0, float(np.median(later - earlier))
+    shift = median(later - earlier)
+    gain, offset = 1.0, shift
     for _ in range(2):
         x, y = earlier[keep], later[keep]
         spread = float(x.var())
         if spread < 1.0:  # a flat frame says nothing about gain
-            return 1.0, float(np.median(later - earlier))
+            return 1.0, shift
         gain = min(max(float(((x - x.mean()) * (y - y.mean())).mean()) / spread, 1 / MAX_GAIN), MAX_GAIN)
         offset = float(y.mean() - gain * x.mean())
         residual = np.abs(later - (gain * earlier + offset))
