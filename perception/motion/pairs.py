@@ -85,12 +85,13 @@ def _exposure(earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
     """later ≈ gain * earlier + offset over the pixels that did not change: least squares, then
     again over the EXPOSURE_KEEP share of pixels that fit best (what moved fits worst)."""
     keep = np.ones(len(earlier), bool)
-    gain, offset = 1.0, float(np.median(later - earlier))
+    shift = median(later - earlier)
+    gain, offset = 1.0, shift
     for _ in range(2):
         x, y = earlier[keep], later[keep]
         spread = float(x.var())
         if spread < 1.0:  # a flat frame says nothing about gain
-            return 1.0, float(np.median(later - earlier))
+            return 1.0, shift
         gain = min(max(float(((x - x.mean()) * (y - y.mean())).mean()) / spread, 1 / MAX_GAIN), MAX_GAIN)
         offset = float(y.mean() - gain * x.mean())
         residual = np.abs(later - (gain * earlier + offset))
@@ -110,7 +111,8 @@ def median(values: np.ndarray) -> float:
     half = len(values) // 2
     if len(values) % 2:
         return float(np.partition(values, half)[half])
-    return float(np.mean(np.partition(values, (half - 1, half))[half - 1 : half + 1]))
+    middle = np.partition(values, (half - 1, half))
+    return float((middle[half - 1] + middle[half]) / 2)  # np.mean's sum and division in the array's type, with no call
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def measure_pair(
     if alignment is None:
         if mask is None:
             return PairMotion(earlier.time, later.time, None, None)
-        if mask.mean() >= settings.cut_share:
+        if cv2.countNonZero(mask.view(np.uint8)) / mask.size >= settings.cut_share:
             return PairMotion(earlier.time, later.time, None, None, cut=True)
         return PairMotion(earlier.time, later.time, None, _region(mask, earlier, later, None))
     floor = max(floor, noise_sigma(alignment.deviations[alignment.valid]))
@@ -201,10 +203,10 @@ def changed_mask(deviations: np.ndarray, threshold: float, min_region: float) ->
     """Pixels above `threshold`, opened, in regions of at least `min_region` of the frame; None
     when there are none."""
     raw = np.greater(deviations, threshold).view(np.uint8)  # 0 or 1, as OpenCV wants, without a copy
-    if not raw.any():
+    smallest = max(4, min_region * raw.size)
+    if cv2.countNonZero(raw) < smallest:  # opening only removes pixels: a still pair's few noisy ones end here
         return None
     opened = cv2.morphologyEx(raw, cv2.MORPH_OPEN, _OPEN)
-    smallest = max(4, min_region * raw.size)
     if cv2.countNonZero(opened) < smallest:
         return None
     _, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
@@ -221,12 +223,9 @@ def _spread(mask: np.ndarray) -> bool:
     """Whether changes reach at least half of a 4x4 grid over the frame: a moving camera changes
     the whole frame, an object only its part, so only a spread change is worth a camera fit."""
     height, width = mask.shape
-    cells = [
-        bool(mask[i * height // 4 : (i + 1) * height // 4, j * width // 4 : (j + 1) * width // 4].any())
-        for i in range(4)
-        for j in range(4)
-    ]
-    return sum(cells) >= CAMERA_CELLS
+    columns = np.logical_or.reduceat(mask, [j * width // 4 for j in range(4)], axis=1)
+    cells = np.logical_or.reduceat(columns, [i * height // 4 for i in range(4)], axis=0)
+    return int(np.count_nonzero(cells)) >= CAMERA_CELLS
 
 
 def _moves(camera: CameraStep, shape: tuple[int, ...]) -> bool:
