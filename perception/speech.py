@@ -8,7 +8,6 @@ name, and a failed download becomes ModelUnavailableError saying what to do inst
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -34,15 +33,6 @@ BEAM_SIZE = 5
 # spans in perception at most, so on a talk, where speech falls behind and OCR has little to
 # read, the two spans' speech take both cores.
 PARALLEL_CALLS = 2
-# Whisper's encoder is built for 30 s windows, and faster-whisper pads every chunk to one; the encoder
-# costs about its window's length squared, so a short chunk costs nearly what 30 s does. Each chunk
-# is encoded over its own length instead, with TAIL_S of the padding after it, rounded up to whole
-# ENCODE_STEP_S. With less padding to see, a short announcement's decoding ran on and said its
-# sentence twice (3 of 44 alone with 3 s, 1 of 44 with 5 s), and with 5 s the lecture heard one
-# sentence with other hyphens; with 8 s both are as with 30.
-ENCODE_STEP_S = 1.0
-TAIL_S = 8.0
-FRAMES_PER_S = 100  # Whisper's mel frames
 
 
 @dataclass(frozen=True)
@@ -95,7 +85,7 @@ class WhisperSpeech:
             raise ModelUnavailableError(
                 ROLE, f"could not load {weights.name} from {weights.source}: {err}", INSTALL_HINT
             ) from err
-        self._pipeline = _fitted_pipeline(whisper.BatchedInferencePipeline)
+        self._pipeline = whisper.BatchedInferencePipeline
         self.name = f"faster-whisper:{weights.name}"
         self.weights = weights
 
@@ -104,9 +94,9 @@ class WhisperSpeech:
 
         Voice activity detection skips silence and music, where Whisper would otherwise
         invent text, and cuts the speech at its pauses into chunks of at most 30 s, decoded as
-        one at a time, each standing alone (no previous text, so none can loop) and encoded over
-        its own length (see TAIL_S). On the lecture this hears better than decoding window after
-        window, at a little over half the CPU: no window cut mid-word is decoded again.
+        one batch, each standing alone (no previous text, so none can loop). On the lecture
+        this hears better than decoding window after window, at a little over half the CPU: no
+        window cut mid-word is decoded again.
         Whisper's segments are only a decoding unit: the words, each with its own time,
         are regrouped into sentences (`utterances`) and fitted to the sound (`fit_to_sound`).
         """
@@ -114,10 +104,8 @@ class WhisperSpeech:
         if audio.size < SAMPLE_RATE // 10:
             return []
         # A pipeline per call: one keeps the last word's time while it decodes, so two calls at once on
-        # one pipeline would move each other's word times. One chunk per batch, so each is encoded
-        # over its own length (batches of several cost the same CPU here, 1 thread per call).
-        pipeline = self._pipeline(self._model)
-        segments, _ = pipeline.transcribe(audio, vad_filter=True, word_timestamps=True, beam_size=BEAM_SIZE, batch_size=1)
+        # one pipeline would move each other's word times.
+        segments, _ = self._pipeline(self._model).transcribe(audio, vad_filter=True, word_timestamps=True, beam_size=BEAM_SIZE)
         duration = audio.size / SAMPLE_RATE
         words = []
         for segment in segments:
@@ -127,24 +115,6 @@ class WhisperSpeech:
                     words.append(Word(offset + start, offset + min(max(word.end, start), duration), word.word, word.probability))
         loud = loud_frames(audio)
         return [fit_to_sound(u, loud, offset) for u in utterances(words)]
-
-
-def _fitted_pipeline(batched: type) -> type:
-    """faster-whisper's batched pipeline, encoding each batch over its longest chunk and TAIL_S, not 30 s."""
-
-    class FittedPipeline(batched):
-        def forward(self, features: np.ndarray, tokenizer: object, chunks_metadata: list[dict], options: object) -> list:
-            needed = encoded_frames(max(chunk["duration"] for chunk in chunks_metadata))
-            return super().forward(features[..., : min(needed, features.shape[-1])], tokenizer, chunks_metadata, options)
-
-    return FittedPipeline
-
-
-def encoded_frames(duration: float) -> int:
-    """Mel frames the encoder sees for a chunk of `duration` seconds: the chunk and TAIL_S after it, in
-    whole ENCODE_STEP_S (the caller caps it at the 30 s window)."""
-    seconds = duration + TAIL_S
-    return int(math.ceil(seconds / ENCODE_STEP_S - 1e-9) * ENCODE_STEP_S * FRAMES_PER_S)
 
 
 def _bundled_tiny_en() -> WhisperWeights:

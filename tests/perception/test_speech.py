@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,19 +9,9 @@ import numpy as np
 import pytest
 
 from evals.metrics import word_error_rate, words
-from evals.needles.media import LIBRIVOX, librivox, synthesise
+from evals.needles.media import LIBRIVOX, librivox
 from perception.errors import MediaError, ModelUnavailableError
-from perception.speech import (
-    ENCODE_STEP_S,
-    FRAMES_PER_S,
-    PARALLEL_CALLS,
-    TAIL_S,
-    Utterance,
-    WhisperSpeech,
-    WhisperWeights,
-    encoded_frames,
-    locate_whisper,
-)
+from perception.speech import PARALLEL_CALLS, Utterance, WhisperSpeech, WhisperWeights, locate_whisper
 from tests.synth import tone
 
 
@@ -119,29 +108,3 @@ def test_silence_and_a_pure_tone_give_no_utterances(speech: WhisperSpeech):
 def test_stereo_samples_are_refused(speech: WhisperSpeech):
     with pytest.raises(MediaError, match="mono"):
         speech.transcribe(np.zeros((1000, 2), np.float32))
-
-
-def test_a_chunk_is_encoded_over_its_length_and_a_tail_in_whole_steps():
-    for duration in (0.5, 4.2, 9.0, 15.3, 21.95):
-        frames = encoded_frames(duration)
-        assert frames >= (duration + TAIL_S) * FRAMES_PER_S
-        assert frames % (ENCODE_STEP_S * FRAMES_PER_S) == 0
-        assert frames - ENCODE_STEP_S * FRAMES_PER_S < (duration + TAIL_S) * FRAMES_PER_S
-    assert encoded_frames(4.2) < 1500  # a chunk of half a window is not encoded as a whole one
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "text",
-    [
-        "The concert in the park has been cancelled because of the rain.",
-        "Please collect your parcels from the yellow counter near the west entrance.",
-    ],
-)
-def test_a_short_announcement_alone_is_heard_once(speech: WhisperSpeech, text: str):
-    """Encoded over a few seconds with too little padding after them, these were decoded twice over."""
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed")
-    heard = words(" ".join(u.text for u in speech.transcribe(synthesise(text, "en-us", 145) / 32768.0)))
-    assert len(heard) <= len(words(text)) + 1, heard
-    assert word_error_rate(words(text), heard) <= 0.2, heard
