@@ -235,9 +235,11 @@ class EpisodicMemory:
             (video, _seconds(draft.start), _seconds(draft.end), video, _seconds(draft.scale)),
         ).fetchall()
         children = [np.frombuffer(row[0], np.float32) for row in rows if len(row[0]) == 4 * self.embedder.dim]
-        mean = np.mean(children, axis=0) if children else None
-        norm = 0.0 if mean is None else float(np.linalg.norm(mean))
-        return (mean / norm).astype(np.float32).tobytes() if mean is not None and norm > 0 else None
+        if not children:
+            return None
+        mean = np.mean(children, axis=0)
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32).tobytes() if norm > 0 else None
 
     def _embed(self, texts: list[str]) -> list[bytes | None]:
         if not texts or self.embedder is None:

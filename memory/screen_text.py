@@ -1,18 +1,18 @@
 """On-screen text of a run of frames, reading (OCR) only where the picture may show new text.
 
-OCR is the dearest model ingest runs on frames (a read of a 448-pixel frame costs about
-50 ms), and most sampled frames show what the frame before showed, so each frame is first
-compared with what was last looked at, region by region, on a small grey thumbnail
-(microseconds). Where no region changed, the text already read still stands. Where some did, only the band of rows that
+OCR is the dearest model ingest runs on frames (a read of a 448-pixel frame costs about 50 ms),
+and most sampled frames show what the frame before showed, so each frame is first compared with
+what was last looked at, region by region, on a small grey thumbnail (microseconds). Where no
+region changed, the text already read still stands. Where some did, only the band of rows that
 changed is looked at: first at most GATE_SIDE pixels wide, cheap, just to learn whether it
 holds text at all (moving people and cars mostly do not), by a millisecond test for rows of
-letter strokes (`perception.text_presence`) and, where that passes, the OCR detector; only
-then is the band read at working resolution. Text outside the band is kept as read before. While the picture keeps
-changing (people walking through a fixed view), it is looked at no more than once every
-`min_interval` seconds: changes since the last look add up, so the next look covers them
-all, and text that stays on screen that long is still read. A change in rows that were
-still for STILL_FRAMES frames (a notice appearing above the people), over at least
-SUDDEN_REGIONS regions, is looked at at once.
+letter strokes (`perception.text_presence`) and, where that passes, the OCR detector; only then
+is the band read at working resolution. Text outside the band is kept as read before. While the
+picture keeps changing (people walking through a fixed view), it is looked at no more than once
+every `min_interval` seconds: changes since the last look add up, so the next look covers them
+all, and text that stays on screen that long is still read. A change in rows that were still
+for STILL_FRAMES frames (a notice appearing above the people), over at least SUDDEN_REGIONS
+regions, is looked at at once.
 
 A whole-frame change test on pixel features would miss a notice that covers a sixth of
 the frame (cosine distance 0.06 on the needle video) yet fire on every walking person;
