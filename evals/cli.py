@@ -83,9 +83,14 @@ def bench_ingest(
     lecture_minutes: Annotated[
         float, typer.Option(help="Length of the lecture (continuous speech, word error rate reported); 0 skips it.")
     ] = 10,
-    motion: Annotated[
-        bool, typer.Option(help="Also ingest the longest with motion off, and a still video as long (motion's cost).")
-    ] = True,
+    motion_pairs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Motion's cost: ingest the longest this many times with motion on and off, interleaved "
+            "(medians), and a still video as long; 0 skips it.",
+        ),
+    ] = 3,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest speed (video s per wall s, busy time per stage), peak RSS per length and against the decode floor;
@@ -96,7 +101,7 @@ def bench_ingest(
         lengths = [float(m) for m in minutes.split(",") if m.strip()]
     except ValueError:
         raise ConfigError(f"--minutes takes numbers separated by commas, got {minutes!r}") from None
-    _emit(ingest.run(lengths, lecture_minutes=lecture_minutes, motion=motion), as_json, ingest.report)
+    _emit(ingest.run(lengths, lecture_minutes=lecture_minutes, motion_pairs=motion_pairs), as_json, ingest.report)
 
 
 @bench.command("cold")
