@@ -70,7 +70,9 @@ def strokes(rng: np.random.Generator, extent: int) -> np.ndarray:
 
 def test_the_counting_gives_numpys_answer_on_any_image():
     rng = np.random.default_rng(3)
-    greys = [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(3, 300))), dtype=np.uint8) for _ in range(300)]
+    greys: list[np.ndarray] = [
+        rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(3, 300))), dtype=np.uint8) for _ in range(300)
+    ]
     greys += [strokes(rng, extent) for extent in range(WINDOW - 4, WINDOW + 4) for _ in range(5)]  # on the window's edge
     greys += [cv2.cvtColor(lettered(scene(), "GATE B7", size, (0, 0, 0)), cv2.COLOR_RGB2GRAY) for size in (8, 14)]
     answers = [may_hold_text(grey, side=4096) for grey in greys]
