@@ -18,6 +18,11 @@ CONTRAST was 32 until a wider measurement: on every band ingest looked at in the
 10-min needle video (251, 11 read) and in the CI needle video (158, 52 read), 48 lets 83 and 81
 bands through to the detector instead of 113 and 97 and still passes every band it read text
 in, and every shared still image; 56 starts to miss bands the detector reads.
+
+The counting is done by OpenCV (absolute differences of 8-bit pixels, an integral image) rather than
+numpy's int16 difference and cumulative sum: the same answer (on 2,666 bands of the bench, needle and
+shared videos) for 15% less a call on the bench needle's bands (479 against 407 µs, median of five
+interleaved rounds); most of what is left is the resize to `side` pixels.
 """
 
 from __future__ import annotations
@@ -40,11 +45,12 @@ def may_hold_text(image: np.ndarray, side: int = 256) -> bool:
         grey = cv2.resize(grey, (side, max(1, round(height * side / width))), interpolation=cv2.INTER_AREA)
     if grey.shape[1] < 3:
         return False
-    steps = np.abs(np.diff(grey.astype(np.int16), axis=1)) >= CONTRAST
-    into_edge = np.pad(steps[:, 1:] & ~steps[:, :-1], ((0, 0), (1, 0)))
-    counts = np.cumsum(into_edge, axis=1, dtype=np.int32)
-    span = min(WINDOW, counts.shape[1] - 1)
-    busiest = (counts[:, span:] - counts[:, :-span]).max(axis=1)
+    steps = cv2.absdiff(grey[:, 1:], grey[:, :-1]) >= CONTRAST
+    into_edge = (steps[:, 1:] & ~steps[:, :-1]).view(np.uint8)  # a step whose left neighbour is none
+    prefix = cv2.integral(into_edge)  # sums above and to the left, one row and column of zeros first
+    in_row = prefix[1:] - prefix[:-1]  # each row's running count, 0 first
+    span = min(WINDOW, into_edge.shape[1])
+    busiest = (in_row[:, span:] - in_row[:, :-span]).max(axis=1)
     busy = np.concatenate(([0], (busiest >= EDGES).astype(np.int8), [0]))
     starts, ends = np.flatnonzero(np.diff(busy) == 1), np.flatnonzero(np.diff(busy) == -1)
     return bool(((ends - starts) >= ROWS).any())

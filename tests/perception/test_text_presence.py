@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from perception.text_presence import may_hold_text
+from perception.text_presence import CONTRAST, EDGES, ROWS, WINDOW, may_hold_text
 
 
 def scene(seed: int = 0, size: tuple[int, int] = (448, 252)) -> np.ndarray:
@@ -49,6 +49,35 @@ def test_what_a_fixed_camera_mostly_sees_is_not_text():
     ramp = np.repeat(np.linspace(0, 255, 448, dtype=np.uint8)[None, :, None], 252, axis=0).repeat(3, axis=2)
     for frame in (view, person, car, line, ramp, np.zeros((252, 448, 3), np.uint8)):
         assert not may_hold_text(frame)
+
+
+def counted_by_numpy(grey: np.ndarray) -> bool:
+    """The test as first written, in numpy: int16 differences and a cumulative sum per row."""
+    steps = np.abs(np.diff(grey.astype(np.int16), axis=1)) >= CONTRAST
+    counts = np.cumsum(np.pad(steps[:, 1:] & ~steps[:, :-1], ((0, 0), (1, 0))), axis=1, dtype=np.int32)
+    span = min(WINDOW, counts.shape[1] - 1)
+    busy = np.concatenate(([0], ((counts[:, span:] - counts[:, :-span]).max(axis=1) >= EDGES).astype(np.int8), [0]))
+    return bool(((np.flatnonzero(np.diff(busy) == -1) - np.flatnonzero(np.diff(busy) == 1)) >= ROWS).any())
+
+
+def strokes(rng: np.random.Generator, extent: int) -> np.ndarray:
+    """EDGES one-pixel strokes, the first and last `extent` pixels apart, on ROWS rows: a window's worth, or nearly."""
+    inner = rng.choice(np.arange(3, extent - 2, 3), EDGES - 2, replace=False)  # 3 apart: each its own edge
+    grey = np.zeros((ROWS, 120), np.uint8)
+    grey[:, 10 + np.concatenate(([0, extent], inner))] = 255
+    return grey
+
+
+def test_the_counting_gives_numpys_answer_on_any_image():
+    rng = np.random.default_rng(3)
+    greys: list[np.ndarray] = [
+        rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(3, 300))), dtype=np.uint8) for _ in range(300)
+    ]
+    greys += [strokes(rng, extent) for extent in range(WINDOW - 4, WINDOW + 4) for _ in range(5)]  # on the window's edge
+    greys += [cv2.cvtColor(lettered(scene(), "GATE B7", size, (0, 0, 0)), cv2.COLOR_RGB2GRAY) for size in (8, 14)]
+    answers = [may_hold_text(grey, side=4096) for grey in greys]
+    assert answers == [counted_by_numpy(grey) for grey in greys]
+    assert 0 < sum(answers) < len(answers)  # both answers are exercised
 
 
 def test_grey_images_and_slivers_are_taken():
