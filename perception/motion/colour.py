@@ -60,7 +60,7 @@ _FLAT_TABLE = _table().reshape(-1)  # indexed by r, g and b's top bits side by s
 
 def palette_indices(rgb: np.ndarray) -> np.ndarray:
     """The PALETTE index of each pixel of a uint8 RGB array (any leading shape)."""
-    q = (rgb >> _SHIFT).astype(np.uint16)
+    q = (rgb >> _SHIFT).astype(np.intp)  # the index type: the lookup converts nothing
     return _FLAT_TABLE[(q[..., 0] << 2 * _BITS) | (q[..., 1] << _BITS) | q[..., 2]]
 
 
