@@ -65,6 +65,13 @@ class IngestTracker:
             self.positions = dict.fromkeys([*stages, "commit"], at)
         self.report("start")
 
+    def join(self, stages: Sequence[str], at: float) -> None:
+        """Stages that start once their models load, after those begun with and before "commit", at `at` seconds."""
+        with self._lock:
+            commit = self.positions.pop("commit")
+            self.positions.update((stage, self.positions.get(stage, at)) for stage in stages)
+            self.positions["commit"] = commit
+
     @contextmanager
     def timed(self, stage: str, inner_of: str | None = None) -> Iterator[None]:
         """Add the time spent in the block to `stage`; `inner_of` takes it back from the enclosing stage."""
