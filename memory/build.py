@@ -6,8 +6,8 @@ what is already committed: a crash loses at most the batches in flight, and resu
 the last commit gives exactly the memory an uninterrupted run gives. Peak memory depends on
 the batch size and the caches, never on the video's length.
 
-The design's six steps run as a pipeline over those spans. A thread decodes the next span
-while this one is worked on; OCR, speech and detection of a span run in a small thread pool
+The design's six steps run as a pipeline over those spans. Two threads decode the next spans,
+alternately, while this one is worked on (and while the models load); OCR, speech and detection of a span run in a small thread pool
 (their native code releases the GIL) while the main thread stores its frames, then captions,
 rolls up, consolidates and commits the oldest span in flight (IN_FLIGHT spans are perceived
 at once). Every result is a function of its span's frames and audio alone, so the pipeline's
@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +37,7 @@ from memory.episodic import EpisodicMemory, SegmentDraft
 from memory.extract import segment_candidates
 from memory.frames import FrameCache, FrameStore, video_frame_store
 from memory.heap import release_large_allocations
-from memory.ingest.decode import decoded_spans
+from memory.ingest.decode import decoding
 from memory.ingest.describe import Describer
 from memory.ingest.events import cues_in, exact_spans, span_occurrences
 from memory.ingest.evidence import base_draft, keyframes, segment_evidence
@@ -47,7 +48,6 @@ from memory.ingest.perceive import ROLES as PERCEPTION_ROLES
 from memory.ingest.rollup import Child, roll_up
 from memory.ingest.spans import Span, plan_spans, span_seconds
 from memory.ingest.tracker import IngestProgress, IngestTracker, ProgressFn
-from memory.prefetch import prefetch
 from memory.semantic import Candidate, SemanticMemory
 from memory.store import Library, VideoRecord, content_hash
 from memory.timeline import OccurrenceDraft, Timeline
@@ -62,11 +62,12 @@ from perception.video import FrameBatch, VideoInfo, VideoReader, probe
 
 __all__ = ["IngestProgress", "IngestResult", "Ingestor", "ProgressFn"]
 
-# The decoder on one thread: perception keeps both cores busy, and FFmpeg's threads cost a third
-# more CPU for the same pixels. The decode thread runs DECODE_AHEAD spans ahead of the pipeline,
-# so it banks spans while perception is slow and the models load.
+# Each decoder on one thread: perception keeps both cores busy, and FFmpeg's threads cost a third
+# more CPU for the same pixels. Two such decoders take alternate spans (see ingest.decode.decoding),
+# each DECODE_AHEAD spans ahead of the pipeline, so they bank spans while perception is slow and
+# while the models load.
 DECODE_THREADS = 1
-DECODE_AHEAD = 3
+DECODE_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,7 @@ class _Run:
         self.span_seconds = span_seconds(self.segment_seconds, self.fps, int(settings["batch_frames"]))
         self.motion = MotionAnalyser() if settings.get("motion", False) else None
         self.pixels = PixelEmbedder()
+        self.readers = [reader]
         self.perceiver: Perceiver  # these three come with the models, in `_load`
         self.image_embedder: ClipEmbedder | PixelEmbedder
         self.describer: Describer
@@ -291,7 +293,8 @@ class _Run:
             with self.tracker.timed("decode"):
                 before = frame_before(self.reader, spans[0], self.span_seconds, self.fps)
         with (
-            prefetch(decoded_spans(self.reader, spans, self.fps, self.tracker), DECODE_AHEAD, "longshot-decode") as batches,
+            self.reader.twin() if self.reader.seeks else nullcontext() as second,
+            decoding(self._lanes(second), spans, self.fps, self.tracker, DECODE_AHEAD) as batches,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="longshot-perceive") as pool,
         ):
             self._load()
@@ -306,6 +309,11 @@ class _Run:
             while waiting:
                 self._commit(self._prepare(*waiting.popleft()))
         self._finish()
+
+    def _lanes(self, second: VideoReader | None) -> list[VideoReader]:
+        """The run's readers, which decode alternate spans; the frames they skip are counted together."""
+        self.readers = [self.reader] if second is None else [self.reader, second]
+        return self.readers
 
     def _load(self) -> None:
         """The models the run uses, each loaded (so stage times are the work alone)."""
@@ -325,7 +333,7 @@ class _Run:
         self.describer = Describer(models, self.tracker)
 
     def result(self, resumed_from: float) -> IngestResult:
-        skipped = self.reader.skipped
+        skipped = sum(reader.skipped for reader in self.readers)
         if skipped:
             self.tracker.warn(f"{skipped} frame(s) could not be decoded and were skipped")
         asked, decoded = self.perceiver.audio_asked, self.perceiver.audio_decoded

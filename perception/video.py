@@ -8,6 +8,7 @@ counting frames that fail to decode, so indices stay true on damaged files.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Iterator, Sequence
@@ -110,17 +111,31 @@ class VideoReader:
             said = _pyav.claims(container, stream)
             scan = _pyav.scan(container, stream, said.fps, self.path.name)
             self.info = _info(self.path, container, stream, _indexed(said, scan.table), (scan.width, scan.height))
-        self._table = scan.table
-        scaled = _pyav.output_size(scan.width, scan.height, max_side)
-        self._size = scaled or (scan.width, scan.height)
+        self._scan, self._table, self._threads = scan, scan.table, threads
+        self._scaled = _pyav.output_size(scan.width, scan.height, max_side)
+        self._size = self._scaled or (scan.width, scan.height)
         self._pyav = _pyav.PyAVFrames(self.path, scan, self._size, threads)
         self._decord: DecordFrames | None = None
         if backend == "decord" or (backend == "auto" and AUTO_BACKEND == "decord"):
             try:
-                self._decord = DecordFrames(self.path, len(self._table), scaled, scan.exact)
+                self._decord = DecordFrames(self.path, len(self._table), self._scaled, scan.exact)
             except DecordUnusable as error:
                 log.info("%s: %s; decoding with PyAV", self.path.name, error)
         self.backend = "decord" if self._decord else "pyav"
+
+    @property
+    def seeks(self) -> bool:
+        """Whether the file's timestamps let the reader seek; without, every read counts frames from the start."""
+        return self._scan.exact
+
+    def twin(self) -> VideoReader:
+        """A second reader of the same file with this one's backend, size and frame index (no second scan),
+        for decoding another part of it at the same time; close it as its own."""
+        twin = copy.copy(self)
+        twin._pyav = _pyav.PyAVFrames(self.path, self._scan, self._size, self._threads)
+        if self._decord is not None:
+            twin._decord = DecordFrames(self.path, len(self._table), self._scaled, self._scan.exact)
+        return twin
 
     @property
     def skipped(self) -> int:

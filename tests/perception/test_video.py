@@ -474,6 +474,25 @@ def test_one_decoder_thread_gives_the_frames_ffmpegs_threads_give(media, name):
     assert np.array_equal(back.frames, x.frames[::-1])
 
 
+def test_a_twin_reads_its_own_part_of_the_file_without_moving_the_first(clip):
+    with VideoReader(clip, max_side=160) as reader:
+        first = reader.frames_at([0.0, 0.5])
+        with reader.twin() as twin:
+            assert (twin.info, twin.seeks) == (reader.info, True)
+            late = twin.frames_at([4.0, 5.5])
+            rest = reader.frames_at([1.0, 2.0])  # the first reader goes on where it was
+        again = reader.frames_at([3.0])  # and still reads once its twin is closed
+    assert (first.indices.tolist(), late.indices.tolist(), rest.indices.tolist(), again.indices.tolist()) == (
+        [0, 5],
+        [40, 55],
+        [10, 20],
+        [30],
+    )
+    for batch in (first, late, rest, again):
+        assert batch.frames.shape[1:] == (120, 160, 3)
+        assert_frames_spell_indices(batch)
+
+
 def test_a_negative_thread_count_is_refused(clip):
     with pytest.raises(ValueError, match="threads"):
         VideoReader(clip, threads=-1)
