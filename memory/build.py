@@ -7,10 +7,10 @@ the last commit gives exactly the memory an uninterrupted run gives. Peak memory
 the batch size and the caches, never on the video's length.
 
 The design's six steps run as a pipeline over those spans. Two threads decode the next spans,
-alternately, while this one is worked on (and while the models load); OCR, speech and detection of a span run in a small thread pool
-(their native code releases the GIL) while the main thread stores its frames, then captions,
-rolls up, consolidates and commits the oldest span in flight (IN_FLIGHT spans are perceived
-at once). Every result is a function of its span's frames and audio alone, so the pipeline's
+taking turns, while this one is worked on (and while the models load); OCR, speech and
+detection of a span run in a small thread pool (their native code releases the GIL) while the
+main thread stores its frames, then captions, rolls up, consolidates and commits the oldest
+span in flight (IN_FLIGHT spans are perceived at once). Every result is a function of its span's frames and audio alone, so the pipeline's
 timing never changes what is written.
 The parts live in `memory.ingest`; `_Run` only puts them in order.
 
