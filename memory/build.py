@@ -10,8 +10,8 @@ The design's six steps run as a pipeline over those spans. Two threads decode th
 taking turns, while this one is worked on (and while the models load); OCR, speech and
 detection of a span run in a small thread pool (their native code releases the GIL) while the
 main thread stores its frames, then captions, rolls up, consolidates and commits the oldest
-span in flight (IN_FLIGHT spans are perceived at once). Every result is a function of its span's frames and audio alone, so the pipeline's
-timing never changes what is written.
+span in flight (IN_FLIGHT spans are perceived at once). Every result is a function of its
+span's frames and audio alone, so the pipeline's timing never changes what is written.
 The parts live in `memory.ingest`; `_Run` only puts them in order.
 
 A video enters the catalogue with its first committed batch: a file that fails before that
@@ -286,7 +286,7 @@ class _Run:
         """Decode from the start, load the models while the first spans decode, then perceive and commit
         each span in order."""
         at = self.record.committed_until
-        self.tracker.begin(self.info.duration, ["decode"], at)
+        self.tracker.prepare(self.info.duration, ["decode"], at)
         spans = list(plan_spans(at, self.info.duration, self.segment_seconds, self.span_seconds))
         before: Previous = None  # the last frame of the span before, which motion analysis starts from
         if spans and self.motion is not None:
@@ -298,7 +298,7 @@ class _Run:
             ThreadPoolExecutor(WORKERS, thread_name_prefix="longshot-perceive") as pool,
         ):
             self._load()
-            self.tracker.join(self.perceiver.stages, at)
+            self.tracker.begin(self.info.duration, ["decode", *self.perceiver.stages], at)
             waiting: deque[tuple[Span, FrameBatch, _Stored, Callable[[], Findings]]] = deque()  # oldest first
             for span, batch in batches:
                 perceived = self.perceiver.submit(pool, span, batch, before)

@@ -35,14 +35,14 @@ def test_positions_move_forward_only_and_stop_at_the_end():
     assert events[4].eta is not None and events[-1].eta is None and all(e.total == 45.0 for e in events)
 
 
-def test_stages_that_join_late_go_before_commit_and_keep_where_begun_stages_are():
+def test_decode_tracked_before_the_models_load_keeps_its_place_when_reporting_begins():
     events: list[IngestProgress] = []
     tracker = IngestTracker("v", "v.mp4", events.append)
-    tracker.begin(60.0, ["decode"], at=30.0)
+    tracker.prepare(60.0, ["decode"], at=30.0)
     tracker.advance("decode", 40.0)  # the decoder runs while the models load
-    tracker.join(["ocr", "speech", "decode"], at=30.0)
-    tracker.advance("ocr", 35.0)
-    assert events[-1].stages == (("decode", 40.0), ("ocr", 35.0), ("speech", 30.0), ("commit", 30.0))
+    tracker.begin(60.0, ["decode", "ocr", "speech"], at=30.0)
+    assert [e.stage for e in events] == ["start"]  # nothing is reported before reporting begins
+    assert events[-1].stages == (("decode", 40.0), ("ocr", 30.0), ("speech", 30.0), ("commit", 30.0))
 
 
 def test_counters_and_warnings_add_up_across_threads():
