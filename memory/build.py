@@ -6,12 +6,12 @@ what is already committed: a crash loses at most the batches in flight, and resu
 the last commit gives exactly the memory an uninterrupted run gives. Peak memory depends on
 the batch size and the caches, never on the video's length.
 
-The design's six steps run as a pipeline over those spans. A thread decodes the next span
-while this one is worked on; OCR, speech and detection of a span run in a small thread pool
-(their native code releases the GIL) while the main thread stores its frames, then captions,
-rolls up, consolidates and commits the oldest span in flight (IN_FLIGHT spans are perceived
-at once). Every result is a function of its span's frames and audio alone, so the pipeline's
-timing never changes what is written.
+The design's six steps run as a pipeline over those spans. Two threads decode the next spans,
+taking turns, while this one is worked on (and while the models load); OCR, speech and
+detection of a span run in a small thread pool (their native code releases the GIL) while the
+main thread stores its frames, then captions, rolls up, consolidates and commits the oldest
+span in flight (IN_FLIGHT spans are perceived at once). Every result is a function of its
+span's frames and audio alone, so the pipeline's timing never changes what is written.
 The parts live in `memory.ingest`; `_Run` only puts them in order.
 
 A video enters the catalogue with its first committed batch: a file that fails before that
@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +37,7 @@ from memory.episodic import EpisodicMemory, SegmentDraft
 from memory.extract import segment_candidates
 from memory.frames import FrameCache, FrameStore, video_frame_store
 from memory.heap import release_large_allocations
-from memory.ingest.decode import decoded_spans
+from memory.ingest.decode import decoding
 from memory.ingest.describe import Describer
 from memory.ingest.events import cues_in, exact_spans, span_occurrences
 from memory.ingest.evidence import base_draft, keyframes, segment_evidence
@@ -47,20 +48,26 @@ from memory.ingest.perceive import ROLES as PERCEPTION_ROLES
 from memory.ingest.rollup import Child, roll_up
 from memory.ingest.spans import Span, plan_spans, span_seconds
 from memory.ingest.tracker import IngestProgress, IngestTracker, ProgressFn
-from memory.prefetch import prefetch
 from memory.semantic import Candidate, SemanticMemory
 from memory.store import Library, VideoRecord, content_hash
 from memory.timeline import OccurrenceDraft, Timeline
 from memory.visual import VisualMemory
 from perception.config import Config
 from perception.errors import UnreadableVideoError
-from perception.image_embed import PixelEmbedder
+from perception.image_embed import ClipEmbedder, PixelEmbedder
 from perception.models import Models
 from perception.motion import MotionAnalyser
 from perception.subtitles import Cue, read_subtitles, sidecar
 from perception.video import FrameBatch, VideoInfo, VideoReader, probe
 
 __all__ = ["IngestProgress", "IngestResult", "Ingestor", "ProgressFn"]
+
+# Each decoder on one thread: perception keeps both cores busy, and FFmpeg's threads cost a third
+# more CPU for the same pixels. Two such decoders take alternate spans (see ingest.decode.decoding),
+# each DECODE_AHEAD spans ahead of the pipeline, so they bank spans while perception is slow and
+# while the models load.
+DECODE_THREADS = 1
+DECODE_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,8 @@ class Ingestor:
         reader, extra, store = None, None, None
         try:
             max_side = self.config.ingest.frame_max_side
-            reader = VideoReader(path, max_side=int(existing.settings.get("frame_max_side", max_side) if existing else max_side))
+            side = int(existing.settings.get("frame_max_side", max_side) if existing else max_side)
+            reader = VideoReader(path, max_side=side, threads=DECODE_THREADS)
             missing = claimed.duration - reader.info.duration
             if missing > max(1.0, 0.05 * claimed.duration):
                 tracker.warn(
@@ -197,7 +205,7 @@ class Ingestor:
             store = self.frame_store(record)
             store.truncate(record.frames)  # bundles written after the last commit belong to no batch
             if record.settings.get("motion_refine", False):  # motion's extra frames: a second reader, as the first moves on
-                extra = VideoReader(path, max_side=int(record.settings["frame_max_side"]))
+                extra = VideoReader(path, max_side=int(record.settings["frame_max_side"]), threads=DECODE_THREADS)
             run = _Run(self, record, existing is not None, path, reader, store, cues, tracker, extra)
             run.run()
         except Exception as err:
@@ -250,47 +258,47 @@ class _Run:
         tracker: IngestTracker,
         extra: VideoReader | None = None,
     ):
-        """Loads the models the run uses; `path` is where the video is now, which may not be where it
-        was when its ingest began; `cues` are its subtitles; `extra` decodes motion's extra frames."""
+        """`path` is where the video is now, which may not be where it was when its ingest began; `cues`
+        are its subtitles; `extra` decodes motion's extra frames. The models load in `run`."""
         self.owner = owner
         self.record = record
         self.registered = registered  # the catalogue has its row
         self.reader = reader
         self.info = reader.info
+        self.path = path
         self.store = store
         self.cues = sorted(cues, key=lambda cue: cue.start)
         self.tracker = tracker
-        settings, models = record.settings, owner.models
+        self.extra = extra
+        settings = record.settings
         self.segment_seconds = float(settings["segment_seconds"])
         self.scales = [float(s) for s in settings["scales"] if float(s) > self.segment_seconds]
         self.fps = record.sample_fps
         self.span_seconds = span_seconds(self.segment_seconds, self.fps, int(settings["batch_frames"]))
-        roles = {role for role in PERCEPTION_ROLES if models.available(role)}
-        if not self.info.has_audio:
-            roles.discard("speech")
-        threshold = float(settings.get("ocr_change_threshold", owner.config.ingest.ocr_change_threshold))
-        motion = MotionAnalyser() if settings.get("motion", False) else None
-        self.perceiver = Perceiver(models, roles, threshold, path, tracker, motion, _locked_frames_at(extra))
-        with tracker.timed("load"):
-            if owner.episodic.embedder is not None:
-                owner.episodic.embedder.embed(["warm up"])
-        # Asked for once: Models re-raises one stored error when CLIP is missing, and every raise
-        # lengthens that error's traceback, keeping each caller's frame (and its frames) alive.
-        self.image_embedder = models.image_embedder
+        self.motion = MotionAnalyser() if settings.get("motion", False) else None
         self.pixels = PixelEmbedder()
-        self.describer = Describer(models, tracker)
+        self.readers = [reader]
+        self.perceiver: Perceiver  # these three come with the models, in `_load`
+        self.image_embedder: ClipEmbedder | PixelEmbedder
+        self.describer: Describer
 
     def run(self) -> None:
-        self.tracker.begin(self.info.duration, ["decode", *self.perceiver.stages], self.record.committed_until)
-        spans = list(plan_spans(self.record.committed_until, self.info.duration, self.segment_seconds, self.span_seconds))
+        """Decode from the start, load the models while the first spans decode, then perceive and commit
+        each span in order."""
+        at = self.record.committed_until
+        self.tracker.prepare(self.info.duration, ["decode"], at)
+        spans = list(plan_spans(at, self.info.duration, self.segment_seconds, self.span_seconds))
         before: Previous = None  # the last frame of the span before, which motion analysis starts from
-        if spans and self.perceiver.motion is not None:
+        if spans and self.motion is not None:
             with self.tracker.timed("decode"):
                 before = frame_before(self.reader, spans[0], self.span_seconds, self.fps)
         with (
-            prefetch(decoded_spans(self.reader, spans, self.fps, self.tracker), depth=1, name="longshot-decode") as batches,
+            self.reader.twin() if self.reader.seeks else nullcontext() as second,
+            decoding(self._lanes(second), spans, self.fps, self.tracker, DECODE_AHEAD) as batches,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="longshot-perceive") as pool,
         ):
+            self._load()
+            self.tracker.begin(self.info.duration, ["decode", *self.perceiver.stages], at)
             waiting: deque[tuple[Span, FrameBatch, _Stored, Callable[[], Findings]]] = deque()  # oldest first
             for span, batch in batches:
                 perceived = self.perceiver.submit(pool, span, batch, before)
@@ -302,8 +310,30 @@ class _Run:
                 self._commit(self._prepare(*waiting.popleft()))
         self._finish()
 
+    def _lanes(self, second: VideoReader | None) -> list[VideoReader]:
+        """The run's readers, which decode alternate spans; the frames they skip are counted together."""
+        self.readers = [self.reader] if second is None else [self.reader, second]
+        return self.readers
+
+    def _load(self) -> None:
+        """The models the run uses, each loaded (so stage times are the work alone)."""
+        owner, models, settings = self.owner, self.owner.models, self.record.settings
+        roles = {role for role in PERCEPTION_ROLES if models.available(role)}
+        if not self.info.has_audio:
+            roles.discard("speech")
+        threshold = float(settings.get("ocr_change_threshold", owner.config.ingest.ocr_change_threshold))
+        extra_frames = _locked_frames_at(self.extra)
+        self.perceiver = Perceiver(models, roles, threshold, self.path, self.tracker, self.motion, extra_frames)
+        with self.tracker.timed("load"):
+            if owner.episodic.embedder is not None:
+                owner.episodic.embedder.embed(["warm up"])
+        # Asked for once: Models re-raises one stored error when CLIP is missing, and every raise
+        # lengthens that error's traceback, keeping each caller's frame (and its frames) alive.
+        self.image_embedder = models.image_embedder
+        self.describer = Describer(models, self.tracker)
+
     def result(self, resumed_from: float) -> IngestResult:
-        skipped = self.reader.skipped
+        skipped = sum(reader.skipped for reader in self.readers)
         if skipped:
             self.tracker.warn(f"{skipped} frame(s) could not be decoded and were skipped")
         asked, decoded = self.perceiver.audio_asked, self.perceiver.audio_decoded

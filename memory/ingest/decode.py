@@ -4,12 +4,42 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 
 from memory.ingest.spans import Span
 from memory.ingest.tracker import IngestTracker
+from memory.prefetch import prefetch
 from perception.video import FrameBatch, VideoReader
+
+
+@contextmanager
+def decoding(
+    readers: Sequence[VideoReader], spans: Sequence[Span], fps: float, tracker: IngestTracker, ahead: int
+) -> Iterator[Iterator[tuple[Span, FrameBatch]]]:
+    """Each span with its frames, in order, decoded `ahead` spans ahead in lanes: reader i decodes
+    spans i, i + n, ... in a thread of its own. A decoder thread is one core at most, so a second
+    lane keeps decoding off the pipeline's critical path; its frames are the same (it seeks, as
+    random access does)."""
+    with ExitStack() as stack:
+        lanes = [
+            stack.enter_context(
+                prefetch(decoded_spans(reader, spans[i :: len(readers)], fps, tracker), ahead, f"longshot-decode-{i}")
+            )
+            for i, reader in enumerate(readers)
+        ]
+        yield _in_turn(lanes)
+
+
+def _in_turn(lanes: Sequence[Iterator[tuple[Span, FrameBatch]]]) -> Iterator[tuple[Span, FrameBatch]]:
+    """One item from each lane in turn, until a lane runs out."""
+    while True:
+        for lane in lanes:
+            item = next(lane, None)
+            if item is None:
+                return
+            yield item
 
 
 def decoded_spans(

@@ -56,13 +56,20 @@ class IngestTracker:
         self.warnings: list[str] = []
         self.positions: dict[str, float] = {}  # pipeline stage -> seconds of video it has got through
         self.total = 0.0
+        self._begun = False  # reports start with "start"
         self._lock = threading.Lock()
 
-    def begin(self, total: float, stages: Sequence[str], at: float) -> None:
-        """Start reporting: `stages` (then "commit") in pipeline order, all at `at` seconds of `total`."""
+    def prepare(self, total: float, stages: Sequence[str], at: float) -> None:
+        """Track `stages` (then "commit") in pipeline order from `at` seconds of `total`, without a report;
+        a stage already tracked keeps how far it got (decode runs while the models load)."""
         with self._lock:
             self.total = total
-            self.positions = dict.fromkeys([*stages, "commit"], at)
+            self.positions = {stage: self.positions.get(stage, at) for stage in [*stages, "commit"]}
+
+    def begin(self, total: float, stages: Sequence[str], at: float) -> None:
+        """Start reporting: `stages` (then "commit") in pipeline order, from `at` seconds of `total`."""
+        self.prepare(total, stages, at)
+        self._begun = True
         self.report("start")
 
     @contextmanager
@@ -93,7 +100,7 @@ class IngestTracker:
         self.report(stage)
 
     def report(self, stage: str) -> None:
-        if self.progress is None:
+        if self.progress is None or not self._begun:
             return
         with self._lock:
             done = self.positions["commit"] if stage != "done" else self.total

@@ -35,6 +35,16 @@ def test_positions_move_forward_only_and_stop_at_the_end():
     assert events[4].eta is not None and events[-1].eta is None and all(e.total == 45.0 for e in events)
 
 
+def test_decode_tracked_before_the_models_load_keeps_its_place_when_reporting_begins():
+    events: list[IngestProgress] = []
+    tracker = IngestTracker("v", "v.mp4", events.append)
+    tracker.prepare(60.0, ["decode"], at=30.0)
+    tracker.advance("decode", 40.0)  # the decoder runs while the models load
+    tracker.begin(60.0, ["decode", "ocr", "speech"], at=30.0)
+    assert [e.stage for e in events] == ["start"]  # nothing is reported before reporting begins
+    assert events[-1].stages == (("decode", 40.0), ("ocr", 30.0), ("speech", 30.0), ("commit", 30.0))
+
+
 def test_counters_and_warnings_add_up_across_threads():
     tracker = IngestTracker("v", "v.mp4", None)
 

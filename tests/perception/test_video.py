@@ -461,6 +461,44 @@ def test_real_video_random_access_matches_a_sequential_pass(media, name):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("name", ["one-by-one-person-detection.mp4", "big_buck_bunny_0_30.webm", "h265_video.mp4", "vtest.avi"])
+def test_one_decoder_thread_gives_the_frames_ffmpegs_threads_give(media, name):
+    """Ingest decodes on one thread; frame threading changes only who decodes, never a pixel,
+    whether frames are read in order or by seeking back."""
+    path = media / "video" / name
+    with VideoReader(path, max_side=160) as threaded, VideoReader(path, max_side=160, threads=1) as alone:
+        x, y = sampled(threaded, fps=2.0), sampled(alone, fps=2.0)
+        back = alone.frames_at(x.times[::-1])
+    assert len(x) > 0 and x.indices.tolist() == y.indices.tolist() and x.times.tolist() == y.times.tolist()
+    assert np.array_equal(x.frames, y.frames)
+    assert np.array_equal(back.frames, x.frames[::-1])
+
+
+def test_a_twin_reads_its_own_part_of_the_file_without_moving_the_first(clip):
+    with VideoReader(clip, max_side=160) as reader:
+        first = reader.frames_at([0.0, 0.5])
+        with reader.twin() as twin:
+            assert (twin.info, twin.seeks) == (reader.info, True)
+            late = twin.frames_at([4.0, 5.5])
+            rest = reader.frames_at([1.0, 2.0])  # the first reader goes on where it was
+        again = reader.frames_at([3.0])  # and still reads once its twin is closed
+    assert (first.indices.tolist(), late.indices.tolist(), rest.indices.tolist(), again.indices.tolist()) == (
+        [0, 5],
+        [40, 55],
+        [10, 20],
+        [30],
+    )
+    for batch in (first, late, rest, again):
+        assert batch.frames.shape[1:] == (120, 160, 3)
+        assert_frames_spell_indices(batch)
+
+
+def test_a_negative_thread_count_is_refused(clip):
+    with pytest.raises(ValueError, match="threads"):
+        VideoReader(clip, threads=-1)
+
+
+@pytest.mark.integration
 def test_box_mp4_gives_every_frame_ffmpeg_presents(media):
     """box.mp4 says 456 frames, but its last packet is cut by the MP4 edit list (a discard
     packet, not damage), and its one bad slice header is concealed by the decoder: 455 frames
