@@ -13,18 +13,21 @@ Here the words, each timed by faster-whisper's alignment, are regrouped:
   energy, so leading silence or voice-activity padding (faster-whisper pads 0.4 s, and its
   alignment puts a first word at the padded start) cannot move an utterance earlier or let it
   run on later than the sound. Where the audio is loud throughout (music, noise) nothing moves.
-- `utterances_in_span`: a span of video owns the utterances that start in it. Its audio is read
+- `hear_span`: a span of video owns the utterances that start in it. Its audio is read
   with CONTEXT_BEFORE_S before it and CONTEXT_AFTER_S after it (`audio_window`): a sentence that
   runs past the span's end is heard whole, and the tail of one begun before its start is seen
   to have begun there and is left to the span before. Since MAX_UTTERANCE_S fits in the context
   after, an owned utterance is never cut. The result depends on the span alone, so ingest
-  resumed after a crash hears exactly what an uninterrupted run heard.
+  resumed after a crash hears exactly what an uninterrupted run heard. The span's own audio is
+  read first (`start_window`): where nothing in it is loud enough to start an utterance, the
+  context is never read and Whisper never called, so a mostly silent hour reads a third less
+  audio, and a sentence in the context of a silent span is heard only by the span it starts in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -142,20 +145,39 @@ def loud_stretch(audio: np.ndarray) -> tuple[int, int] | None:
     return max(0, int(loud[0]) * size - pad), min(audio.size, (int(loud[-1]) + 1) * size + pad)
 
 
+def start_window(start: float, end: float) -> tuple[float, float]:
+    """The audio in which an utterance that starts in the span [start, end) must be loud: the span, and
+    after it the STRETCH_PAD_S that `loud_stretch` keeps before a loud frame for a quiet first word."""
+    return start, end + STRETCH_PAD_S
+
+
 def audio_window(start: float, end: float) -> tuple[float, float]:
     """The audio to read for the span [start, end) of a video: the span and its context."""
     return max(0.0, start - CONTEXT_BEFORE_S), end + CONTEXT_AFTER_S
 
 
-def utterances_in_span(speech: Transcriber, audio: np.ndarray, audio_start: float, start: float, end: float) -> list[Utterance]:
-    """The utterances that start in [start, end), whole, heard in `audio` (16 kHz mono, read
-    from `audio_window(start, end)`, beginning at `audio_start` seconds)."""
+@dataclass(frozen=True)
+class SpanSpeech:
+    """What a span heard: the utterances that start in it, and the seconds of audio Whisper was given for them."""
+
+    utterances: tuple[Utterance, ...] = ()
+    heard_s: float = 0.0
+
+
+def hear_span(speech: Transcriber, read: Callable[[float, float], np.ndarray], start: float, end: float) -> SpanSpeech:
+    """The utterances that start in [start, end), whole. `read(first, last)` gives the 16 kHz mono audio
+    from `first` to `last` seconds; it is asked for `start_window` first, and for the `audio_window` only
+    where something there is loud, so a silent span reads little and calls no model."""
+    if loud_stretch(read(*start_window(start, end))) is None:
+        return SpanSpeech()
+    first, last = audio_window(start, end)
+    audio = read(first, last)
     stretch = loud_stretch(audio)
     if stretch is None:
-        return []
-    first, last = stretch
-    heard = speech.transcribe(audio[first:last], SAMPLE_RATE, offset=audio_start + first / SAMPLE_RATE)
-    return [u for u in heard if start <= u.start < end]
+        return SpanSpeech()
+    a, b = stretch
+    heard = speech.transcribe(audio[a:b], SAMPLE_RATE, offset=first + a / SAMPLE_RATE)
+    return SpanSpeech(tuple(u for u in heard if start <= u.start < end), (b - a) / SAMPLE_RATE)
 
 
 def _ends_utterance(last: Word, following: Word) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +26,16 @@ from perception.utterances import (
     MAX_UTTERANCE_S,
     SAMPLE_RATE,
     STRETCH_PAD_S,
+    SpanSpeech,
     Utterance,
     Word,
     audio_window,
     fit_to_sound,
+    hear_span,
     loud_frames,
     loud_stretch,
+    start_window,
     utterances,
-    utterances_in_span,
 )
 
 SPAN = 30.0  # ingest's default span: 32 frames at 1 fps, rounded to 10 s segments
@@ -143,6 +147,57 @@ def test_the_window_of_a_span_covers_an_utterance_that_starts_at_its_last_moment
     assert audio_window(0.0, 30.0)[0] == 0.0 and CONTEXT_AFTER_S >= MAX_UTTERANCE_S
 
 
+class Recorder:
+    """Whisper's place at the edge: hears one utterance at the start of each loud stretch it is given."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[float, float]] = []  # (offset, seconds) of each call
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, offset: float = 0.0) -> list[Utterance]:
+        self.given.append((offset, samples.size / sample_rate))
+        start = offset + float(np.argmax(np.abs(samples) > 0.05)) / sample_rate
+        return [Utterance(start, start + 1.0, "heard")]
+
+
+def reads_of(track: np.ndarray) -> tuple[list[tuple[float, float]], Callable[[float, float], np.ndarray]]:
+    asked: list[tuple[float, float]] = []
+
+    def read(first: float, last: float) -> np.ndarray:
+        asked.append((first, last))
+        return cut(track, first, last)
+
+    return asked, read
+
+
+def test_a_silent_span_reads_only_its_own_audio_and_calls_no_model_though_its_context_speaks():
+    track = hiss_with(100.0, [(27.5, 29.0), (62.0, 64.0)])  # loud only in the context of the span 30-60 s
+    asked, read = reads_of(track)
+    speech = Recorder()
+    assert hear_span(speech, read, 30.0, 60.0) == SpanSpeech()
+    assert asked == [start_window(30.0, 60.0)] and speech.given == []
+
+
+def test_a_span_that_speaks_hears_its_whole_window_and_keeps_what_starts_in_it():
+    track = hiss_with(100.0, [(28.5, 29.0), (45.0, 46.0)])
+    asked, read = reads_of(track)
+    speech = Recorder()
+    heard = hear_span(speech, read, 30.0, 60.0)
+    assert asked == [start_window(30.0, 60.0), audio_window(30.0, 60.0)]
+    assert len(speech.given) == 1 and speech.given[0][0] == pytest.approx(28.5 - STRETCH_PAD_S)
+    assert heard.heard_s == pytest.approx(46.0 - 28.5 + 2 * STRETCH_PAD_S)
+    assert heard.utterances == ()  # the stretch begins with the sound before the span: not this span's
+
+
+def test_sound_just_after_the_span_may_carry_a_quiet_first_word_so_the_span_listens():
+    track = hiss_with(100.0, [(60.5, 62.0)])
+    asked, read = reads_of(track)
+    speech = Recorder()
+    hear_span(speech, read, 30.0, 60.0)
+    assert len(asked) == 2 and len(speech.given) == 1
+    asked, read = reads_of(hiss_with(100.0, [(61.5, 62.0)]))  # more than STRETCH_PAD_S after the span: silent
+    assert hear_span(Recorder(), read, 30.0, 60.0) == SpanSpeech() and len(asked) == 1
+
+
 # -- real speech ------------------------------------------------------------------------------
 
 SENTENCES = (
@@ -189,12 +244,15 @@ def closest(text: str) -> str:
 
 def heard(speech: WhisperSpeech, track: np.ndarray) -> list[Utterance]:
     """The track heard span by span, as ingest hears a video."""
-    found = []
+    found: list[Utterance] = []
     for start in np.arange(0.0, track.size / SAMPLE_RATE, SPAN):
-        first, last = audio_window(start, start + SPAN)
-        audio = track[int(first * SAMPLE_RATE) : int(last * SAMPLE_RATE)]
-        found += utterances_in_span(speech, audio, first, start, start + SPAN)
+        found += hear_span(speech, partial(cut, track), start, start + SPAN).utterances
     return found
+
+
+def cut(track: np.ndarray, first: float, last: float) -> np.ndarray:
+    """The track from `first` to `last` seconds, as ingest reads a video's audio."""
+    return track[int(first * SAMPLE_RATE) : int(last * SAMPLE_RATE)]
 
 
 def background(kind: str, seconds: float, rng: np.random.Generator, media: Path) -> np.ndarray:
