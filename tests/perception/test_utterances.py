@@ -25,6 +25,7 @@ from perception.utterances import (
     MAX_SHIFT_S,
     MAX_UTTERANCE_S,
     SAMPLE_RATE,
+    STRETCH_MIN_DBFS,
     STRETCH_PAD_S,
     SpanSpeech,
     Utterance,
@@ -34,6 +35,7 @@ from perception.utterances import (
     hear_span,
     loud_frames,
     loud_stretch,
+    may_be_loud,
     start_window,
     utterances,
 )
@@ -139,6 +141,20 @@ def test_the_padding_stops_at_the_ends_and_a_partial_last_frame_counts():
     assert loud_stretch(samples) == (0, samples.size)
     samples = hiss_with(10.31, [(10.1, 10.31)])
     assert loud_stretch(samples) == (int(10.1 * SAMPLE_RATE) - int(STRETCH_PAD_S * SAMPLE_RATE), samples.size)
+
+
+def test_the_cheap_loudness_check_never_rules_out_what_the_loud_stretch_finds():
+    rng = np.random.default_rng(3)
+    for db in np.linspace(STRETCH_MIN_DBFS - 0.05, STRETCH_MIN_DBFS + 0.05, 41):
+        for seconds in (0.013, 0.02, 1.0, 3.17):  # a partial frame counts, as in loudness_db
+            tone = (
+                10 ** (db / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440 * np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE)
+            ).astype(np.float32)
+            audio = np.concatenate([rng.normal(0, 1e-4, SAMPLE_RATE).astype(np.float32), tone])
+            assert may_be_loud(audio) or loud_stretch(audio) is None, (db, seconds)
+    assert not may_be_loud(hiss_with(30.0, [])) and not may_be_loud(np.zeros(0, np.float32))
+    assert not may_be_loud(hiss_with(30.0, [(3.0, 4.0)], level=10 ** ((STRETCH_MIN_DBFS - 0.5) / 20)))
+    assert may_be_loud(hiss_with(30.0, [(29.99, 30.0)]))
 
 
 def test_the_window_of_a_span_covers_an_utterance_that_starts_at_its_last_moment():
