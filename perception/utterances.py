@@ -18,16 +18,15 @@ Here the words, each timed by faster-whisper's alignment, are regrouped:
   runs past the span's end is heard whole, and the tail of one begun before its start is seen
   to have begun there and is left to the span before. Since MAX_UTTERANCE_S fits in the context
   after, an owned utterance is never cut. The result depends on the span alone, so ingest
-  resumed after a crash hears exactly what an uninterrupted run heard. The span's own audio is
-  read first (`start_window`): where nothing in it is loud enough to start an utterance, the
-  context is never read and Whisper never called, so a mostly silent hour reads a third less
-  audio, and a sentence in the context of a silent span is heard only by the span it starts in.
+  resumed after a crash hears exactly what an uninterrupted run heard. Where nothing in the span
+  is loud enough to start an utterance (`start_window`), Whisper is not called: a sentence in the
+  context of a silent span is heard once, by the span it starts in, not by its neighbours too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -176,20 +175,20 @@ class SpanSpeech:
     heard_s: float = 0.0
 
 
-def hear_span(speech: Transcriber, read: Callable[[float, float], np.ndarray], start: float, end: float) -> SpanSpeech:
-    """The utterances that start in [start, end), whole. `read(first, last)` gives the 16 kHz mono audio
-    from `first` to `last` seconds; it is asked for `start_window` first, and for the `audio_window` only
-    where something there is loud, so a silent span reads little and calls no model."""
-    if not may_be_loud(read(*start_window(start, end))):
+def hear_span(speech: Transcriber, audio: np.ndarray, audio_start: float, start: float, end: float) -> SpanSpeech:
+    """The utterances that start in [start, end), whole, heard in `audio` (16 kHz mono, read from
+    `audio_window(start, end)`, beginning at `audio_start` seconds), and how much of it Whisper heard.
+    Whisper hears the loud stretch, and only where the span's `start_window` may be loud: a silent
+    span calls no model, and a sentence in its context is heard only by the span it starts in."""
+    own = [max(0, round((t - audio_start) * SAMPLE_RATE)) for t in start_window(start, end)]
+    if not may_be_loud(audio[own[0] : own[1]]):
         return SpanSpeech()
-    first, last = audio_window(start, end)
-    audio = read(first, last)
     stretch = loud_stretch(audio)
     if stretch is None:
         return SpanSpeech()
-    a, b = stretch
-    heard = speech.transcribe(audio[a:b], SAMPLE_RATE, offset=first + a / SAMPLE_RATE)
-    return SpanSpeech(tuple(u for u in heard if start <= u.start < end), (b - a) / SAMPLE_RATE)
+    first, last = stretch
+    heard = speech.transcribe(audio[first:last], SAMPLE_RATE, offset=audio_start + first / SAMPLE_RATE)
+    return SpanSpeech(tuple(u for u in heard if start <= u.start < end), (last - first) / SAMPLE_RATE)
 
 
 def _ends_utterance(last: Word, following: Word) -> bool:

@@ -27,7 +27,7 @@ from memory.screen_text import Line, ScreenText
 from perception.errors import LongshotError, ModelUnavailableError
 from perception.models import Models
 from perception.motion import MotionAnalyser, Observation
-from perception.utterances import SAMPLE_RATE, SpanSpeech, Utterance, hear_span
+from perception.utterances import SAMPLE_RATE, SpanSpeech, Utterance, audio_window, hear_span
 from perception.video import FrameBatch, read_audio
 
 T = TypeVar("T")
@@ -143,28 +143,23 @@ class Perceiver:
 
     def _hear(self, span: Span, batch: FrameBatch, previous: Previous) -> list[Utterance]:
         """The utterances that start in the span, heard whole in the span's audio window (see
-        perception.utterances); Whisper hears only its loud stretch, and a silent span reads only its own audio."""
+        perception.utterances); Whisper hears only its loud stretch, and a silent span costs nothing."""
         self.tracker.count("speech_spans")
-        speech = self._model("speech")
+        first, last = audio_window(span.start, span.end)
         try:
-            heard = self.guarded(
-                "speech", lambda: hear_span(speech, partial(self._audio, span), span.start, span.end), SpanSpeech()
-            )
+            samples = read_audio(self.path, first, last)
         except LongshotError as err:
             self.tracker.warn(f"audio {span.start:.0f}-{span.end:.0f} s could not be decoded, so no speech there: {err}")
             return []
-        if heard.heard_s:
-            self.tracker.count("speech_seconds", round(heard.heard_s))
-        return list(heard.utterances)
-
-    def _audio(self, span: Span, first: float, last: float) -> np.ndarray:
-        """The audio from `first` to `last` (around `span`), counting how much of the span's own audio decoded."""
-        samples = read_audio(self.path, first, last)
         heard_until = first + samples.size / SAMPLE_RATE
         with self._lock:
             self.audio_asked += span.end - span.start
             self.audio_decoded += max(0.0, min(span.end, heard_until) - span.start)
-        return samples
+        speech = self._model("speech")
+        heard = self.guarded("speech", lambda: hear_span(speech, samples, first, span.start, span.end), SpanSpeech())
+        if heard.heard_s:
+            self.tracker.count("speech_seconds", round(heard.heard_s))
+        return list(heard.utterances)
 
     def _detect(self, span: Span, batch: FrameBatch, previous: Previous) -> list[tuple[float, tuple[str, ...]]]:
         """Detections on one keyframe per segment: enough to say what appears, cheap enough to run always."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +162,7 @@ def test_the_window_of_a_span_covers_an_utterance_that_starts_at_its_last_moment
 
 
 class Recorder:
-    """Whisper's place at the edge: hears one utterance at the start of each loud stretch it is given."""
+    """Whisper's place at the edge: hears one utterance where each loud stretch it is given first gets loud."""
 
     def __init__(self) -> None:
         self.given: list[tuple[float, float]] = []  # (offset, seconds) of each call
@@ -175,43 +173,32 @@ class Recorder:
         return [Utterance(start, start + 1.0, "heard")]
 
 
-def reads_of(track: np.ndarray) -> tuple[list[tuple[float, float]], Callable[[float, float], np.ndarray]]:
-    asked: list[tuple[float, float]] = []
-
-    def read(first: float, last: float) -> np.ndarray:
-        asked.append((first, last))
-        return cut(track, first, last)
-
-    return asked, read
-
-
-def test_a_silent_span_reads_only_its_own_audio_and_calls_no_model_though_its_context_speaks():
-    track = hiss_with(100.0, [(27.5, 29.0), (62.0, 64.0)])  # loud only in the context of the span 30-60 s
-    asked, read = reads_of(track)
+def hear_30_to_60(track: np.ndarray) -> tuple[SpanSpeech, Recorder]:
+    """The span 30-60 s of `track` heard as ingest hears it, and what the transcriber was given."""
     speech = Recorder()
-    assert hear_span(speech, read, 30.0, 60.0) == SpanSpeech()
-    assert asked == [start_window(30.0, 60.0)] and speech.given == []
+    first, last = audio_window(30.0, 60.0)
+    return hear_span(speech, cut(track, first, last), first, 30.0, 60.0), speech
 
 
-def test_a_span_that_speaks_hears_its_whole_window_and_keeps_what_starts_in_it():
-    track = hiss_with(100.0, [(28.5, 29.0), (45.0, 46.0)])
-    asked, read = reads_of(track)
-    speech = Recorder()
-    heard = hear_span(speech, read, 30.0, 60.0)
-    assert asked == [start_window(30.0, 60.0), audio_window(30.0, 60.0)]
+def test_a_silent_span_calls_no_model_though_its_context_speaks():
+    heard, speech = hear_30_to_60(hiss_with(100.0, [(27.5, 29.0), (62.0, 64.0)]))
+    assert heard == SpanSpeech() and speech.given == []
+
+
+def test_a_span_that_speaks_hears_the_loud_stretch_of_its_window_and_keeps_what_starts_in_it():
+    heard, speech = hear_30_to_60(hiss_with(100.0, [(28.5, 29.0), (45.0, 46.0)]))
     assert len(speech.given) == 1 and speech.given[0][0] == pytest.approx(28.5 - STRETCH_PAD_S)
     assert heard.heard_s == pytest.approx(46.0 - 28.5 + 2 * STRETCH_PAD_S)
     assert heard.utterances == ()  # the stretch begins with the sound before the span: not this span's
+    heard, _ = hear_30_to_60(hiss_with(100.0, [(45.0, 46.0)]))
+    assert [u.start for u in heard.utterances] == [pytest.approx(45.0)]
 
 
 def test_sound_just_after_the_span_may_carry_a_quiet_first_word_so_the_span_listens():
-    track = hiss_with(100.0, [(60.5, 62.0)])
-    asked, read = reads_of(track)
-    speech = Recorder()
-    hear_span(speech, read, 30.0, 60.0)
-    assert len(asked) == 2 and len(speech.given) == 1
-    asked, read = reads_of(hiss_with(100.0, [(61.5, 62.0)]))  # more than STRETCH_PAD_S after the span: silent
-    assert hear_span(Recorder(), read, 30.0, 60.0) == SpanSpeech() and len(asked) == 1
+    assert len(hear_30_to_60(hiss_with(100.0, [(60.5, 62.0)]))[1].given) == 1
+    assert start_window(30.0, 60.0) == (30.0, 60.0 + STRETCH_PAD_S)
+    heard, speech = hear_30_to_60(hiss_with(100.0, [(61.5, 62.0)]))  # more than STRETCH_PAD_S after: not the span's
+    assert heard == SpanSpeech() and speech.given == []
 
 
 # -- real speech ------------------------------------------------------------------------------
@@ -262,7 +249,8 @@ def heard(speech: WhisperSpeech, track: np.ndarray) -> list[Utterance]:
     """The track heard span by span, as ingest hears a video."""
     found: list[Utterance] = []
     for start in np.arange(0.0, track.size / SAMPLE_RATE, SPAN):
-        found += hear_span(speech, partial(cut, track), start, start + SPAN).utterances
+        first, last = audio_window(start, start + SPAN)
+        found += hear_span(speech, cut(track, first, last), first, start, start + SPAN).utterances
     return found
 
 
