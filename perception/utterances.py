@@ -13,12 +13,14 @@ Here the words, each timed by faster-whisper's alignment, are regrouped:
   energy, so leading silence or voice-activity padding (faster-whisper pads 0.4 s, and its
   alignment puts a first word at the padded start) cannot move an utterance earlier or let it
   run on later than the sound. Where the audio is loud throughout (music, noise) nothing moves.
-- `utterances_in_span`: a span of video owns the utterances that start in it. Its audio is read
+- `hear_span`: a span of video owns the utterances that start in it. Its audio is read
   with CONTEXT_BEFORE_S before it and CONTEXT_AFTER_S after it (`audio_window`): a sentence that
   runs past the span's end is heard whole, and the tail of one begun before its start is seen
   to have begun there and is left to the span before. Since MAX_UTTERANCE_S fits in the context
   after, an owned utterance is never cut. The result depends on the span alone, so ingest
-  resumed after a crash hears exactly what an uninterrupted run heard.
+  resumed after a crash hears exactly what an uninterrupted run heard. Where nothing in the span
+  is loud enough to start an utterance (`start_window`), Whisper is not called: a sentence in the
+  context of a silent span is heard once, by the span it starts in, not by its neighbours too.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ MAX_SHIFT_S = 1.0  # fit_to_sound moves a start or an end at most this far
 SILENCE_DBFS = -120.0  # digital silence, as a number percentiles can use
 STRETCH_MIN_DBFS = -50.0  # no frame louder than this anywhere: nothing to transcribe
 STRETCH_PAD_S = 1.0  # sound kept around the loud stretch, so a quiet first or last word is not cut
+LOUD_MARGIN = 0.99  # of the energy at STRETCH_MIN_DBFS (0.04 dB): far more than float32 sums are off by
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _CLAUSE_END = re.compile(r"[,;:—–][\"'”’)\]]*$")
@@ -142,20 +145,50 @@ def loud_stretch(audio: np.ndarray) -> tuple[int, int] | None:
     return max(0, int(loud[0]) * size - pad), min(audio.size, (int(loud[-1]) + 1) * size + pad)
 
 
+def may_be_loud(audio: np.ndarray) -> bool:
+    """Whether `loud_stretch` may find a stretch in `audio`: some frame's float32 energy within a
+    hair (LOUD_MARGIN) of STRETCH_MIN_DBFS. It never says no where `loud_stretch` would find one,
+    at a fiftieth of its cost, so the quiet spans of a long video cost next to nothing to rule out."""
+    size = int(FRAME_S * SAMPLE_RATE)
+    samples = np.asarray(audio, np.float32)
+    frames = np.pad(samples, (0, -samples.size % size)).reshape(-1, size)
+    energy = np.einsum("ij,ij->i", frames, frames)
+    return bool(energy.size) and float(energy.max()) >= LOUD_MARGIN * size * 10 ** (STRETCH_MIN_DBFS / 10)
+
+
+def start_window(start: float, end: float) -> tuple[float, float]:
+    """The audio in which an utterance that starts in the span [start, end) must be loud: the span, and
+    after it the STRETCH_PAD_S that `loud_stretch` keeps before a loud frame for a quiet first word."""
+    return start, end + STRETCH_PAD_S
+
+
 def audio_window(start: float, end: float) -> tuple[float, float]:
     """The audio to read for the span [start, end) of a video: the span and its context."""
     return max(0.0, start - CONTEXT_BEFORE_S), end + CONTEXT_AFTER_S
 
 
-def utterances_in_span(speech: Transcriber, audio: np.ndarray, audio_start: float, start: float, end: float) -> list[Utterance]:
-    """The utterances that start in [start, end), whole, heard in `audio` (16 kHz mono, read
-    from `audio_window(start, end)`, beginning at `audio_start` seconds)."""
+@dataclass(frozen=True)
+class SpanSpeech:
+    """What a span heard: the utterances that start in it, and the seconds of audio Whisper was given for them."""
+
+    utterances: tuple[Utterance, ...] = ()
+    heard_s: float = 0.0
+
+
+def hear_span(speech: Transcriber, audio: np.ndarray, audio_start: float, start: float, end: float) -> SpanSpeech:
+    """The utterances that start in [start, end), whole, heard in `audio` (16 kHz mono, read from
+    `audio_window(start, end)`, beginning at `audio_start` seconds), and how much of it Whisper heard.
+    Whisper hears the loud stretch, and only where the span's `start_window` may be loud: a silent
+    span calls no model, and a sentence in its context is heard only by the span it starts in."""
+    own = [max(0, round((t - audio_start) * SAMPLE_RATE)) for t in start_window(start, end)]
+    if not may_be_loud(audio[own[0] : own[1]]):
+        return SpanSpeech()
     stretch = loud_stretch(audio)
     if stretch is None:
-        return []
+        return SpanSpeech()
     first, last = stretch
     heard = speech.transcribe(audio[first:last], SAMPLE_RATE, offset=audio_start + first / SAMPLE_RATE)
-    return [u for u in heard if start <= u.start < end]
+    return SpanSpeech(tuple(u for u in heard if start <= u.start < end), (last - first) / SAMPLE_RATE)
 
 
 def _ends_utterance(last: Word, following: Word) -> bool:

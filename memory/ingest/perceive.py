@@ -27,7 +27,7 @@ from memory.screen_text import Line, ScreenText
 from perception.errors import LongshotError, ModelUnavailableError
 from perception.models import Models
 from perception.motion import MotionAnalyser, Observation
-from perception.utterances import SAMPLE_RATE, Utterance, audio_window, loud_stretch, utterances_in_span
+from perception.utterances import SAMPLE_RATE, SpanSpeech, Utterance, audio_window, hear_span
 from perception.video import FrameBatch, read_audio
 
 T = TypeVar("T")
@@ -155,12 +155,11 @@ class Perceiver:
         with self._lock:
             self.audio_asked += span.end - span.start
             self.audio_decoded += max(0.0, min(span.end, heard_until) - span.start)
-        stretch = loud_stretch(samples)
-        if stretch is None:
-            return []
-        self.tracker.count("speech_seconds", round((stretch[1] - stretch[0]) / SAMPLE_RATE))
         speech = self._model("speech")
-        return self.guarded("speech", lambda: utterances_in_span(speech, samples, first, span.start, span.end), [])
+        heard = self.guarded("speech", lambda: hear_span(speech, samples, first, span.start, span.end), SpanSpeech())
+        if heard.heard_s:
+            self.tracker.count("speech_seconds", round(heard.heard_s))
+        return list(heard.utterances)
 
     def _detect(self, span: Span, batch: FrameBatch, previous: Previous) -> list[tuple[float, tuple[str, ...]]]:
         """Detections on one keyframe per segment: enough to say what appears, cheap enough to run always."""

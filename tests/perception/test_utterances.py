@@ -23,15 +23,19 @@ from perception.utterances import (
     MAX_SHIFT_S,
     MAX_UTTERANCE_S,
     SAMPLE_RATE,
+    STRETCH_MIN_DBFS,
     STRETCH_PAD_S,
+    SpanSpeech,
     Utterance,
     Word,
     audio_window,
     fit_to_sound,
+    hear_span,
     loud_frames,
     loud_stretch,
+    may_be_loud,
+    start_window,
     utterances,
-    utterances_in_span,
 )
 
 SPAN = 30.0  # ingest's default span: 32 frames at 1 fps, rounded to 10 s segments
@@ -137,10 +141,64 @@ def test_the_padding_stops_at_the_ends_and_a_partial_last_frame_counts():
     assert loud_stretch(samples) == (int(10.1 * SAMPLE_RATE) - int(STRETCH_PAD_S * SAMPLE_RATE), samples.size)
 
 
+def test_the_cheap_loudness_check_never_rules_out_what_the_loud_stretch_finds():
+    rng = np.random.default_rng(3)
+    for db in np.linspace(STRETCH_MIN_DBFS - 0.05, STRETCH_MIN_DBFS + 0.05, 41):
+        for seconds in (0.013, 0.02, 1.0, 3.17):  # a partial frame counts, as in loudness_db
+            tone = (
+                10 ** (db / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440 * np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE)
+            ).astype(np.float32)
+            audio = np.concatenate([rng.normal(0, 1e-4, SAMPLE_RATE).astype(np.float32), tone])
+            assert may_be_loud(audio) or loud_stretch(audio) is None, (db, seconds)
+    assert not may_be_loud(hiss_with(30.0, [])) and not may_be_loud(np.zeros(0, np.float32))
+    assert not may_be_loud(hiss_with(30.0, [(3.0, 4.0)], level=10 ** ((STRETCH_MIN_DBFS - 0.5) / 20)))
+    assert may_be_loud(hiss_with(30.0, [(29.99, 30.0)]))
+
+
 def test_the_window_of_a_span_covers_an_utterance_that_starts_at_its_last_moment():
     start, end = audio_window(30.0, 60.0)
     assert start < 30.0 and end >= 60.0 + MAX_UTTERANCE_S
     assert audio_window(0.0, 30.0)[0] == 0.0 and CONTEXT_AFTER_S >= MAX_UTTERANCE_S
+
+
+class Recorder:
+    """Whisper's place at the edge: hears one utterance where each loud stretch it is given first gets loud."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[float, float]] = []  # (offset, seconds) of each call
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, offset: float = 0.0) -> list[Utterance]:
+        self.given.append((offset, samples.size / sample_rate))
+        start = offset + float(np.argmax(np.abs(samples) > 0.05)) / sample_rate
+        return [Utterance(start, start + 1.0, "heard")]
+
+
+def hear_30_to_60(track: np.ndarray) -> tuple[SpanSpeech, Recorder]:
+    """The span 30-60 s of `track` heard as ingest hears it, and what the transcriber was given."""
+    speech = Recorder()
+    first, last = audio_window(30.0, 60.0)
+    return hear_span(speech, cut(track, first, last), first, 30.0, 60.0), speech
+
+
+def test_a_silent_span_calls_no_model_though_its_context_speaks():
+    heard, speech = hear_30_to_60(hiss_with(100.0, [(27.5, 29.0), (62.0, 64.0)]))
+    assert heard == SpanSpeech() and speech.given == []
+
+
+def test_a_span_that_speaks_hears_the_loud_stretch_of_its_window_and_keeps_what_starts_in_it():
+    heard, speech = hear_30_to_60(hiss_with(100.0, [(28.5, 29.0), (45.0, 46.0)]))
+    assert len(speech.given) == 1 and speech.given[0][0] == pytest.approx(28.5 - STRETCH_PAD_S)
+    assert heard.heard_s == pytest.approx(46.0 - 28.5 + 2 * STRETCH_PAD_S)
+    assert heard.utterances == ()  # the stretch begins with the sound before the span: not this span's
+    heard, _ = hear_30_to_60(hiss_with(100.0, [(45.0, 46.0)]))
+    assert [u.start for u in heard.utterances] == [pytest.approx(45.0)]
+
+
+def test_sound_just_after_the_span_may_carry_a_quiet_first_word_so_the_span_listens():
+    assert len(hear_30_to_60(hiss_with(100.0, [(60.5, 62.0)]))[1].given) == 1
+    assert start_window(30.0, 60.0) == (30.0, 60.0 + STRETCH_PAD_S)
+    heard, speech = hear_30_to_60(hiss_with(100.0, [(61.5, 62.0)]))  # more than STRETCH_PAD_S after: not the span's
+    assert heard == SpanSpeech() and speech.given == []
 
 
 # -- real speech ------------------------------------------------------------------------------
@@ -189,12 +247,16 @@ def closest(text: str) -> str:
 
 def heard(speech: WhisperSpeech, track: np.ndarray) -> list[Utterance]:
     """The track heard span by span, as ingest hears a video."""
-    found = []
+    found: list[Utterance] = []
     for start in np.arange(0.0, track.size / SAMPLE_RATE, SPAN):
         first, last = audio_window(start, start + SPAN)
-        audio = track[int(first * SAMPLE_RATE) : int(last * SAMPLE_RATE)]
-        found += utterances_in_span(speech, audio, first, start, start + SPAN)
+        found += hear_span(speech, cut(track, first, last), first, start, start + SPAN).utterances
     return found
+
+
+def cut(track: np.ndarray, first: float, last: float) -> np.ndarray:
+    """The track from `first` to `last` seconds, as ingest reads a video's audio."""
+    return track[int(first * SAMPLE_RATE) : int(last * SAMPLE_RATE)]
 
 
 def background(kind: str, seconds: float, rng: np.random.Generator, media: Path) -> np.ndarray:
