@@ -116,12 +116,16 @@ def fit_to_sound(utterance: Utterance, loud: np.ndarray, offset: float = 0.0) ->
 
 def loudness_db(audio: np.ndarray) -> np.ndarray:
     """Loudness of each FRAME_S frame of 16 kHz audio, in dB of full scale (SILENCE_DBFS at the quietest)."""
-    size = int(FRAME_S * SAMPLE_RATE)
     if audio.size == 0:
         return np.zeros(0)
-    padded = np.pad(np.asarray(audio, np.float64), (0, -audio.size % size))
-    rms = np.sqrt(np.mean(padded.reshape(-1, size) ** 2, axis=1))
+    rms = np.sqrt(np.mean(_framed(np.asarray(audio, np.float64)) ** 2, axis=1))
     return 20 * np.log10(np.maximum(rms, 10 ** (SILENCE_DBFS / 20)))
+
+
+def _framed(samples: np.ndarray) -> np.ndarray:
+    """`samples` as rows of one FRAME_S frame each, the last padded with zeros."""
+    size = int(FRAME_S * SAMPLE_RATE)
+    return np.pad(samples, (0, -samples.size % size)).reshape(-1, size)
 
 
 def loud_frames(audio: np.ndarray) -> np.ndarray:
@@ -149,11 +153,9 @@ def may_be_loud(audio: np.ndarray) -> bool:
     """Whether `loud_stretch` may find a stretch in `audio`: some frame's float32 energy within a
     hair (LOUD_MARGIN) of STRETCH_MIN_DBFS. It never says no where `loud_stretch` would find one,
     at a fiftieth of its cost, so the quiet spans of a long video cost next to nothing to rule out."""
-    size = int(FRAME_S * SAMPLE_RATE)
-    samples = np.asarray(audio, np.float32)
-    frames = np.pad(samples, (0, -samples.size % size)).reshape(-1, size)
+    frames = _framed(np.asarray(audio, np.float32))
     energy = np.einsum("ij,ij->i", frames, frames)
-    return bool(energy.size) and float(energy.max()) >= LOUD_MARGIN * size * 10 ** (STRETCH_MIN_DBFS / 10)
+    return bool(energy.size) and float(energy.max()) >= LOUD_MARGIN * frames.shape[1] * 10 ** (STRETCH_MIN_DBFS / 10)
 
 
 def start_window(start: float, end: float) -> tuple[float, float]:
