@@ -234,10 +234,18 @@ def _packets(container: av.container.InputContainer, stream: Decodable) -> Itera
 
 
 def _decode(stream: Decodable, packet: av.Packet) -> list:
-    """Frames from one packet; a packet that fails to decode gives none."""
+    """Frames from one packet; a packet that fails to decode gives none. A damaged header can make
+    a decoder ask for more memory than any frame needs (dav1d answers ENOMEM, then EAGAIN to every
+    packet after): those packets fail too, and a file where all fail is one with no frame that decodes."""
     try:
         return stream.decode(packet)
-    except (av.error.InvalidDataError, av.error.UndefinedError, av.error.EOFError):
+    except (
+        av.error.InvalidDataError,
+        av.error.UndefinedError,
+        av.error.EOFError,
+        av.error.MemoryError,
+        av.error.BlockingIOError,
+    ):
         return []
 
 

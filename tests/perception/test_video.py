@@ -17,6 +17,7 @@ import pytest
 from perception import _pyav
 from perception.errors import EmptyVideoError, NotAVideoError, NoVideoStreamError, UnreadableVideoError
 from perception.video import FrameBatch, VideoReader, iter_audio, probe, read_audio
+from tests.memory import hostile
 from tests.synth import index_frame, make_video, read_index, tone
 
 FPS = 10
@@ -472,6 +473,18 @@ def test_one_decoder_thread_gives_the_frames_ffmpegs_threads_give(media, name):
     assert len(x) > 0 and x.indices.tolist() == y.indices.tolist() and x.times.tolist() == y.times.tolist()
     assert np.array_equal(x.frames, y.frames)
     assert np.array_equal(back.frames, x.frames[::-1])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("threads", [0, 1, 2])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_damaged_av1_header_is_a_video_with_no_frame_that_decodes(media, tmp_path, seed, threads):
+    """dav1d answers such a header with ENOMEM, then EAGAIN to every packet: whatever the decoder's
+    threads, a failed packet, never an untyped MemoryError from the reader."""
+    damaged = hostile.flipped(media / "video" / "av1_video.mkv", tmp_path, seed, "header")
+    with pytest.raises(EmptyVideoError, match="no frame that decodes"):
+        with VideoReader(damaged, backend="pyav", threads=threads) as reader:
+            sampled(reader, fps=2.0)
 
 
 def test_a_twin_reads_its_own_part_of_the_file_without_moving_the_first(clip):
