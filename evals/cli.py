@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from app.allocator import retune
 from app.cli import ConfigOption, HomeOption, cli, guarded
 from perception.config import load_config
 from perception.errors import ConfigError
@@ -300,4 +301,5 @@ def _print_summary(summary: dict, folder: Path) -> None:
 
 
 def main() -> None:
+    retune()  # the commands that ingest re-run once with glibc's allocator set up for it (app.allocator)
     cli()

@@ -95,6 +95,7 @@ def run(
             "motion_overhead": AIM_MOTION_OVERHEAD,
         },
         "cpu_count": os.cpu_count(),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES", "none (glibc's defaults)"),  # see app.allocator
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
