@@ -200,6 +200,7 @@ def report(figures: dict[str, Any], file: TextIO | None = None) -> None:
         "cpu_count": figures["cpu_count"],
         "load_average_before": " ".join(f"{x:.2f}" for x in figures["load_average_before"]),
         "load_average_after": " ".join(f"{x:.2f}" for x in figures["load_average_after"]),
+        "glibc_tunables": figures["glibc_tunables"],
     }
     summary.update({f"aim {k}": v for k, v in figures["aims"].items()})
     print_figures("bench ingest: across runs", summary, file)
