@@ -203,13 +203,13 @@ HELDOUT = Pool(
             "the library will stay closed until",
         ),
         Fact(
-            "A green jacket was handed in at the {} desk.",
+            "A green jacket was left at the {} desk.",
             ("front", "back", "main", "side"),
-            "At which desk was the green jacket handed in?",
+            "At which desk was the green jacket left?",
             "the green jacket",
             "At the {} desk",
-            "a green jacket was handed in",
-            "a green bag was handed in",
+            "a green jacket was left",
+            "a green bag was left",
         ),
         Fact(
             "The guided walk leaves from the church at {} o'clock.",

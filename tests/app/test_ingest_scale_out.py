@@ -22,7 +22,10 @@ OFFLINE = {
     "models__text_embedding": "none",
     "models__image_embedding": "none",
     "models__detector": "none",
-    "ingest__batch_frames": 10,  # a commit every 10 s of video: a kill has commits before and after it
+    # Four frames a second, a commit every 10 s of video: the long clip takes seconds, not one poll of
+    # the batch's progress (0.5 s), so a kill lands mid-video, with commits before and after it.
+    "ingest__sample_fps": 4.0,
+    "ingest__batch_frames": 40,
 }
 WORKER = {  # how each executor's worker process shows in its command line
     "local": lambda cmdline: any("spawn_main" in part for part in cmdline),
