@@ -6,8 +6,8 @@ again, 4 KiB at a time: the 10-min lecture of `bench ingest` took 8.2 million pa
 15 of its 46 CPU seconds in the kernel. With buffers up to 32 MiB (the most glibc allows) kept on
 the heap, the heap trimmed only past 256 MiB free, and transparent huge pages asked for where
 the kernel offers them on request (`madvise`, the Debian default), the same ingest took 1.5
-million faults, 34 CPU s and 18 s instead of 25, with the same words heard; the hour-long needle
-video, 2.4 against 0.9 million faults and about a tenth less CPU, at 30-60 MB more peak RSS.
+million faults, 34 CPU s and 18 s instead of 25, with the same memory written; the hour-long needle
+video, 0.9 against 2.4 million faults and 4-20% less CPU, its peak RSS within 60 MB of what it was.
 
 These are glibc tunables, read once when a process starts, so `retune` re-runs the command with
 them in its environment (children it starts, such as `bench` runs, inherit them). A user's own
