@@ -33,12 +33,12 @@ HEAVY_COMMANDS = frozenset({"ingest", "demo", "serve", "mcp", "eval", "bench"})
 def tuned_environment(environ: Mapping[str, str]) -> dict[str, str] | None:
     """`environ` with TUNABLES added to GLIBC_TUNABLES, or None when every one is set already (by
     an earlier run of `retune`, or by the user, whose value stays)."""
-    present = environ.get("GLIBC_TUNABLES", "")
-    named = {entry.partition("=")[0] for entry in present.split(":") if entry}
+    present = [entry for entry in environ.get("GLIBC_TUNABLES", "").split(":") if entry]
+    named = {entry.partition("=")[0] for entry in present}
     missing = [f"{name}={value}" for name, value in TUNABLES.items() if name not in named]
     if not missing:
         return None
-    return {**environ, "GLIBC_TUNABLES": ":".join([*filter(None, present.split(":")), *missing])}
+    return {**environ, "GLIBC_TUNABLES": ":".join([*present, *missing])}
 
 
 def command_of(argv: Sequence[str]) -> str | None:
@@ -46,11 +46,10 @@ def command_of(argv: Sequence[str]) -> str | None:
     return next((arg for arg in argv[1:] if not arg.startswith("-")), None)
 
 
-def retune(argv: Sequence[str] | None = None) -> None:
+def retune() -> None:
     """Re-run this process (the interpreter as it was started, `sys.orig_argv`) with TUNABLES, when the
     command is a HEAVY_COMMANDS one, on Linux with glibc, and they are not set yet; else return."""
-    argv = sys.argv if argv is None else argv
-    if command_of(argv) not in HEAVY_COMMANDS or sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+    if command_of(sys.argv) not in HEAVY_COMMANDS or sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return
     environment = tuned_environment(os.environ)
     if environment is None:
