@@ -103,6 +103,10 @@ class RapidOCR:
             "Det.limit_side_len": 960,
             "EngineConfig.onnxruntime.intra_op_num_threads": max(1, threads),
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # rapidocr turns onnxruntime's arena off, so every call mallocs its buffers afresh; in ingest's
+            # worker threads glibc maps them anew each time (353,000 page faults in the needle hour, 25,000
+            # with the arena kept, and 17% less of OCR's CPU).
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
             "Det.model_path": str(flushed_copy(models.detector, cache_dir)),
             "Rec.model_path": str(flushed_copy(models.recogniser, cache_dir)),
         }

@@ -123,3 +123,15 @@ def test_the_detector_input_is_rapidocrs_own_bit_for_bit():
     odd = DetectorInput(736, "min", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     image = rng.integers(0, 256, (40, 90, 3), dtype=np.uint8)
     assert odd(image).tobytes() == DetPreProcess(736, "min", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])(image).tobytes()
+
+
+def test_every_engine_keeps_its_working_memory_between_reads():
+    """onnxruntime's arena, which rapidocr turns off: without it each read's buffers are mapped afresh
+    in a worker thread, and ingest's OCR spends a sixth of its time faulting them in."""
+    reader = RapidOCR(locate_ocr_models("PP-OCRv6"))
+    with ThreadPoolExecutor(SESSIONS) as pool:
+        list(pool.map(reader.read, [index_frame(k, text="GATE B7") for k in range(2 * SESSIONS)]))
+    engines = [reader._take() for _ in range(reader.engines())]
+    sessions = [network.session.session for engine in engines for network in (engine.text_det, engine.text_rec)]
+    assert len(sessions) == 2 * SESSIONS
+    assert all(session.get_session_options().enable_cpu_mem_arena for session in sessions)
