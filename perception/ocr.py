@@ -12,8 +12,11 @@ import logging
 import queue
 import re
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +33,12 @@ INSTALL_HINT = "install rapidocr>=3 (its wheel carries the PP-OCR models) or set
 # spans in perception at most, and on footage that keeps changing OCR falls behind, so the two
 # spans' OCR take both cores. The second is made only when two reads meet.
 SESSIONS = 2
+# Reads of images no longer than this keep onnxruntime's memory arena between calls. rapidocr turns
+# the arena off, so each call mallocs its buffers afresh, and in ingest's worker threads glibc maps
+# them anew each time: 353,000 page faults in the needle hour against 25,000, costing 17% of OCR's CPU.
+# An arena keeps what its calls took, though: three reads of a 1920x1080 page left 250 MiB more
+# resident with it than without, so larger images (photos, pages) are read by engines without one.
+ARENA_MAX_SIDE = 512
 _VERSION = re.compile(r"PP-OCRv(\d+)", re.IGNORECASE)
 
 
@@ -85,7 +94,8 @@ def locate_ocr_models(model: str) -> OcrModels:
 
 
 class RapidOCR:
-    """Reads text lines from RGB frames; thread-safe (each call takes a free engine of at most SESSIONS)."""
+    """Reads text lines from RGB frames; thread-safe (each call takes a free engine: at most SESSIONS for
+    images up to ARENA_MAX_SIDE, as frames are, and as many for larger ones)."""
 
     def __init__(self, models: OcrModels, min_score: float = 0.5, threads: int = 1, cache_dir: Path | None = None):
         """`cache_dir` keeps copies of the networks without subnormal weights (`perception.subnormal`),
@@ -103,31 +113,23 @@ class RapidOCR:
             "Det.limit_side_len": 960,
             "EngineConfig.onnxruntime.intra_op_num_threads": max(1, threads),
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            # rapidocr turns onnxruntime's arena off, so every call mallocs its buffers afresh; in ingest's
-            # worker threads glibc maps them anew each time (353,000 page faults in the needle hour, 25,000
-            # with the arena kept, and 17% less of OCR's CPU).
-            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
             "Det.model_path": str(flushed_copy(models.detector, cache_dir)),
             "Rec.model_path": str(flushed_copy(models.recogniser, cache_dir)),
         }
+        arena = params | {"EngineConfig.onnxruntime.enable_cpu_mem_arena": True}
         try:
-            first = _prepared(Engine(params=params))
+            first = _prepared(Engine(params=arena))
         except Exception as err:  # rapidocr raises bare Exceptions for broken model files
             raise ModelUnavailableError(ROLE, f"rapidocr could not load {models.detector.parent}: {err}", INSTALL_HINT) from err
-        self._new_engine = lambda: _prepared(Engine(params=params))
-        self._engines: queue.SimpleQueue = queue.SimpleQueue()
-        self._engines.put(first)
-        self._made = 1
-        self._lock = threading.Lock()
+        self._small = _Engines(lambda: _prepared(Engine(params=arena)), first)
+        self._large = _Engines(lambda: _prepared(Engine(params=params)))
 
     def read(self, image: np.ndarray) -> list[TextBox]:
         """Text lines in reading order as rapidocr returns them, with their pixel boxes."""
-        bgr = as_rgb(image)[:, :, ::-1]
-        engine = self._take()
-        try:
-            result = engine(np.ascontiguousarray(bgr))
-        finally:
-            self._engines.put(engine)
+        bgr = np.ascontiguousarray(as_rgb(image)[:, :, ::-1])
+        with (self._small if max(bgr.shape[:2]) <= ARENA_MAX_SIDE else self._large).engine() as engine:
+            result = engine(bgr)
         if result.boxes is None or result.txts is None:
             return []
         lines = []
@@ -140,18 +142,40 @@ class RapidOCR:
         return lines
 
     def engines(self) -> int:
-        """How many engines have been made so far (at most SESSIONS)."""
-        return self._made
+        """How many engines for frames (images up to ARENA_MAX_SIDE) have been made so far (at most SESSIONS)."""
+        return self._small.made
 
-    def _take(self):
+
+class _Engines:
+    """At most SESSIONS engines made by `make`, each lent to one read at a time; the next is made
+    only when reads meet (or the first, when `first` is not given, on the first read)."""
+
+    def __init__(self, make: Callable[[], Any], first: Any = None):
+        self._make = make
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self.made = 0
+        if first is not None:
+            self._free.put(first)
+            self.made = 1
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def engine(self) -> Iterator[Any]:
+        engine = self._take()
+        try:
+            yield engine
+        finally:
+            self._free.put(engine)
+
+    def _take(self) -> Any:
         """A free engine; a new one while fewer than SESSIONS exist, else the next to come free."""
         try:
-            return self._engines.get_nowait()
+            return self._free.get_nowait()
         except queue.Empty:
             with self._lock:
-                more = self._made < SESSIONS
-                self._made += more
-            return self._new_engine() if more else self._engines.get()
+                more = self.made < SESSIONS
+                self.made += more
+            return self._make() if more else self._free.get()
 
 
 def _prepared(engine):

@@ -12,7 +12,7 @@ from PIL import Image
 from perception.config import Config
 from perception.errors import ImageError, ModelUnavailableError
 from perception.models import Models
-from perception.ocr import SESSIONS, RapidOCR, TextBox, locate_ocr_models
+from perception.ocr import ARENA_MAX_SIDE, SESSIONS, RapidOCR, TextBox, _Engines, locate_ocr_models
 from tests.synth import draw_text, index_frame
 
 
@@ -125,13 +125,19 @@ def test_the_detector_input_is_rapidocrs_own_bit_for_bit():
     assert odd(image).tobytes() == DetPreProcess(736, "min", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])(image).tobytes()
 
 
-def test_every_engine_keeps_its_working_memory_between_reads():
-    """onnxruntime's arena, which rapidocr turns off: without it each read's buffers are mapped afresh
-    in a worker thread, and ingest's OCR spends a sixth of its time faulting them in."""
+def test_frames_keep_their_working_memory_between_reads_and_large_images_do_not():
+    """onnxruntime's arena, which rapidocr turns off: without it each read of a frame maps its buffers afresh
+    in a worker thread (a sixth of ingest's OCR time), and with it one large page's memory would stay for good."""
     reader = RapidOCR(locate_ocr_models("PP-OCRv6"))
+    frames = [index_frame(k, text="GATE B7") for k in range(2 * SESSIONS)]
     with ThreadPoolExecutor(SESSIONS) as pool:
-        list(pool.map(reader.read, [index_frame(k, text="GATE B7") for k in range(2 * SESSIONS)]))
-    engines = [reader._take() for _ in range(reader.engines())]
-    sessions = [network.session.session for engine in engines for network in (engine.text_det, engine.text_rec)]
-    assert len(sessions) == 2 * SESSIONS
-    assert all(session.get_session_options().enable_cpu_mem_arena for session in sessions)
+        assert all([line.text for line in lines] == ["GATE B7"] for lines in pool.map(reader.read, frames))
+    page = draw_text(np.full((ARENA_MAX_SIDE + 200, ARENA_MAX_SIDE + 300, 3), 235, np.uint8), "PLATFORM 4")
+    assert [line.text for line in reader.read(page)] == ["PLATFORM 4"]
+
+    def arenas(engines: _Engines) -> list[bool]:
+        lent = [engines._free.get_nowait() for _ in range(engines.made)]
+        return [net.session.session.get_session_options().enable_cpu_mem_arena for e in lent for net in (e.text_det, e.text_rec)]
+
+    assert arenas(reader._small) == [True] * 2 * reader.engines()
+    assert arenas(reader._large) == [False, False]  # made on the first large read, and alone
