@@ -168,14 +168,22 @@ class _Engines:
             self._free.put(engine)
 
     def _take(self) -> Any:
-        """A free engine; a new one while fewer than SESSIONS exist, else the next to come free."""
+        """A free engine; a new one while fewer than SESSIONS exist, else the next to come free. An
+        engine that fails to be made is not counted, so a later read tries again rather than waiting."""
         try:
             return self._free.get_nowait()
         except queue.Empty:
             with self._lock:
                 more = self.made < SESSIONS
                 self.made += more
-            return self._make() if more else self._free.get()
+            if not more:
+                return self._free.get()
+            try:
+                return self._make()
+            except BaseException:
+                with self._lock:
+                    self.made -= 1
+                raise
 
 
 def _prepared(engine):

@@ -141,3 +141,21 @@ def test_frames_keep_their_working_memory_between_reads_and_large_images_do_not(
 
     assert arenas(reader._small) == [True] * 2 * reader.engines()
     assert arenas(reader._large) == [False, False]  # made on the first large read, and alone
+
+
+def test_an_engine_that_fails_to_be_made_is_made_again_by_the_next_read():
+    """Not counted as made: with SESSIONS failures counted, every later read would wait for a free engine forever."""
+    attempts = iter([RuntimeError("cannot load the detector"), "engine"])
+
+    def make() -> str:
+        attempt = next(attempts)
+        if isinstance(attempt, Exception):
+            raise attempt
+        return attempt
+
+    engines = _Engines(make)
+    with pytest.raises(RuntimeError, match="cannot load"), engines.engine():
+        pass
+    with engines.engine() as engine:
+        assert engine == "engine"
+    assert engines.made == 1
