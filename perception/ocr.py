@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +119,17 @@ class RapidOCR:
             "Rec.model_path": str(flushed_copy(models.recogniser, cache_dir)),
         }
         arena = params | {"EngineConfig.onnxruntime.enable_cpu_mem_arena": True}
-        try:
-            first = _prepared(Engine(params=arena))
-        except Exception as err:  # rapidocr raises bare Exceptions for broken model files
-            raise ModelUnavailableError(ROLE, f"rapidocr could not load {models.detector.parent}: {err}", INSTALL_HINT) from err
-        self._small = _Engines(lambda: _prepared(Engine(params=arena)), first)
-        self._large = _Engines(lambda: _prepared(Engine(params=params)))
+
+        def engine(settings: dict[str, Any]) -> Any:
+            try:
+                return _prepared(Engine(params=settings))
+            except Exception as err:  # rapidocr raises bare Exceptions for broken model files
+                unusable = f"rapidocr could not load {models.detector.parent}: {err}"
+                raise ModelUnavailableError(ROLE, unusable, INSTALL_HINT) from err
+
+        # The first engine for frames now, so that broken models fail here; the first for large images on its first read.
+        self._small = _Engines(partial(engine, arena), first=engine(arena))
+        self._large = _Engines(partial(engine, params))
 
     def read(self, image: np.ndarray) -> list[TextBox]:
         """Text lines in reading order as rapidocr returns them, with their pixel boxes."""
