@@ -82,7 +82,7 @@ def deviation(earlier: Frame, later: Frame, exposure: bool = False) -> np.ndarra
     on a pair where a person fills half the frame would bend it."""
     a, b = earlier.sparse, later.sparse
     if not exposure:
-        expected = earlier.smooth + median(b - a)
+        expected = earlier.smooth + median_of_scratch(b - a)
     else:
         gain, offset = _exposure(a, b)
         expected = gain * earlier.smooth
@@ -94,7 +94,7 @@ def _exposure(earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
     """later ≈ gain * earlier + offset over the pixels that did not change: least squares, then
     again over the EXPOSURE_KEEP share of pixels that fit best (what moved fits worst)."""
     keep = np.ones(len(earlier), bool)
-    shift = median(later - earlier)
+    shift = median_of_scratch(later - earlier)
     gain, offset = 1.0, shift
     for _ in range(2):
         x, y = earlier[keep], later[keep]
@@ -112,16 +112,18 @@ def noise_sigma(deviations: np.ndarray) -> float:
     """The noise of one pair's deviations, robust to less than half the frame moving (estimated
     on every other pixel: a quarter of the pixels give the same median, four times faster)."""
     sample = deviations[::2, ::2] if deviations.ndim == 2 else deviations[::4]
-    return max(QUANTISATION_SIGMA, MAD_TO_SIGMA * median(sample.ravel()))
+    return max(QUANTISATION_SIGMA, MAD_TO_SIGMA * median_of_scratch(sample.flatten()))
 
 
-def median(values: np.ndarray) -> float:
-    """`np.median` of a 1-D array, bit for bit, without its checks and copies: every pair takes two."""
+def median_of_scratch(values: np.ndarray) -> float:
+    """`np.median` of a 1-D array made for the call, bit for bit, without its checks and copies: it is
+    partitioned in place (every pair takes two medians, and a copy costs as much as the partition)."""
     half = len(values) // 2
     if len(values) % 2:
-        return float(np.partition(values, half)[half])
-    middle = np.partition(values, (half - 1, half))
-    return float((middle[half - 1] + middle[half]) / 2)  # np.mean's sum and division in the array's type, with no call
+        values.partition(half)
+        return float(values[half])
+    values.partition((half - 1, half))
+    return float((values[half - 1] + values[half]) / 2)  # np.mean's sum and division in the array's type, with no call
 
 
 @dataclass(frozen=True)
