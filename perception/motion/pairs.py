@@ -48,9 +48,9 @@ class Frame:
 
     @functools.cached_property
     def sparse(self) -> np.ndarray:
-        """Every other pixel of every other row of `smooth`, flat: what a pair's brightness shift is measured on,
-        taken once for the two pairs a frame is in."""
-        return self.smooth[::2, ::2].ravel()
+        """Every third pixel of every third row of `smooth`, flat: what a pair's brightness shift is measured on
+        (its median, robust to what moves, needs no more), taken once for the two pairs a frame is in."""
+        return self.smooth[::3, ::3].ravel()
 
     @functools.cached_property
     def colour_names(self) -> np.ndarray:
@@ -109,9 +109,11 @@ def _exposure(earlier: np.ndarray, later: np.ndarray) -> tuple[float, float]:
 
 
 def noise_sigma(deviations: np.ndarray) -> float:
-    """The noise of one pair's deviations, robust to less than half the frame moving (estimated
-    on every other pixel: a quarter of the pixels give the same median, four times faster)."""
-    sample = deviations[::2, ::2] if deviations.ndim == 2 else deviations[::4]
+    """The noise of one pair's deviations, robust to less than half the frame moving, estimated on a
+    ninth of the pixels (every third of every third row: about 1,600 at 160 px across). On the needle hour, the
+    spans' floors equal those a quarter of the pixels gave in most spans and are within 15% in all, for 12%
+    less of the analyser's CPU."""
+    sample = deviations[::3, ::3] if deviations.ndim == 2 else deviations[::9]
     return max(QUANTISATION_SIGMA, MAD_TO_SIGMA * median_of_scratch(sample.flatten()))
 
 
