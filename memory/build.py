@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -56,7 +56,7 @@ from perception.config import Config
 from perception.errors import UnreadableVideoError
 from perception.image_embed import ClipEmbedder, PixelEmbedder
 from perception.models import Models
-from perception.motion import MotionAnalyser
+from perception.motion import MotionProcess
 from perception.subtitles import Cue, read_subtitles, sidecar
 from perception.video import FrameBatch, VideoInfo, VideoReader, probe
 
@@ -275,7 +275,7 @@ class _Run:
         self.scales = [float(s) for s in settings["scales"] if float(s) > self.segment_seconds]
         self.fps = record.sample_fps
         self.span_seconds = span_seconds(self.segment_seconds, self.fps, int(settings["batch_frames"]))
-        self.motion = MotionAnalyser() if settings.get("motion", False) else None
+        self.motion = MotionProcess() if settings.get("motion", False) else None
         self.pixels = PixelEmbedder()
         self.readers = [reader]
         self.perceiver: Perceiver  # these three come with the models, in `_load`
@@ -293,6 +293,7 @@ class _Run:
             with self.tracker.timed("decode"):
                 before = frame_before(self.reader, spans[0], self.span_seconds, self.fps)
         with (
+            closing(self.motion) if self.motion is not None else nullcontext(),
             self.reader.twin() if self.reader.seeks else nullcontext() as second,
             decoding(self._lanes(second), spans, self.fps, self.tracker, DECODE_AHEAD) as batches,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="longshot-perceive") as pool,

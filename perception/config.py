@@ -109,7 +109,7 @@ class IngestConfig:
     bundle_frames: Int = Field(default=16, ge=1, le=99_999)
     ocr_change_threshold: Real = Field(default=0.08, ge=1e-6, le=1)
     max_file_gb: Real = Field(default=64.0, ge=0.001, le=10**9)
-    # Motion (activity, camera motion, stillness) from the sampled frames: about 8% of ingest's CPU.
+    # Motion (activity, camera motion, stillness) from the sampled frames, in a process of its own.
     motion: bool = True
     # Extra frames at perception.motion's local rate where activity starts and ends: onsets within
     # 0.1 s instead of 0.5 s, for about twice motion's cost (mostly seeking to decode them).

@@ -15,7 +15,7 @@ import numpy as np
 from memory.ingest.decode import span_frames
 from memory.ingest.spans import Span
 from memory.timeline import OccurrenceDraft
-from perception.motion import MotionAnalyser, Observation, Stillness
+from perception.motion import MotionProcess, Observation, Stillness
 from perception.video import FrameBatch, VideoReader
 
 Previous = tuple[np.ndarray, float] | None  # the previous span's last frame and its time
@@ -35,21 +35,22 @@ def frame_before(reader: VideoReader, span: Span, length: float, fps: float) -> 
     return last_frame(span_frames(reader, earlier, fps))
 
 
-def span_motion(
-    analyser: MotionAnalyser, batch: FrameBatch, previous: Previous, extra: FramesAt | None
-) -> tuple[Observation, ...]:
-    """The span's observations; with `extra`, sharpened by the frames the analyser asks for where runs start and end."""
+def span_motion(motion: MotionProcess, batch: FrameBatch, previous: Previous, extra: FramesAt | None) -> tuple[Observation, ...]:
+    """The span's observations, from the analyser's own process; with `extra`, sharpened in this one by the
+    frames the analyser asks for where runs start and end (its state stays here to take them)."""
     if not len(batch):
         return ()
     if previous is not None and not previous[1] < batch.times[0]:
         previous = None  # a video slower than the sample rate: the same frame ends one span and starts the next
-    motion = analyser.analyse(batch.frames, batch.times.tolist(), previous)
-    if extra is not None and motion.wanted:
-        more = extra(motion.wanted)
-        inside = (more.times > motion.pairs[0].start) & (more.times < motion.pairs[-1].end)
+    if extra is None:
+        return motion.observations(batch.frames, batch.times.tolist(), previous)
+    analysed = motion.analyser.analyse(batch.frames, batch.times.tolist(), previous)
+    if analysed.wanted:
+        more = extra(analysed.wanted)
+        inside = (more.times > analysed.pairs[0].start) & (more.times < analysed.pairs[-1].end)
         if inside.any():
-            motion = motion.refined(more.frames[inside], more.times[inside].tolist())
-    return motion.observations
+            analysed = analysed.refined(more.frames[inside], more.times[inside].tolist())
+    return analysed.observations
 
 
 def motion_occurrences(observations: Sequence[Observation]) -> list[OccurrenceDraft]:

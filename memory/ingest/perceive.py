@@ -1,5 +1,6 @@
 """Perception of one span: on-screen text, speech, detections and motion, run side by side in a
-thread pool (their native code releases the GIL) while the main thread stores the frames.
+thread pool (their native code releases the GIL; motion's many small calls would not, so its job
+hands the frames to a process of its own, perception.motion.process) while the main thread stores the frames.
 
 Each job is a function of its span's frames and audio alone (motion also sees the previous
 span's last frame), so the pool's timing never changes what is found. A model that turns out
@@ -26,7 +27,7 @@ from memory.ingest.tracker import IngestTracker
 from memory.screen_text import Line, ScreenText
 from perception.errors import LongshotError, ModelUnavailableError
 from perception.models import Models
-from perception.motion import MotionAnalyser, Observation
+from perception.motion import MotionProcess, Observation
 from perception.utterances import SAMPLE_RATE, SpanSpeech, Utterance, audio_window, hear_span
 from perception.video import FrameBatch, read_audio
 
@@ -64,7 +65,7 @@ class Perceiver:
         ocr_threshold: float,
         path: Path,
         tracker: IngestTracker,
-        motion: MotionAnalyser | None = None,
+        motion: MotionProcess | None = None,
         extra_frames: FramesAt | None = None,
     ):
         """Loads its models up front, so stage times are the work alone. `motion` analyses each span's

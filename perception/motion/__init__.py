@@ -9,6 +9,7 @@ maps the words of questions to what they mean in these observations.
 
 from perception.motion.analyser import MotionAnalyser, SpanMotion
 from perception.motion.colour import PALETTE
+from perception.motion.process import MotionProcess
 from perception.motion.records import (
     CAMERA_MOTIONS,
     Activity,
@@ -31,6 +32,7 @@ __all__ = [
     "CameraMotion",
     "MotionAnalyser",
     "MotionMeaning",
+    "MotionProcess",
     "MotionSettings",
     "MotionWord",
     "Observation",

@@ -167,18 +167,7 @@ class MotionAnalyser:
 
         `previous` is the previous span's last frame and its time: pass it to see motion
         across the boundary and to let runs continue from the earlier span."""
-        frames_, times_ = _checked(frames, times)
-        if previous is not None:
-            frame, time = previous
-            if not time < times_[0]:
-                raise FrameSequenceError(
-                    f"the previous frame ({time:.3f} s) must come before the span's first ({times_[0]:.3f} s)"
-                )
-            frames_, times_ = [np.asarray(frame), *frames_], [float(time), *times_]
-        if len(frames_) and len({np.asarray(f).shape for f in frames_}) > 1:
-            raise FrameSequenceError("the frames of a span, and the previous frame, must all have one size")
-        if not frames_:
-            raise FrameSequenceError("a span needs at least one frame")
+        frames_, times_ = checked_span(frames, times, previous)
         prepared = [prepare(f, t, self.settings.width) for f, t in zip(frames_, times_)]
         pairs = list(itertools.pairwise(prepared))
         deviations = [deviation(a, b) for a, b in pairs]
@@ -212,6 +201,24 @@ def _noise_floor(pairs: list[tuple[Frame, Frame]], deviations: list[np.ndarray])
     alignments = {i: floor_pair if i == at else align(a, b) for i, (a, b) in enumerate(pairs)}
     compensated = [noise_sigma(al.deviations[al.valid]) if al is not None else s for al, s in zip(alignments.values(), sigmas)]
     return float(np.percentile(compensated, FLOOR_QUANTILE, method="nearest")), alignments
+
+
+def checked_span(
+    frames: np.ndarray, times: Sequence[float], previous: tuple[np.ndarray, float] | None
+) -> tuple[list[np.ndarray], list[float]]:
+    """A span's frames and times, led by the previous frame when there is one, once they make a span
+    (FrameSequenceError when they do not)."""
+    frames_, times_ = _checked(frames, times)
+    if previous is not None:
+        frame, time = previous
+        if not time < times_[0]:
+            raise FrameSequenceError(f"the previous frame ({time:.3f} s) must come before the span's first ({times_[0]:.3f} s)")
+        frames_, times_ = [np.asarray(frame), *frames_], [float(time), *times_]
+    if len(frames_) and len({np.asarray(f).shape for f in frames_}) > 1:
+        raise FrameSequenceError("the frames of a span, and the previous frame, must all have one size")
+    if not frames_:
+        raise FrameSequenceError("a span needs at least one frame")
+    return frames_, times_
 
 
 def _checked(frames: np.ndarray, times: Sequence[float]) -> tuple[list[np.ndarray], list[float]]:

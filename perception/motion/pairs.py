@@ -59,16 +59,22 @@ class Frame:
         return palette_indices(self.rgb[::2, ::2])
 
 
-def prepare(frame: np.ndarray, time: float, width: int) -> Frame:
+def shrink(frame: np.ndarray, width: int) -> np.ndarray:
     """`frame` (RGB uint8) scaled down to `width` pixels across (never up): halved by area
-    averaging while it is twice as wide (fast for whole factors), then interpolated."""
+    averaging while it is twice as wide (fast for whole factors), then interpolated. A frame
+    already `width` across is returned as it is, so shrinking twice changes nothing."""
     while frame.shape[1] >= 2 * width:
         half = (frame.shape[1] // 2, max(1, frame.shape[0] // 2))
         frame = cv2.resize(frame, half, interpolation=cv2.INTER_AREA)
     height, full_width = frame.shape[:2]
     if full_width > width:
         frame = cv2.resize(frame, (width, max(1, round(height * width / full_width))), interpolation=cv2.INTER_LINEAR)
-    rgb = np.ascontiguousarray(frame)
+    return frame
+
+
+def prepare(frame: np.ndarray, time: float, width: int) -> Frame:
+    """`frame` (RGB uint8) at working resolution (see `shrink`), with its grey and smoothed grey."""
+    rgb = np.ascontiguousarray(shrink(frame, width))
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     # A 3x3 Gaussian blur in float straight from the grey bytes: GaussianBlur's kernel, with no float copy to blur.
     smooth = cv2.sepFilter2D(grey, cv2.CV_32F, _BLUR, _BLUR)
