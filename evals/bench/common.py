@@ -3,6 +3,7 @@ process of its own, and printing a dict of figures."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -11,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -116,13 +118,39 @@ def child_main() -> None:
             handle.write("5")  # reset the peak to the current RSS
     except OSError:
         pass  # not Linux: the peak may include the child's start-up
-    result = function(*call["args"])
-    # Its children's peak counts too (ingest's motion process): the larger child's, as if at the same moment.
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    own = _peak_rss()
-    peak = own + children
+    with _ChildrenPeak() as children:
+        result = function(*call["args"])
+    peak = _peak_rss() + children.peak  # its children's too (ingest's motion process), as if at one moment
     sizes = {"rss_before_mb": before / MB, "rss_peak_mb": peak / MB, "rss_growth_mb": (peak - before) / MB}
-    print(json.dumps({**result, **sizes, "rss_children_peak_mb": children / MB}))
+    print(json.dumps({**result, **sizes, "rss_children_peak_mb": children.peak / MB}))
+
+
+class _ChildrenPeak:
+    """The largest RSS this process's children held together, sampled every 50 ms while in the block.
+    Sampled, because a child's own peak is not to be had once it has ended: its ru_maxrss keeps the
+    peak of the process that forked it."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _ChildrenPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.05):
+            total = 0
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):  # it ended between the listing and the reading
+                    total += child.memory_info().rss
+            self.peak = max(self.peak, total)
 
 
 def _peak_rss() -> int:
