@@ -10,7 +10,7 @@ in-thread analyser's, to the bit: it prepares the shrunk frames as it would have
 
 The child is a fresh interpreter running this module (not multiprocessing's spawn or forkserver,
 which import the caller's main script again, and a script without a main guard would run twice).
-If it cannot start or dies, the rest of the run is analysed in this process, as before.
+If it cannot start, dies or hangs, the rest of the run is analysed in this process, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from perception.motion.settings import MotionSettings
 Previous = tuple[np.ndarray, float] | None
 _CHILD = "import sys; from perception.motion.process import serve_pipes; serve_pipes(*sys.argv[1:])"
 STOP_S = 5.0  # how long a child told to stop may take before it is killed
+ANSWER_S = 120.0  # a span takes it tens of milliseconds; one that takes this long is a hung child
 
 
 class MotionProcess:
@@ -42,7 +43,7 @@ class MotionProcess:
     def __init__(self, analyser: MotionAnalyser | None = None):
         self.analyser = analyser or MotionAnalyser()
         self._child: _Child | None = None
-        self._failed = False  # the child could not start, or died: analyse here from now on
+        self._failed = False  # the child could not start, died or hung: analyse here from now on
         self._lock = threading.Lock()
 
     @property
@@ -82,23 +83,30 @@ class _Child:
     """A running child and the two pipes to it."""
 
     def __init__(self) -> None:
-        to_child, from_parent = os.pipe()
-        to_parent, from_child = os.pipe()
-        command = [sys.executable, "-c", _CHILD, str(to_child), str(from_child)]
+        child_reads, parent_writes = os.pipe()
+        parent_reads, child_writes = os.pipe()
+        command = [sys.executable, "-c", _CHILD, str(child_reads), str(child_writes)]
         try:
-            self.process = subprocess.Popen(command, pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(command, pass_fds=(child_reads, child_writes), stdin=subprocess.DEVNULL)
         except BaseException:
-            for fd in (to_child, from_parent, to_parent, from_child):
+            for fd in (child_reads, parent_writes, parent_reads, child_writes):
                 os.close(fd)
             raise
-        os.close(to_child)
-        os.close(from_child)
-        self.requests = Connection(from_parent, readable=False)
-        self.replies = Connection(to_parent, writable=False)
+        os.close(child_reads)
+        os.close(child_writes)
+        self.requests = Connection(parent_writes, readable=False)
+        self.replies = Connection(parent_reads, writable=False)
 
     def ask(self, request: tuple) -> tuple[Observation, ...]:
-        self.requests.send(request)
-        ok, answer = self.replies.recv()
+        """The child's answer; a child that takes ANSWER_S over it (taking the request or giving the
+        answer) is killed, which ends the wait with EOFError or BrokenPipeError."""
+        watchdog = threading.Timer(ANSWER_S, self.process.kill)
+        watchdog.start()
+        try:
+            self.requests.send(request)
+            ok, answer = self.replies.recv()
+        finally:
+            watchdog.cancel()
         if not ok:
             raise answer
         return answer

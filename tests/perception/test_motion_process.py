@@ -1,6 +1,6 @@
 """The analyser in its own process: the same observations as in this one, span after span from
-several threads at once; a bad span refused here; a child that dies or cannot start leaves the
-rest to this process, with nothing lost."""
+several threads at once; a bad span refused here; a child that dies, hangs or cannot start leaves
+the rest to this process, with nothing lost."""
 
 from __future__ import annotations
 
@@ -97,5 +97,21 @@ def test_a_child_that_cannot_start_leaves_every_span_to_this_process(clip, monke
     try:
         assert motion.observations(*span) == MotionAnalyser().analyse(*span).observations
         assert not motion.separate
+    finally:
+        motion.close()
+
+
+def test_a_child_that_hangs_is_given_up_and_killed_and_its_span_analysed_here(clip, monkeypatch):
+    monkeypatch.setattr(motion_process, "ANSWER_S", 0.5)
+    monkeypatch.setattr(motion_process, "STOP_S", 0.5)
+    first, second, *_ = spans(*clip)
+    motion = MotionProcess()
+    try:
+        motion.observations(*first)
+        child = motion._child.process
+        os.kill(child.pid, signal.SIGSTOP)  # alive, and never answering
+        assert motion.observations(*second) == MotionAnalyser().analyse(*second).observations
+        assert not motion.separate
+        assert child.poll() is not None  # killed, not left stopped
     finally:
         motion.close()
