@@ -1,9 +1,10 @@
 """The motion analyser in a process of its own, for a caller whose other threads are busy.
 
-Each pair of frames takes the analyser some forty OpenCV and numpy calls, and each gives up the
-GIL and waits to take it back. Run in one of ingest's threads, that doubled the context switches of
-every other thread on the needle hour, and motion cost ingest 4-6 CPU s for the 1.6-1.8 s of its
-own work; the same analysis in another process left ingest's threads as they were. So frames are
+Each pair of frames takes the analyser some forty OpenCV and numpy calls, and most give up the GIL
+and wait to take it back (every OpenCV call does, and numpy's on whole frames). Run in one of
+ingest's threads, that doubled the context switches of every other thread on the needle hour, and
+motion cost ingest 4-6 CPU s for the 1.6-1.8 s of its own work; the same analysis in another
+process left ingest's threads as they were. So frames are
 shrunk to the working width here (two resizes a frame) and sent, 1.3 MB a span instead of 10, to one
 child process, which any number of threads may share, one span at a time. The child's answer is the
 in-thread analyser's, to the bit: it prepares the shrunk frames as it would have the originals.
