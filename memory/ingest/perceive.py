@@ -1,6 +1,7 @@
 """Perception of one span: on-screen text, speech, detections and motion, run side by side in a
-thread pool (their native code releases the GIL; motion's many small calls would not, so its job
-hands the frames to a process of its own, perception.motion.process) while the main thread stores the frames.
+thread pool while the main thread stores the frames. Their native code releases the GIL; motion's
+job only shrinks the frames and hands them to a process of its own (perception.motion.process),
+since its many small calls would pass the GIL to and fro.
 
 Each job is a function of its span's frames and audio alone (motion also sees the previous
 span's last frame), so the pool's timing never changes what is found. A model that turns out
