@@ -16,9 +16,9 @@ from memory.ingest.decode import span_frames
 from memory.ingest.spans import Span
 from memory.timeline import OccurrenceDraft
 from perception.motion import MotionProcess, Observation, Stillness
+from perception.motion.process import Previous
 from perception.video import FrameBatch, VideoReader
 
-Previous = tuple[np.ndarray, float] | None  # the previous span's last frame and its time
 FramesAt = Callable[[Sequence[float]], FrameBatch]  # decodes the frames nearest to times
 
 

@@ -4,10 +4,10 @@ Each pair of frames takes the analyser some forty OpenCV and numpy calls, and mo
 and wait to take it back (every OpenCV call does, and numpy's on whole frames). Run in one of
 ingest's threads, that doubled the context switches of every other thread on the needle hour, and
 motion cost ingest 4-6 CPU s for the 1.6-1.8 s of its own work; the same analysis in another
-process left ingest's threads as they were. So frames are
-shrunk to the working width here (two resizes a frame) and sent, 1.3 MB a span instead of 10, to one
-child process, which any number of threads may share, one span at a time. The child's answer is the
-in-thread analyser's, to the bit: it prepares the shrunk frames as it would have the originals.
+process left ingest's threads as they were. So frames are shrunk to the working width here (two
+resizes a frame) and sent, 1.3 MB a span instead of 10, to one child process, which any number of
+threads may share, one span at a time. The child's answer is the in-thread analyser's, to the bit:
+it prepares the shrunk frames as it would have the originals.
 
 The child is a fresh interpreter running this module (not multiprocessing's spawn or forkserver,
 which import the caller's main script again, and a script without a main guard would run twice).
@@ -31,7 +31,7 @@ from perception.motion.pairs import shrink
 from perception.motion.records import Observation
 from perception.motion.settings import MotionSettings
 
-Previous = tuple[np.ndarray, float] | None
+Previous = tuple[np.ndarray, float] | None  # the previous span's last frame and its time
 _CHILD = "import sys; from perception.motion.process import serve_pipes; serve_pipes(*sys.argv[1:])"
 STOP_S = 5.0  # how long a child told to stop may take before it is killed
 ANSWER_S = 120.0  # a span takes it tens of milliseconds; one that takes this long is a hung child
